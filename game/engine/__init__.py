@@ -1,0 +1,1 @@
+"""The negotiation engine: pure Python, no Django or Channels imports."""
