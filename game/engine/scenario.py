@@ -111,7 +111,7 @@ class NewsItem:
     headline: str
     body: str = ""
     factor_effects: Mapping[str, float] = field(default_factory=dict)  # factor key -> added value
-    value_effects: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # role -> option -> delta
+    value_effects: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # role -> "issue/option" -> delta
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factor_effects", _frozen(self.factor_effects))
@@ -323,10 +323,12 @@ def validate(s: Scenario) -> list[str]:
         for r, vals in n.value_effects.items():
             if r not in roles:
                 problems.append(f"News {n.key!r} changes the values of unknown role {r!r}.")
-            all_options = {o.key for i in s.issues for o in i.options}
+            all_options = {f"{i.key}/{o.key}" for i in s.issues for o in i.options}
             for ok in vals:
                 if ok not in all_options:
-                    problems.append(f"News {n.key!r} changes the value of unknown option {ok!r}.")
+                    problems.append(
+                        f"News {n.key!r} changes the value of unknown option {ok!r} (write it as issue/option)."
+                    )
     for f in s.model.factors:
         if f.combine not in COMBINE_KINDS:
             problems.append(f"Factor {f.key!r}: combine must be one of {', '.join(COMBINE_KINDS)}.")
