@@ -1,0 +1,442 @@
+"""The Django admin, where instructors configure scenarios.
+
+Each form refuses what it can check by itself (duplicate keys, a missing point, no phase that
+allows an agreement, an issue with fewer than two options); the scenario page also lists every
+problem the engine finds across pages, and a session cannot be opened on a scenario that has any.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from game import scenario_io
+from game.models import (
+    Event,
+    GameSession,
+    GameTable,
+    Player,
+    ScenarioConfig,
+    ScenarioFactor,
+    ScenarioIssue,
+    ScenarioNews,
+    ScenarioOption,
+    ScenarioPhase,
+    ScenarioRole,
+)
+
+# --- formsets that refuse inconsistent input -----------------------------------------------
+
+
+class KeyedFormSet(forms.BaseInlineFormSet):
+    """Refuses two rows with the same key in one list."""
+
+    what = "row"
+
+    def live_forms(self):
+        return [
+            f
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE", False) and f.cleaned_data.get("key")
+        ]
+
+    def clean(self):
+        super().clean()
+        seen: dict[str, int] = {}
+        for f in self.live_forms():
+            key = f.cleaned_data["key"]
+            if key in seen:
+                raise ValidationError(
+                    f"Two {self.what}s have the key {key!r}: give each {self.what} its own key."
+                )
+            seen[key] = 1
+
+
+class RoleFormSet(KeyedFormSet):
+    what = "role"
+
+
+class IssueFormSet(KeyedFormSet):
+    what = "issue"
+
+
+class NewsFormSet(KeyedFormSet):
+    what = "news item"
+
+
+class FactorFormSet(KeyedFormSet):
+    what = "factor"
+
+
+class PhaseFormSet(KeyedFormSet):
+    what = "phase"
+
+    def clean(self):
+        super().clean()
+        live = self.live_forms()
+        if not live:
+            raise ValidationError("Add at least one phase.")
+        if not any(f.cleaned_data.get("agreement") for f in live):
+            raise ValidationError(
+                "No phase allows an agreement: tick 'agreement' on at least one phase (usually the last, "
+                "the leaders' meeting)."
+            )
+
+
+class OptionFormSet(KeyedFormSet):
+    what = "option"
+
+    def clean(self):
+        super().clean()
+        if len(self.live_forms()) < 2:
+            raise ValidationError("An issue needs at least two options to negotiate: add another option.")
+
+
+# --- scenario pages ------------------------------------------------------------------------
+
+
+class RoleInline(admin.StackedInline):
+    model = ScenarioRole
+    formset = RoleFormSet
+    extra = 0
+    fields = (
+        ("order", "key", "name", "colour"),
+        ("no_deal_value", "peace_weight", "necessary_signatory"),
+        "description",
+        "brief",
+    )
+    classes = ("collapse",)
+
+
+class IssueInline(admin.TabularInline):
+    model = ScenarioIssue
+    formset = IssueFormSet
+    extra = 0
+    fields = ("order", "key", "name", "description", "options_link")
+    readonly_fields = ("options_link",)
+
+    @admin.display(description="Options and points")
+    def options_link(self, obj):
+        if not obj.pk:
+            return "Save first, then edit the options"
+        url = reverse("admin:game_scenarioissue_change", args=[obj.pk])
+        return format_html('<a href="{}">Edit {} options</a>', url, obj.options.count())
+
+
+class PhaseInline(admin.TabularInline):
+    model = ScenarioPhase
+    formset = PhaseFormSet
+    extra = 0
+    fields = ("order", "key", "name", "duration_seconds", "agreement")
+
+
+class NewsInline(admin.StackedInline):
+    model = ScenarioNews
+    formset = NewsFormSet
+    extra = 0
+    fields = (("order", "key"), "headline", "body", "factor_effects", "value_effects")
+    classes = ("collapse",)
+
+
+class FactorInline(admin.TabularInline):
+    model = ScenarioFactor
+    formset = FactorFormSet
+    extra = 0
+    fields = ("order", "key", "label", "params")
+    classes = ("collapse",)
+
+
+class ScenarioImportForm(forms.Form):
+    file = forms.FileField(help_text="A scenario JSON file, as written by 'Export'.")
+
+
+@admin.register(ScenarioConfig)
+class ScenarioConfigAdmin(admin.ModelAdmin):
+    list_display = ("title", "slug", "role_count", "issue_count", "playable", "updated_at", "export_link")
+    search_fields = ("title", "slug", "description")
+    readonly_fields = ("problems_list",)
+    fieldsets = (
+        (None, {"fields": ("problems_list", "slug", "title", "description")}),
+        (
+            "Durability model",
+            {
+                "fields": (
+                    "horizon_years",
+                    "baseline_hazard",
+                    "baseline_decay",
+                    "context_log_hr",
+                    "context_label",
+                ),
+                "description": "How the survival curve is computed; see docs/durability.md.",
+            },
+        ),
+    )
+    inlines = [RoleInline, IssueInline, PhaseInline, NewsInline, FactorInline]
+    actions = ["duplicate", "check_problems"]
+
+    @admin.display(description="Roles")
+    def role_count(self, obj):
+        return obj.roles.count()
+
+    @admin.display(description="Issues")
+    def issue_count(self, obj):
+        return obj.issues.count()
+
+    @admin.display(description="Playable", boolean=True)
+    def playable(self, obj):
+        return not obj.problems()
+
+    @admin.display(description="File")
+    def export_link(self, obj):
+        return format_html(
+            '<a href="{}">Export JSON</a>', reverse("admin:game_scenario_export", args=[obj.pk])
+        )
+
+    @admin.display(description="Problems to fix")
+    def problems_list(self, obj):
+        if obj is None or not obj.pk:
+            return "—"
+        problems = obj.problems()
+        if not problems:
+            return "None: this scenario can be played."
+        return format_html(
+            '<ul class="errorlist">{}</ul>', format_html_join("", "<li>{}</li>", ((p,) for p in problems))
+        )
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="game_scenario_import"),
+            path(
+                "<int:pk>/export/", self.admin_site.admin_view(self.export_view), name="game_scenario_export"
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            return redirect("admin:index")
+        form = ScenarioImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                text = form.cleaned_data["file"].read().decode("utf-8")
+                config = scenario_io.import_text(text)
+            except UnicodeDecodeError:
+                form.add_error("file", "The file is not UTF-8 text.")
+            except scenario_io.ScenarioFileError as e:
+                form.add_error("file", str(e))
+            else:
+                messages.success(request, f"Imported scenario {config.slug}.")
+                return redirect("admin:game_scenarioconfig_change", config.pk)
+        ctx = {**self.admin_site.each_context(request), "form": form, "title": "Import a scenario file"}
+        return render(request, "admin/game/scenario_import.html", ctx)
+
+    def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        config = ScenarioConfig.objects.get(pk=pk)
+        resp = HttpResponse(scenario_io.export_text(config), content_type="application/json; charset=utf-8")
+        resp["Content-Disposition"] = f'attachment; filename="{config.slug}.json"'
+        return resp
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id and request.method == "GET":
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                for p in obj.problems():
+                    messages.warning(request, p)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Duplicate the selected scenarios (to vary a copy)")
+    def duplicate(self, request, queryset):
+        for config in queryset:
+            data = config.to_dict()
+            n = 2
+            while ScenarioConfig.objects.filter(slug=f"{config.slug}-copy{n if n > 2 else ''}").exists():
+                n += 1
+            data["slug"] = f"{config.slug}-copy{n if n > 2 else ''}"
+            data["title"] = f"{config.title} (copy)"
+            with transaction.atomic():
+                try:
+                    copy = scenario_io.import_dict(data)
+                except scenario_io.ScenarioFileError:
+                    copy = _copy_unchecked(config, data["slug"], data["title"])
+            self.message_user(request, f"Created {copy.slug}.", messages.SUCCESS)
+
+    @admin.action(description="Check the selected scenarios for problems")
+    def check_problems(self, request, queryset):
+        for config in queryset:
+            problems = config.problems()
+            if problems:
+                self.message_user(request, f"{config.slug}: " + " ".join(problems), messages.ERROR)
+            else:
+                self.message_user(request, f"{config.slug}: no problems, ready to play.", messages.SUCCESS)
+
+
+def _copy_unchecked(config: ScenarioConfig, slug: str, title: str) -> ScenarioConfig:
+    """Copy a scenario that is still being written (and so does not pass validation yet)."""
+    roles, issues = list(config.roles.all()), list(config.issues.prefetch_related("options"))
+    phases, news, factors = list(config.phases.all()), list(config.news.all()), list(config.factors.all())
+    config.pk, config.slug, config.title = None, slug, title
+    config.save()
+    for group in (roles, phases, news, factors):
+        for row in group:
+            row.pk, row.scenario = None, config
+            row.save()
+    for issue in issues:
+        options = list(issue.options.all())
+        issue.pk, issue.scenario = None, config
+        issue.save()
+        for o in options:
+            o.pk, o.issue = None, issue
+            o.save()
+    return config
+
+
+# --- issue page: options with a points column per role -------------------------------------
+
+
+class OptionForm(forms.ModelForm):
+    roles: list[ScenarioRole] = []
+
+    class Meta:
+        model = ScenarioOption
+        fields = ("order", "key", "label", "summary", "loadings")
+        widgets = {"summary": forms.Textarea(attrs={"rows": 2, "cols": 40})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        points = self.instance.points if self.instance and self.instance.pk else {}
+        commits = self.instance.commits if self.instance and self.instance.pk else []
+        for r in self.roles:
+            self.fields[f"points_{r.key}"] = forms.FloatField(
+                label=f"Points: {r.name}",
+                initial=points.get(r.key),
+                required=True,
+                error_messages={"required": f"Give this option points for {r.name}."},
+            )
+        self.fields["commits"] = forms.MultipleChoiceField(
+            choices=[(r.key, r.name) for r in self.roles],
+            initial=commits,
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            help_text="Roles that must sign any agreement containing this option.",
+        )
+
+    def clean_loadings(self):
+        value = self.cleaned_data.get("loadings") or {}
+        if not isinstance(value, dict) or not all(isinstance(v, int | float) for v in value.values()):
+            raise ValidationError('Write loadings as {"factor_key": number, ...}.')
+        return value
+
+    def save(self, commit=True):
+        obj = super().save(commit=False)
+        obj.points = {r.key: self.cleaned_data[f"points_{r.key}"] for r in self.roles}
+        obj.commits = list(self.cleaned_data.get("commits") or [])
+        if commit:
+            obj.save()
+        return obj
+
+
+class OptionInline(admin.StackedInline):
+    model = ScenarioOption
+    formset = OptionFormSet
+    form = OptionForm
+    extra = 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        roles = list(obj.scenario.roles.all()) if obj is not None else []
+        form = type("ScenarioOptionForm", (OptionForm,), {"roles": roles})
+        kwargs["form"] = form
+        kwargs["fields"] = [
+            "order",
+            "key",
+            "label",
+            "summary",
+            "loadings",
+            *[f"points_{r.key}" for r in roles],
+            "commits",
+        ]
+        return super().get_formset(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        roles = list(obj.scenario.roles.all()) if obj is not None else []
+        return [
+            "order",
+            "key",
+            "label",
+            "summary",
+            *[f"points_{r.key}" for r in roles],
+            "commits",
+            "loadings",
+        ]
+
+
+@admin.register(ScenarioIssue)
+class ScenarioIssueAdmin(admin.ModelAdmin):
+    list_display = ("name", "key", "scenario", "order", "option_count")
+    list_filter = ("scenario",)
+    search_fields = ("name", "key", "description")
+    ordering = ("scenario", "order")
+    fields = ("scenario", "order", "key", "name", "description")
+    inlines = [OptionInline]
+
+    @admin.display(description="Options")
+    def option_count(self, obj):
+        return obj.options.count()
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("scenario",) if obj is not None else ()
+
+
+# --- sessions (read-mostly; the live dashboard is at /host/) ---------------------------------
+
+
+class PlayerInline(admin.TabularInline):
+    model = Player
+    extra = 0
+    fields = ("name", "table", "role", "is_bot", "stand_in", "removed")
+    readonly_fields = ("name",)
+
+
+@admin.register(GameSession)
+class GameSessionAdmin(admin.ModelAdmin):
+    list_display = ("code", "title", "scenario", "status", "table_count", "created_at", "dashboard")
+    list_filter = ("status", "scenario")
+    search_fields = ("code", "title")
+    readonly_fields = ("code", "scenario", "scenario_data", "seed", "created_at", "started_at", "ended_at")
+    inlines = [PlayerInline]
+
+    @admin.display(description="Dashboard")
+    def dashboard(self, obj):
+        return format_html('<a href="{}">Open</a>', reverse("host_session", args=[obj.code]))
+
+
+@admin.register(GameTable)
+class GameTableAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "seq", "last_activity")
+    list_filter = ("session__status",)
+    readonly_fields = ("state", "outcome")
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("table", "seq", "kind", "audience", "at")
+    list_filter = ("kind",)
+    search_fields = ("table__session__code",)
+    readonly_fields = ("table", "seq", "kind", "data", "audience", "at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def pretty_json(value) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)

@@ -1,0 +1,385 @@
+"""WebSocket consumers: authenticate the socket, parse frames, call a service, send its answer.
+
+No rule is decided here. What the consumers do own is delivery: every table event carries the
+table's ``seq``, so a socket delivers events strictly in order, skips duplicates, and fills a
+gap (a broadcast lost by the channel layer, or one overtaken by another worker's) from the
+event log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from game import host as host_services
+from game import services
+from game.engine import chat as chat_rules
+from game.models import normalise_code
+
+log = logging.getLogger(__name__)
+
+GAP_WAIT_SECONDS = 0.4
+db = database_sync_to_async
+
+
+class RateLimiter:
+    """A token bucket per socket: bursts are fine, a flood is refused."""
+
+    def __init__(self, per_10s: int):
+        self.capacity = float(per_10s)
+        self.tokens = float(per_10s)
+        self.rate = per_10s / 10.0
+        self.stamp = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class TableStream:
+    """Delivers one table's events in seq order, exactly once, to one socket."""
+
+    def __init__(self, consumer: GameSocket, table_id: int, last_seq: int):
+        self.consumer, self.table_id, self.last_seq = consumer, table_id, last_seq
+        self.buffer: dict[int, dict[str, Any]] = {}
+        self.repair: asyncio.Task | None = None
+
+    async def offer(self, audience: str, event: dict[str, Any]) -> None:
+        seq = event["seq"]
+        if seq <= self.last_seq:
+            return
+        self.buffer[seq] = {"audience": audience, "event": event}
+        await self._drain()
+        if self.buffer and (self.repair is None or self.repair.done()):
+            self.repair = asyncio.create_task(self._repair_later())
+
+    async def _drain(self) -> None:
+        while self.last_seq + 1 in self.buffer:
+            item = self.buffer.pop(self.last_seq + 1)
+            self.last_seq += 1
+            await self.consumer.deliver(self.table_id, item["audience"], item["event"])
+
+    async def _repair_later(self) -> None:
+        await asyncio.sleep(GAP_WAIT_SECONDS)
+        if self.buffer:
+            await self.catch_up()
+
+    async def catch_up(self) -> None:
+        """Read every event after last_seq from the log and deliver the visible ones."""
+        events = await db(services.visible_events)(self.table_id, None, self.last_seq, host=True)
+        for e in events:
+            if e.seq > self.last_seq:
+                self.last_seq = e.seq
+                await self.consumer.deliver(self.table_id, e.audience, e.to_wire())
+        for seq in [s for s in self.buffer if s <= self.last_seq]:
+            del self.buffer[seq]
+        await self._drain()
+
+    def close(self) -> None:
+        if self.repair is not None:
+            self.repair.cancel()
+
+
+class GameSocket(AsyncWebsocketConsumer):
+    """What the player and host sockets share: frames, errors, rate limits, ordered streams."""
+
+    groups_joined: list[str]
+
+    async def websocket_connect(self, message):
+        self.groups_joined = []
+        self.streams: dict[int, TableStream] = {}
+        self.limiter = RateLimiter(settings.GAME["RATE_LIMIT_PER_10S"])
+        self.sync_task: asyncio.Task | None = None
+        await super().websocket_connect(message)
+
+    async def join_group(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.append(group)
+
+    async def leave_groups(self) -> None:
+        for g in self.groups_joined:
+            await self.channel_layer.group_discard(g, self.channel_name)
+        self.groups_joined = []
+
+    async def send_json(self, payload: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+
+    async def send_error(self, ref: Any, code: str, message: str) -> None:
+        await self.send_json(
+            {
+                "type": "error",
+                "ref": ref if isinstance(ref, str) and len(ref) <= 64 else None,
+                "code": code,
+                "message": message,
+            }
+        )
+
+    async def receive(self, text_data=None, bytes_data=None):
+        raw = text_data if text_data is not None else bytes_data
+        if raw is None:
+            return
+        if len(raw) > settings.GAME["MAX_FRAME_BYTES"]:
+            await self.send_error(
+                None, "too_large", f"Messages are limited to {settings.GAME['MAX_FRAME_BYTES']} bytes."
+            )
+            await self.close(code=1009)
+            return
+        try:
+            msg = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            await self.send_error(None, "bad_json", "That message is not valid JSON.")
+            return
+        if not isinstance(msg, dict):
+            await self.send_error(None, "bad_json", "A message must be a JSON object with a 'type'.")
+            return
+        ref = msg.get("ref")
+        if ref is not None and (not isinstance(ref, str) or len(ref) > 64):
+            await self.send_error(None, "invalid", "ref must be a string of at most 64 characters.")
+            return
+        if not isinstance(msg.get("type"), str):
+            await self.send_error(ref, "invalid", "Every message needs a 'type'.")
+            return
+        if not self.limiter.allow():
+            await self.send_error(ref, "rate_limited", "Too many messages: wait a few seconds.")
+            return
+        try:
+            await self.handle(msg)
+        except services.ServiceError as e:
+            await self.send_error(ref, e.code, e.message)
+        except Exception:
+            log.exception("unexpected failure handling %s", msg.get("type"))
+            await self.send_error(
+                ref, "invalid", "The server could not handle that message; nothing changed."
+            )
+
+    async def handle(self, msg: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # -- delivery -------------------------------------------------------------------------
+    async def table_event(self, message):
+        stream = self.streams.get(message["table"])
+        if stream is not None:
+            await stream.offer(message["audience"], message["event"])
+
+    async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def start_sync(self) -> None:
+        self.sync_task = asyncio.create_task(self._sync_loop())
+
+    async def _sync_loop(self) -> None:
+        period = settings.GAME["SYNC_SECONDS"]
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self.sync_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("sync failed")
+
+    async def sync_once(self) -> None:
+        raise NotImplementedError
+
+    async def disconnect(self, code):
+        if self.sync_task is not None:
+            self.sync_task.cancel()
+        for s in self.streams.values():
+            s.close()
+        await self.leave_groups()
+
+
+class PlayerConsumer(GameSocket):
+    player_id: int | None = None
+
+    async def connect(self):
+        code = normalise_code(self.scope["url_route"]["kwargs"]["code"])
+        session = self.scope.get("session")
+        token = (session.get("players", {}) if session is not None else {}).get(code)
+        player = await db(services.player_for)(code, token)
+        if player is None:
+            await self.accept()
+            await self.close(code=4403)
+            return
+        self.player_id = player.pk
+        self.session_id = player.session_id
+        await self.accept()
+        await self.join_group(services.player_group(player.pk))
+        await self.join_group(services.session_group(player.session_id))
+        await self._seat_and_state(since=None)
+        await db(services.socket_opened)(player.pk, self.channel_name)
+        self.start_sync()
+
+    async def _seat_and_state(self, since: int | None) -> None:
+        seat = await db(services.load_seat)(self.player_id)
+        self.role = seat.role if seat else None
+        table_id = seat.table_id if seat else None
+        if table_id not in self.streams:
+            for tid, s in list(self.streams.items()):
+                s.close()
+                await self.channel_layer.group_discard(services.table_group(tid), self.channel_name)
+                del self.streams[tid]
+            if table_id is not None:
+                await self.join_group(services.table_group(table_id))
+        state = await db(services.player_state)(self.player_id)
+        self.table_id = table_id
+        await self.send_json(state)
+        if table_id is not None:
+            stream = self.streams.get(table_id)
+            if stream is None:
+                self.streams[table_id] = TableStream(self, table_id, state["seq"])
+            else:  # the snapshot covers everything up to its seq; later events stay buffered
+                stream.last_seq = max(stream.last_seq, state["seq"])
+                for seq in [s for s in stream.buffer if s <= stream.last_seq]:
+                    del stream.buffer[seq]
+        if since is not None and table_id is not None:
+            for e in await db(services.visible_events)(table_id, self.role, since):
+                if e.seq <= state["seq"]:
+                    await self.send_json(e.to_wire())
+            await self.streams[table_id]._drain()
+
+    async def handle(self, msg: dict[str, Any]) -> None:
+        kind = msg["type"]
+        ref = msg.get("ref")
+        if kind == "hello":
+            since = msg.get("since")
+            if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
+                raise services.ServiceError("invalid", "since must be a non-negative whole number.")
+            await self._seat_and_state(since)
+            if ref is not None:
+                await self.send_json({"type": "ack", "ref": ref})
+        elif kind == "package.preview":
+            await self.send_json(await db(services.preview)(self.player_id, msg))
+        elif kind in services.MUTATING:
+            answer = await db(services.player_action)(self.player_id, msg)
+            await self.send_json(answer)
+        else:
+            raise services.ServiceError("unknown_type", f"Unknown message type {kind!r}.")
+
+    async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:
+        if chat_rules.can_read(audience, self.role):
+            await self.send_json(event)
+            if event.get("kind") == "seats":
+                # A host may have moved this player: re-read the seat if its role changed.
+                seat = await db(services.load_seat)(self.player_id)
+                if seat is None or seat.role != self.role or seat.table_id != self.table_id:
+                    await self._seat_and_state(None)
+
+    async def player_changed(self, message):
+        if message.get("what") == "removed":
+            await self.send_json(
+                {"type": "removed", "message": "Your instructor removed you from this session."}
+            )
+            await self.close(code=4403)
+            return
+        await self._seat_and_state(None)
+
+    async def session_changed(self, message):
+        # Lobby players without a table learn of seating and the start from here.
+        if message.get("what") in ("started", "seats") and self.table_id is None:
+            await self._seat_and_state(None)
+
+    async def sync_once(self) -> None:
+        await db(services.socket_seen)(self.channel_name)
+        if self.table_id is None:
+            return
+        stream = self.streams[self.table_id]
+        await stream.catch_up()
+        latest = await db(services.latest_visible_seq)(self.table_id, self.role)
+        await self.send_json({"type": "sync", "seq": latest})
+
+    async def disconnect(self, code):
+        await super().disconnect(code)
+        if self.player_id is not None:
+            await db(services.socket_closed)(self.player_id, self.channel_name)
+
+
+class HostConsumer(GameSocket):
+    session_id: int | None = None
+
+    async def connect(self):
+        user = self.scope.get("user")
+        code = normalise_code(self.scope["url_route"]["kwargs"]["code"])
+        if user is None or not user.is_authenticated or not user.is_staff:
+            await self.accept()
+            await self.close(code=4403)
+            return
+        session = await db(host_services.session_by_code)(code)
+        if session is None:
+            await self.accept()
+            await self.close(code=4404)
+            return
+        self.session_id = session.pk
+        self.refresh_task: asyncio.Task | None = None
+        await self.accept()
+        await self.join_group(services.session_group(session.pk))
+        await self._state()
+        self.start_sync()
+
+    async def _state(self) -> None:
+        state = await db(host_services.host_state)(self.session_id)
+        for t in state["tables"]:
+            if t["id"] not in self.streams:
+                await self.join_group(services.table_group(t["id"]))
+                self.streams[t["id"]] = TableStream(self, t["id"], t["seq"])
+        await self.send_json(state)
+
+    async def handle(self, msg: dict[str, Any]) -> None:
+        kind = msg["type"]
+        if kind == "hello":
+            await self._state()
+            answer: dict[str, Any] = {"type": "ack", "ref": msg.get("ref")}
+        else:
+            answer = await db(host_services.host_action)(self.session_id, msg)
+        await self.send_json(answer)
+
+    async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:
+        await self.send_json({**event, "table": table_id, "audience": audience})
+
+    async def session_changed(self, message):
+        if self.refresh_task is None or self.refresh_task.done():
+            self.refresh_task = asyncio.create_task(self._refresh_soon())
+
+    async def _refresh_soon(self) -> None:
+        await asyncio.sleep(0.3)
+        await self._state()
+
+    async def player_changed(self, message):
+        return
+
+    async def sync_once(self) -> None:
+        for stream in list(self.streams.values()):
+            await stream.catch_up()
+        await self.send_json({"type": "sync", "seq": {str(t): s.last_seq for t, s in self.streams.items()}})
+
+
+class RelayConsumer(AsyncWebsocketConsumer):
+    """The benchmark's baseline: relays each frame to its group; no database, no engine."""
+
+    async def connect(self):
+        self.group = (
+            "relay." + "".join(ch for ch in self.scope["url_route"]["kwargs"]["group"] if ch.isalnum())[:40]
+        )
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        await self.channel_layer.group_send(self.group, {"type": "relay.message", "text": text_data or ""})
+
+    async def relay_message(self, message):
+        await self.send(text_data=message["text"])
+
+    async def disconnect(self, code):
+        await self.channel_layer.group_discard(self.group, self.channel_name)

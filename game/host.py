@@ -1,0 +1,188 @@
+"""What the instructor sees and does: the live dashboard's state, its controls, and results."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.utils import timezone
+
+from game import services
+from game.engine import rules
+from game.models import Event, GameSession, Player, normalise_code
+from game.services import ServiceError
+
+
+def session_by_code(code: str) -> GameSession | None:
+    """The open session with this code, else the most recent ended one."""
+    code = normalise_code(code)
+    return (
+        GameSession.objects.filter(code=code).exclude(status=GameSession.ENDED).first()
+        or GameSession.objects.filter(code=code).order_by("-created_at").first()
+    )
+
+
+def host_state(session_id: int) -> dict[str, Any]:
+    session = GameSession.objects.get(pk=session_id)
+    scenario = session.engine_scenario()
+    tables = list(session.tables.all())
+    players = list(session.players.all())
+    live = services.live_player_ids(p.pk for p in players)
+    out_tables = []
+    for t in tables:
+        state = t.engine_state()
+        out_tables.append(
+            {
+                "id": t.pk,
+                "number": t.number,
+                "seq": t.seq,
+                "seats": services.seats_of(t),
+                "started": state.started,
+                "ended": state.ended,
+                "agreement": state.agreement,
+                "proposals": [services._proposal_view(scenario, p) for p in state.proposals],
+                "news": list(state.news),
+                "last_activity": t.last_activity.isoformat() if t.last_activity else None,
+                "outcome": t.outcome,
+            }
+        )
+    return {
+        "type": "host.state",
+        "session": services._session_payload(session, scenario),
+        "server_time": timezone.now().isoformat(),
+        "roles": [{"key": r.key, "name": r.name, "colour": r.colour} for r in scenario.roles],
+        "issues": services._public_scenario(scenario)["issues"],
+        "news_items": [{"key": n.key, "headline": n.headline, "body": n.body} for n in scenario.news],
+        "players": [
+            {
+                "id": p.pk,
+                "name": p.name,
+                "table": p.table_id,
+                "role": p.role or None,
+                "connected": p.pk in live,
+                "bot": p.is_bot,
+                "stand_in": p.stand_in,
+                "removed": p.removed,
+            }
+            for p in players
+        ],
+        "tables": out_tables,
+    }
+
+
+def _int(msg: dict[str, Any], field: str) -> int:
+    v = msg.get(field)
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise ServiceError("invalid", f"{field} must be a whole number.")
+    return v
+
+
+def host_action(session_id: int, msg: dict[str, Any]) -> dict[str, Any]:
+    kind = msg["type"]
+    ref = msg.get("ref")
+    session = GameSession.objects.get(pk=session_id)
+    if kind == "session.start":
+        services.start_session(session_id)
+    elif kind == "phase.advance":
+        services.advance_phase(session_id)
+    elif kind == "phase.extend":
+        services.extend_phase(session_id, _int(msg, "seconds"))
+    elif kind == "clock.pause":
+        services.pause_clock(session_id)
+    elif kind == "clock.resume":
+        services.resume_clock(session_id)
+    elif kind == "news.inject":
+        tables = msg.get("tables")
+        services.inject_news(session_id, msg.get("news"), tables)
+    elif kind == "session.end":
+        services.end_session(session_id)
+    elif kind == "seat.move":
+        role = msg.get("role")
+        if not isinstance(role, str):
+            raise ServiceError("invalid", "role must be a role key.")
+        services.move_player(session, _int(msg, "player"), _int(msg, "table"), role)
+    elif kind == "seat.remove":
+        services.remove_player(session, _int(msg, "player"))
+    elif kind == "table.add":
+        services.add_table(session)
+    elif kind == "seats.fill_bots":
+        from game import bots
+
+        bots.fill_empty_seats(session_id)
+    elif kind == "seat.stand_in":
+        from game import bots
+
+        bots.set_stand_in(session_id, _int(msg, "player"), bool(msg.get("on", True)))
+    else:
+        raise ServiceError("unknown_type", f"Unknown message type {kind!r}.")
+    return {"type": "ack", "ref": ref}
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+def results(session: GameSession) -> dict[str, Any]:
+    """Everything the debrief shows, computed from the tables' outcomes and event logs."""
+    scenario = session.engine_scenario()
+    rows = []
+    causes: Counter[str] = Counter()
+    news_effects = []
+    for t in session.tables.all():
+        state = t.engine_state()
+        outcome = t.outcome
+        seats = services.seats_of(t)
+        row: dict[str, Any] = {
+            "table": t.number,
+            "id": t.pk,
+            "ended": state.ended,
+            "outcome": outcome,
+            "news": list(state.news),
+            "seats": seats,
+        }
+        if outcome:
+            realized = (outcome.get("durability") or {}).get("realized") or {}
+            if not realized.get("held", True):
+                causes[realized.get("cause_key") or "no_deal"] += 1
+            if state.news and outcome.get("agreement"):
+                from game.engine import scoring
+
+                without = scoring.outcome(scenario, outcome["agreement"], news=(), seed=None)
+                before = without["durability"]["expected_peace"]
+                after = outcome["durability"]["expected_peace"]
+                news_effects.append(
+                    {
+                        "table": t.number,
+                        "news": list(state.news),
+                        "expected_peace_without_news": before,
+                        "expected_peace": after,
+                        "change": after - before,
+                    }
+                )
+        rows.append(row)
+    factor_labels = {f.key: f.label for f in scenario.model.factors}
+    factor_labels["no_deal"] = "No agreement: the war went on"
+    return {
+        "tables": rows,
+        "causes": [{"key": k, "label": factor_labels.get(k, k), "count": n} for k, n in causes.most_common()],
+        "news_effects": news_effects,
+        "roles": [{"key": r.key, "name": r.name, "colour": r.colour} for r in scenario.roles],
+    }
+
+
+def transcript(session: GameSession, table_id: int) -> list[Event]:
+    return list(Event.objects.filter(table__session=session, table_id=table_id).order_by("seq"))
+
+
+def lobby(session: GameSession) -> list[Player]:
+    return list(session.players.filter(removed=False))
+
+
+def proposal_terms_text(scenario, terms: dict[str, str]) -> list[tuple[str, str]]:
+    out = []
+    for issue in scenario.issues:
+        opt = issue.option(terms.get(issue.key, ""))
+        out.append((issue.name, opt.label if opt else "?"))
+    return out
+
+
+__all__ = ["host_action", "host_state", "results", "rules", "session_by_code", "transcript"]

@@ -1,0 +1,461 @@
+"""Persistence: scenarios (edited in the admin), sessions, tables, players and the event log.
+
+Scenarios are stored in rows an instructor can edit; ``ScenarioConfig.to_engine()`` turns them
+into the engine's frozen ``Scenario``. A session keeps a snapshot of its scenario as it was at
+creation, so editing a scenario never changes a class that is already running.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from game.engine import rules
+from game.engine.scenario import COMBINE_KINDS, TIME_KINDS, Scenario
+
+key_validator = RegexValidator(
+    r"^[a-z][a-z0-9_]{0,39}$",
+    "Use lower-case letters, digits and underscores, starting with a letter (at most 40).",
+)
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(raw: str) -> str:
+    return "".join(ch for ch in (raw or "").upper() if not ch.isspace() and ch != "-")
+
+
+class ScenarioConfig(models.Model):
+    slug = models.SlugField(unique=True, help_text="Short name used in URLs, files and commands.")
+    title = models.CharField(max_length=200, help_text="The title students see.")
+    description = models.TextField(blank=True, help_text="Public introduction shown to every student.")
+    horizon_years = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="How many years after the deal the durability model simulates.",
+    )
+    baseline_hazard = models.FloatField(
+        default=0.12,
+        validators=[MinValueValidator(0.001), MaxValueValidator(0.99)],
+        help_text="Yearly risk of relapse into war in year 1 for an average historical settlement.",
+    )
+    baseline_decay = models.FloatField(
+        default=0.85,
+        validators=[MinValueValidator(0.01), MaxValueValidator(1.0)],
+        help_text="Each later year's baseline risk is this fraction of the year before (risk is highest early).",
+    )
+    context_log_hr = models.FloatField(
+        default=0.0,
+        help_text="Fixed context no one negotiates (log hazard ratio; 0.34 multiplies the risk by 1.4).",
+    )
+    context_label = models.CharField(
+        max_length=300, blank=True, help_text="Plain words for the fixed context, shown in the debrief."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "scenario"
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.slug})"
+
+    def to_engine(self) -> Scenario:
+        return Scenario.from_dict(self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        roles = list(self.roles.all())
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "description": self.description,
+            "necessary_signatories": [r.key for r in roles if r.necessary_signatory],
+            "roles": [
+                {
+                    "key": r.key,
+                    "name": r.name,
+                    "colour": r.colour,
+                    "description": r.description,
+                    "brief": r.brief,
+                    "no_deal_value": r.no_deal_value,
+                    "peace_weight": r.peace_weight,
+                }
+                for r in roles
+            ],
+            "issues": [
+                {
+                    "key": i.key,
+                    "name": i.name,
+                    "description": i.description,
+                    "options": [
+                        {
+                            "key": o.key,
+                            "label": o.label,
+                            "summary": o.summary,
+                            "points": dict(o.points),
+                            "commits": list(o.commits),
+                            "loadings": dict(o.loadings),
+                        }
+                        for o in i.options.all()
+                    ],
+                }
+                for i in self.issues.prefetch_related("options")
+            ],
+            "phases": [
+                {
+                    "key": p.key,
+                    "name": p.name,
+                    "duration_seconds": p.duration_seconds,
+                    "agreement": p.agreement,
+                }
+                for p in self.phases.all()
+            ],
+            "news": [
+                {
+                    "key": n.key,
+                    "headline": n.headline,
+                    "body": n.body,
+                    "factor_effects": dict(n.factor_effects),
+                    "value_effects": {r: dict(v) for r, v in n.value_effects.items()},
+                }
+                for n in self.news.all()
+            ],
+            "model": {
+                "horizon_years": self.horizon_years,
+                "baseline_hazard": self.baseline_hazard,
+                "baseline_decay": self.baseline_decay,
+                "context_log_hr": self.context_log_hr,
+                "context_label": self.context_label,
+                "factors": [f.to_dict() for f in self.factors.all()],
+            },
+        }
+
+    def problems(self) -> list[str]:
+        from game.engine.scenario import validate
+
+        return validate(self.to_engine())
+
+
+class ScenarioRole(models.Model):
+    scenario = models.ForeignKey(ScenarioConfig, on_delete=models.CASCADE, related_name="roles")
+    order = models.PositiveSmallIntegerField(default=0)
+    key = models.CharField(max_length=40, validators=[key_validator], help_text="Stable key, e.g. 'ukraine'.")
+    name = models.CharField(max_length=80)
+    colour = models.CharField(
+        max_length=7,
+        default="#555555",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour like #1f5fbf.")],
+        help_text="One colour for this role everywhere: badges, chat, charts.",
+    )
+    description = models.TextField(blank=True, help_text="Public: what every student knows about this role.")
+    brief = models.TextField(
+        blank=True, help_text="Confidential brief in Markdown, shown only to this role's players."
+    )
+    no_deal_value = models.FloatField(
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="The role's total score (0-100) if the table reaches no agreement.",
+    )
+    peace_weight = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="How much this party values peace itself (0-1).",
+    )
+    necessary_signatory = models.BooleanField(
+        default=False, help_text="Must this role sign every agreement (whatever the options)?"
+    )
+
+    class Meta:
+        verbose_name = "role"
+        ordering = ["order", "id"]
+        constraints = [models.UniqueConstraint(fields=["scenario", "key"], name="unique_role_key")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScenarioIssue(models.Model):
+    scenario = models.ForeignKey(ScenarioConfig, on_delete=models.CASCADE, related_name="issues")
+    order = models.PositiveSmallIntegerField(default=0)
+    key = models.CharField(max_length=40, validators=[key_validator])
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "issue"
+        ordering = ["order", "id"]
+        constraints = [models.UniqueConstraint(fields=["scenario", "key"], name="unique_issue_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scenario.slug}: {self.name}"
+
+
+class ScenarioOption(models.Model):
+    issue = models.ForeignKey(ScenarioIssue, on_delete=models.CASCADE, related_name="options")
+    order = models.PositiveSmallIntegerField(default=0)
+    key = models.CharField(max_length=40, validators=[key_validator])
+    label = models.CharField(max_length=120, help_text="Short name of the option, as students see it.")
+    summary = models.TextField(blank=True, help_text="One to three sentences: what this option means.")
+    points = models.JSONField(default=dict, blank=True, help_text="Points for each role: {role key: number}.")
+    commits = models.JSONField(
+        default=list, blank=True, help_text="Roles that must sign any agreement containing this option."
+    )
+    loadings = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="How this option moves the durability factors: {factor key: value}.",
+    )
+
+    class Meta:
+        verbose_name = "option"
+        ordering = ["order", "id"]
+        constraints = [models.UniqueConstraint(fields=["issue", "key"], name="unique_option_key")]
+
+    def __str__(self) -> str:
+        return f"{self.issue.key}/{self.key}"
+
+
+class ScenarioPhase(models.Model):
+    scenario = models.ForeignKey(ScenarioConfig, on_delete=models.CASCADE, related_name="phases")
+    order = models.PositiveSmallIntegerField(default=0)
+    key = models.CharField(max_length=40, validators=[key_validator])
+    name = models.CharField(max_length=80)
+    duration_seconds = models.PositiveIntegerField(
+        default=900, validators=[MinValueValidator(1)], help_text="Default length of the phase in seconds."
+    )
+    agreement = models.BooleanField(default=False, help_text="Can an agreement be concluded in this phase?")
+
+    class Meta:
+        verbose_name = "phase"
+        ordering = ["order", "id"]
+        constraints = [models.UniqueConstraint(fields=["scenario", "key"], name="unique_phase_key")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScenarioNews(models.Model):
+    scenario = models.ForeignKey(ScenarioConfig, on_delete=models.CASCADE, related_name="news")
+    order = models.PositiveSmallIntegerField(default=0)
+    key = models.CharField(max_length=40, validators=[key_validator])
+    headline = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    factor_effects = models.JSONField(
+        default=dict, blank=True, help_text="Added to durability factors: {factor key: amount}."
+    )
+    value_effects = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Changes to role values: {role key: {"issue/option": change in points}}.',
+    )
+
+    class Meta:
+        verbose_name = "news item"
+        verbose_name_plural = "news items"
+        ordering = ["order", "id"]
+        constraints = [models.UniqueConstraint(fields=["scenario", "key"], name="unique_news_key")]
+
+    def __str__(self) -> str:
+        return self.headline
+
+
+class ScenarioFactor(models.Model):
+    scenario = models.ForeignKey(ScenarioConfig, on_delete=models.CASCADE, related_name="factors")
+    order = models.PositiveSmallIntegerField(default=0)
+    key = models.CharField(max_length=40, validators=[key_validator])
+    label = models.CharField(max_length=160)
+    params = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The factor's model parameters (beta, centre, combine, time, ...); see docs/durability.md.",
+    )
+
+    class Meta:
+        verbose_name = "durability factor"
+        ordering = ["order", "id"]
+        constraints = [models.UniqueConstraint(fields=["scenario", "key"], name="unique_factor_key")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "label": self.label, **self.params}
+
+
+FACTOR_COMBINE_KINDS = COMBINE_KINDS
+FACTOR_TIME_KINDS = TIME_KINDS
+
+
+# --- Sessions ----------------------------------------------------------------------------
+
+
+class GameSession(models.Model):
+    LOBBY, RUNNING, ENDED = "lobby", "running", "ended"
+    STATUS = [(LOBBY, "Lobby"), (RUNNING, "Running"), (ENDED, "Ended")]
+
+    code = models.CharField(max_length=CODE_LENGTH, db_index=True)
+    scenario = models.ForeignKey(ScenarioConfig, on_delete=models.PROTECT, related_name="sessions")
+    scenario_data = models.JSONField(help_text="The scenario as it was when the session opened.")
+    title = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=STATUS, default=LOBBY)
+    table_count = models.PositiveSmallIntegerField(
+        default=0, help_text="Tables opened up front; 0 means as many as the players who join need."
+    )
+    seed = models.BigIntegerField(default=0)
+    phase_index = models.PositiveSmallIntegerField(default=0)
+    phase_ends_at = models.DateTimeField(null=True, blank=True)
+    paused_remaining = models.FloatField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"], condition=~Q(status="ended"), name="unique_code_among_open_sessions"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.get_status_display()})"
+
+    def engine_scenario(self) -> Scenario:
+        return scenario_from_data(self.scenario_data)
+
+
+_scenario_cache: dict[str, Scenario] = {}
+
+
+def scenario_from_data(data: dict[str, Any]) -> Scenario:
+    """Build (and memoise) the engine scenario of a session's snapshot.
+
+    The snapshot never changes after a session opens, so its JSON text is a safe cache key.
+    """
+    import json
+
+    key = json.dumps(data, sort_keys=True)
+    sc = _scenario_cache.get(key)
+    if sc is None:
+        if len(_scenario_cache) > 64:
+            _scenario_cache.clear()
+        sc = _scenario_cache[key] = Scenario.from_dict(data)
+    return sc
+
+
+class GameTable(models.Model):
+    session = models.ForeignKey(GameSession, on_delete=models.CASCADE, related_name="tables")
+    number = models.PositiveSmallIntegerField()
+    state = models.JSONField(default=dict)
+    seq = models.PositiveIntegerField(default=0, help_text="The seq of the table's latest event.")
+    outcome = models.JSONField(null=True, blank=True)
+    last_activity = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["session", "number"], name="unique_table_number")]
+
+    def __str__(self) -> str:
+        return f"{self.session.code} table {self.number}"
+
+    def engine_state(self) -> rules.TableState:
+        return rules.TableState.from_dict(self.state) if self.state else rules.TableState()
+
+
+class Player(models.Model):
+    session = models.ForeignKey(GameSession, on_delete=models.CASCADE, related_name="players")
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=40)
+    table = models.ForeignKey(
+        GameTable, null=True, blank=True, on_delete=models.SET_NULL, related_name="players"
+    )
+    role = models.CharField(max_length=40, blank=True)
+    is_bot = models.BooleanField(default=False)
+    stand_in = models.BooleanField(
+        default=False, help_text="A bot plays this seat while its student is away."
+    )
+    removed = models.BooleanField(default=False)
+    connections = models.IntegerField(default=0)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                models.functions.Lower("name"), "session", name="unique_player_name_per_session"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Event(models.Model):
+    """One entry of a table's log. ``audience`` says who may read it:
+    ``table`` (every seat), ``channel:<a>+<b>`` (the two roles of a private channel),
+    ``role:<key>`` (one role), or ``host`` (the instructor only)."""
+
+    table = models.ForeignKey(GameTable, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=40)
+    data = models.JSONField()
+    audience = models.CharField(max_length=90, default="table")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["table", "seq"]
+        constraints = [models.UniqueConstraint(fields=["table", "seq"], name="unique_event_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.table} #{self.seq} {self.kind}"
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "type": "event",
+            "seq": self.seq,
+            "kind": self.kind,
+            "at": self.at.isoformat(),
+            "data": self.data,
+        }
+
+
+class ClientRef(models.Model):
+    """The answer already given to a client's ``ref``, so a repeat is applied once."""
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="refs")
+    ref = models.CharField(max_length=64)
+    answer = models.JSONField()
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["player", "ref"], name="unique_client_ref")]
+
+    def __str__(self) -> str:
+        return f"{self.player_id}:{self.ref}"
+
+
+class Connection(models.Model):
+    """One open socket of a player. A worker that dies leaves rows behind; they stop counting
+    once ``seen_at`` is older than two sync periods, so presence heals by itself."""
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="sockets")
+    channel_name = models.CharField(max_length=200, unique=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.channel_name

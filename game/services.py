@@ -1,0 +1,883 @@
+"""The only bridge between the wire and the engine.
+
+Every change follows one path: a transaction, the table's row locked, the state loaded, the
+engine applied, the new state and the events (each with the table's next ``seq``) saved, and
+the broadcast sent once the transaction has committed. Consumers, views, bots and commands all
+call these functions; none of them decides a rule.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import markdown
+import nh3
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from game.engine import chat as chat_rules
+from game.engine import rules, scoring
+from game.engine.rules import RuleViolation
+from game.engine.scenario import Scenario
+from game.models import (
+    ClientRef,
+    Connection,
+    Event,
+    GameSession,
+    GameTable,
+    Player,
+    ScenarioConfig,
+    new_code,
+    normalise_code,
+)
+
+log = logging.getLogger(__name__)
+
+# --- errors and names ----------------------------------------------------------------------
+
+
+class ServiceError(Exception):
+    """A refusal with a contract error code; nothing was changed."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def table_group(table_id: int) -> str:
+    return f"table.{table_id}"
+
+
+def session_group(session_id: int) -> str:
+    return f"session.{session_id}"
+
+
+def player_group(player_id: int) -> str:
+    return f"player.{player_id}"
+
+
+# --- broadcasting --------------------------------------------------------------------------
+
+
+def _send(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:  # a lost broadcast is recovered by sync/hello; never fail the action
+        log.exception("group_send to %s failed", group)
+
+
+def _broadcast_events(table_id: int, events: Sequence[Event]) -> None:
+    for e in events:
+        _send(
+            table_group(table_id),
+            {"type": "table.event", "table": table_id, "audience": e.audience, "event": e.to_wire()},
+        )
+
+
+def _after_commit(fn, *args) -> None:
+    transaction.on_commit(lambda: fn(*args))
+
+
+def notify_session(session_id: int, what: str = "changed") -> None:
+    _after_commit(_send, session_group(session_id), {"type": "session.changed", "what": what})
+
+
+def notify_player(player_id: int, what: str = "reload") -> None:
+    _after_commit(_send, player_group(player_id), {"type": "player.changed", "what": what})
+
+
+# --- the event log -------------------------------------------------------------------------
+
+
+def _append(table: GameTable, kind: str, data: dict[str, Any], audience: str, now: datetime) -> Event:
+    """Append the table's next event. The caller holds the table's row lock and saves the table."""
+    table.seq += 1
+    table.last_activity = now
+    return Event.objects.create(table=table, seq=table.seq, kind=kind, data=data, audience=audience, at=now)
+
+
+def _lock_table(table_id: int) -> GameTable:
+    return GameTable.objects.select_for_update().select_related("session").get(pk=table_id)
+
+
+def _ends_at_iso(session: GameSession) -> str | None:
+    return session.phase_ends_at.isoformat() if session.phase_ends_at else None
+
+
+def _phase_payload(scenario: Scenario, session: GameSession) -> dict[str, Any]:
+    p = scenario.phases[session.phase_index]
+    return {
+        "key": p.key,
+        "name": p.name,
+        "index": session.phase_index,
+        "ends_at": _ends_at_iso(session),
+        "agreement": p.agreement,
+        "paused": session.paused_remaining is not None,
+        "remaining": session.paused_remaining,
+    }
+
+
+def _table_seed(session: GameSession, table: GameTable) -> int:
+    return (session.seed * 1_000_003 + table.number) % (2**63)
+
+
+def _apply(
+    table: GameTable, scenario: Scenario, action: Any, now: datetime, *, session: GameSession | None = None
+) -> list[Event]:
+    """Apply one engine action to a locked table; persist state and events. Raises RuleViolation."""
+    session = session or table.session
+    state = table.engine_state()
+    new_state, engine_events = rules.apply(scenario, state, action)
+    saved: list[Event] = []
+    for ev in engine_events:
+        data = dict(ev.data)
+        if ev.kind == "phase.changed":
+            data["phase"] = _phase_payload(scenario, session)
+        saved.append(_append(table, ev.kind, data, ev.visibility, now))
+    if new_state.ended and not state.ended:
+        saved.append(_finish(table, scenario, new_state, now, session))
+    table.state = new_state.to_dict()
+    table.save(update_fields=["state", "seq", "outcome", "last_activity"])
+    return saved
+
+
+def _finish(table: GameTable, scenario: Scenario, state: rules.TableState, now: datetime, session) -> Event:
+    terms = None
+    if state.agreement is not None:
+        agreed = state.proposal(state.agreement)
+        terms = dict(agreed.terms) if agreed else None
+    outcome = scoring.outcome(scenario, terms, news=state.news, seed=_table_seed(session, table))
+    table.outcome = outcome
+    return _append(table, "game.ended", outcome, "table", now)
+
+
+def _commit_broadcast(table: GameTable, events: Sequence[Event]) -> None:
+    if events:
+        _after_commit(_broadcast_events, table.pk, list(events))
+
+
+# --- sessions, joining and seats -----------------------------------------------------------
+
+
+def create_session(
+    config: ScenarioConfig, tables: int = 1, user=None, *, title: str = "", seed: int | None = None
+) -> GameSession:
+    problems = config.problems()
+    if problems:
+        raise ServiceError("invalid", "This scenario cannot be played yet: " + " ".join(problems))
+    if not 0 <= tables <= 200:
+        raise ServiceError("invalid", "Choose between 0 (as many as needed) and 200 tables.")
+    data = config.to_dict()
+    for _ in range(50):
+        try:
+            with transaction.atomic():
+                session = GameSession.objects.create(
+                    code=new_code(),
+                    scenario=config,
+                    scenario_data=data,
+                    title=title or config.title,
+                    table_count=tables,
+                    seed=seed if seed is not None else random.SystemRandom().randrange(2**31),
+                    created_by=user if user is not None and getattr(user, "pk", None) else None,
+                )
+                for n in range(1, max(tables, 1) + 1):
+                    GameTable.objects.create(session=session, number=n, state=rules.TableState().to_dict())
+            return session
+        except IntegrityError:  # the code is taken by an open session: draw another
+            continue
+    raise ServiceError("conflict", "Could not find a free join code; try again.")
+
+
+class JoinError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def find_open_session(code: str) -> GameSession | None:
+    return GameSession.objects.filter(code=normalise_code(code)).exclude(status=GameSession.ENDED).first()
+
+
+def clean_name(raw: str) -> str:
+    name = " ".join("".join(ch for ch in (raw or "") if ch.isprintable()).split())
+    if not name:
+        raise JoinError("name", "Please type the name your classmates know you by.")
+    limit = settings.GAME["MAX_NAME_LENGTH"]
+    if len(name) > limit:
+        raise JoinError("name", f"That name is too long: at most {limit} characters, please.")
+    return name
+
+
+def join(code: str, name: str) -> Player:
+    clean = normalise_code(code)
+    if not clean:
+        raise JoinError("code", "Type the six-character code your instructor shows.")
+    name = clean_name(name)
+    session = find_open_session(clean)
+    if session is None:
+        if GameSession.objects.filter(code=clean, status=GameSession.ENDED).exists():
+            raise JoinError("code", f"The session {clean} has ended; ask your instructor for the new code.")
+        raise JoinError("code", f"No session has the code {clean}; check it with your instructor.")
+    try:
+        with transaction.atomic():
+            session = GameSession.objects.select_for_update().get(pk=session.pk)
+            if session.players.filter(name__iexact=name).exists():
+                raise JoinError(
+                    "name", f"Someone in this session is already called {name}; add an initial or a surname."
+                )
+            player = Player.objects.create(session=session, name=name)
+            _seat(session, player, timezone.now())
+    except IntegrityError as e:
+        raise JoinError("name", f"Someone in this session is already called {name}; add an initial.") from e
+    return player
+
+
+def _seat_counts(session: GameSession) -> dict[tuple[int, str], int]:
+    rows = (
+        Player.objects.filter(session=session, removed=False, table__isnull=False)
+        .values("table_id", "role")
+        .annotate(n=Count("id"))
+    )
+    return {(r["table_id"], r["role"]): r["n"] for r in rows}
+
+
+def _seat(session: GameSession, player: Player, now: datetime) -> None:
+    """Seat a player: every role of every table gets a player before any role gets a second.
+
+    In 'as many as needed' mode a new table opens (before the start) once all seats are taken.
+    Caller holds the session's row lock.
+    """
+    scenario = session.engine_scenario()
+    roles = scenario.role_keys
+    tables = list(session.tables.all())
+    counts = _seat_counts(session)
+
+    def pick() -> tuple[GameTable, str]:
+        level = min((counts.get((t.pk, r), 0) for t in tables for r in roles), default=0)
+        for t in tables:
+            for r in roles:
+                if counts.get((t.pk, r), 0) == level:
+                    return t, r
+        raise AssertionError("no seat")
+
+    all_taken = all(counts.get((t.pk, r), 0) >= 1 for t in tables for r in roles)
+    if session.table_count == 0 and session.status == GameSession.LOBBY and all_taken:
+        t = GameTable.objects.create(session=session, number=len(tables) + 1, state=rules.TableState().to_dict())
+        tables.append(t)
+    table, role = pick()
+    player.table, player.role = table, role
+    player.save(update_fields=["table", "role"])
+    _seats_changed(session, [table], now)
+
+
+def _seats_changed(session: GameSession, tables: Iterable[GameTable], now: datetime) -> None:
+    for t in tables:
+        locked = _lock_table(t.pk)
+        ev = _append(locked, "seats", {"seats": seats_of(locked)}, "table", now)
+        locked.save(update_fields=["seq", "last_activity"])
+        _commit_broadcast(locked, [ev])
+    notify_session(session.pk, "seats")
+
+
+def live_player_ids(player_ids: Iterable[int]) -> set[int]:
+    fresh = timezone.now() - timedelta(seconds=2.5 * settings.GAME["SYNC_SECONDS"])
+    return set(
+        Connection.objects.filter(player_id__in=list(player_ids), seen_at__gte=fresh).values_list(
+            "player_id", flat=True
+        )
+    )
+
+
+def seats_of(table: GameTable) -> list[dict[str, Any]]:
+    scenario = table.session.engine_scenario()
+    players = list(table.players.filter(removed=False))
+    live = live_player_ids(p.pk for p in players)
+    out = []
+    for r in scenario.roles:
+        mine = [p for p in players if p.role == r.key]
+        out.append(
+            {
+                "role": r.key,
+                "names": [p.name for p in mine],
+                "players": [
+                    {"id": p.pk, "name": p.name, "connected": p.pk in live, "bot": p.is_bot or p.stand_in}
+                    for p in mine
+                ],
+                "connected": any(p.pk in live for p in mine),
+                "bot": bool(mine) and all(p.is_bot or p.stand_in for p in mine),
+            }
+        )
+    return out
+
+
+def move_player(session: GameSession, player_id: int, table_id: int, role: str) -> None:
+    scenario = session.engine_scenario()
+    if role not in scenario.role_keys:
+        raise ServiceError("invalid", f"There is no role {role!r} in this scenario.")
+    with transaction.atomic():
+        session = GameSession.objects.select_for_update().get(pk=session.pk)
+        player = Player.objects.filter(session=session, pk=player_id, removed=False).first()
+        table = GameTable.objects.filter(session=session, pk=table_id).first()
+        if player is None or table is None:
+            raise ServiceError("invalid", "That player or table is not part of this session.")
+        old = player.table
+        player.table, player.role = table, role
+        player.save(update_fields=["table", "role"])
+        _seats_changed(session, [t for t in (old, table) if t is not None], timezone.now())
+        notify_player(player.pk)
+
+
+def remove_player(session: GameSession, player_id: int) -> None:
+    with transaction.atomic():
+        session = GameSession.objects.select_for_update().get(pk=session.pk)
+        player = Player.objects.filter(session=session, pk=player_id, removed=False).first()
+        if player is None:
+            raise ServiceError("invalid", "That player is not part of this session.")
+        old = player.table
+        player.removed, player.table, player.role = True, None, ""
+        player.save(update_fields=["removed", "table", "role"])
+        if old is not None:
+            _seats_changed(session, [old], timezone.now())
+        notify_player(player.pk, "removed")
+
+
+def add_table(session: GameSession) -> GameTable:
+    with transaction.atomic():
+        session = GameSession.objects.select_for_update().get(pk=session.pk)
+        if session.status == GameSession.ENDED:
+            raise ServiceError("phase", "The session has ended.")
+        n = (session.tables.aggregate(m=Max("number"))["m"] or 0) + 1
+        state = rules.TableState()
+        table = GameTable.objects.create(session=session, number=n, state=state.to_dict())
+        if session.status == GameSession.RUNNING:
+            now = timezone.now()
+            scenario = session.engine_scenario()
+            table = _lock_table(table.pk)
+            events = _apply(table, scenario, rules.Start(), now, session=session)
+            for _ in range(session.phase_index):
+                events += _apply(table, scenario, rules.AdvancePhase(), now, session=session)
+            _commit_broadcast(table, events)
+        notify_session(session.pk, "tables")
+        return table
+
+
+# --- host controls -------------------------------------------------------------------------
+
+
+def _lock_session(session_id: int) -> GameSession:
+    return GameSession.objects.select_for_update().get(pk=session_id)
+
+
+def _for_each_table(session: GameSession, action, now: datetime, only: Sequence[int] | None = None) -> None:
+    scenario = session.engine_scenario()
+    ids = list(session.tables.values_list("pk", flat=True))
+    if only is not None:
+        ids = [i for i in ids if i in set(only)]
+    for tid in ids:
+        table = _lock_table(tid)
+        if table.engine_state().ended and not isinstance(action, rules.InjectNews):
+            continue
+        try:
+            events = _apply(table, scenario, action, now, session=session)
+        except RuleViolation as e:
+            if isinstance(action, rules.InjectNews):
+                raise ServiceError(e.code, f"Table {table.number}: {e.message}") from e
+            continue
+        _commit_broadcast(table, events)
+
+
+def start_session(session_id: int, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _lock_session(session_id)
+        if session.status != GameSession.LOBBY:
+            raise ServiceError("phase", "The session has already started.")
+        scenario = session.engine_scenario()
+        session.status = GameSession.RUNNING
+        session.started_at = now
+        session.phase_index = 0
+        session.phase_ends_at = now + timedelta(seconds=scenario.phases[0].duration_seconds)
+        session.paused_remaining = None
+        session.save()
+        _for_each_table(session, rules.Start(), now)
+        notify_session(session.pk, "started")
+
+
+def _require_running(session: GameSession) -> None:
+    if session.status != GameSession.RUNNING:
+        raise ServiceError("phase", "The session is not running.")
+
+
+def advance_phase(session_id: int, now: datetime | None = None, *, expected_index: int | None = None) -> bool:
+    """Move every table to the next phase; at the last phase, end the session.
+
+    ``expected_index`` makes a deadline advance idempotent: two workers that both saw the same
+    expired phase advance it once. Returns whether anything changed.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _lock_session(session_id)
+        if expected_index is not None and (
+            session.phase_index != expected_index or session.status != GameSession.RUNNING
+        ):
+            return False
+        _require_running(session)
+        scenario = session.engine_scenario()
+        if session.phase_index + 1 >= len(scenario.phases):
+            _end(session, now)
+            return True
+        session.phase_index += 1
+        session.phase_ends_at = now + timedelta(seconds=scenario.phases[session.phase_index].duration_seconds)
+        session.paused_remaining = None
+        session.save()
+        _for_each_table(session, rules.AdvancePhase(), now)
+        notify_session(session.pk, "phase")
+    return True
+
+
+def _clock_event(session: GameSession, now: datetime) -> None:
+    """Tell every live table that the clock changed (extend, pause, resume)."""
+    scenario = session.engine_scenario()
+    for tid in session.tables.values_list("pk", flat=True):
+        table = _lock_table(tid)
+        if table.engine_state().ended:
+            continue
+        ev = _append(table, "phase.changed", {"phase": _phase_payload(scenario, session)}, "table", now)
+        table.save(update_fields=["seq", "last_activity"])
+        _commit_broadcast(table, [ev])
+    notify_session(session.pk, "clock")
+
+
+def extend_phase(session_id: int, seconds: int, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    if (
+        not isinstance(seconds, int)
+        or isinstance(seconds, bool)
+        or not -3600 <= seconds <= 3600
+        or seconds == 0
+    ):
+        raise ServiceError("invalid", "Extend by a whole number of seconds between -3600 and 3600.")
+    with transaction.atomic():
+        session = _lock_session(session_id)
+        _require_running(session)
+        if session.paused_remaining is not None:
+            session.paused_remaining = max(1.0, session.paused_remaining + seconds)
+        else:
+            base = session.phase_ends_at or now
+            session.phase_ends_at = max(now + timedelta(seconds=1), base + timedelta(seconds=seconds))
+        session.save()
+        _clock_event(session, now)
+
+
+def pause_clock(session_id: int, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _lock_session(session_id)
+        _require_running(session)
+        if session.paused_remaining is not None:
+            raise ServiceError("conflict", "The clock is already paused.")
+        remaining = (session.phase_ends_at - now).total_seconds() if session.phase_ends_at else 0
+        session.paused_remaining = max(1.0, remaining)
+        session.phase_ends_at = None
+        session.save()
+        _clock_event(session, now)
+
+
+def resume_clock(session_id: int, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _lock_session(session_id)
+        _require_running(session)
+        if session.paused_remaining is None:
+            raise ServiceError("conflict", "The clock is not paused.")
+        session.phase_ends_at = now + timedelta(seconds=session.paused_remaining)
+        session.paused_remaining = None
+        session.save()
+        _clock_event(session, now)
+
+
+def inject_news(
+    session_id: int, key: str, tables: Sequence[int] | None = None, now: datetime | None = None
+) -> None:
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _lock_session(session_id)
+        if session.status == GameSession.ENDED:
+            raise ServiceError("phase", "The session has ended.")
+        scenario = session.engine_scenario()
+        if not isinstance(key, str) or scenario.news_item(key) is None:
+            raise ServiceError("invalid", f"There is no news item {key!r} in this scenario.")
+        if tables is not None:
+            known = set(session.tables.values_list("pk", flat=True))
+            if (
+                not isinstance(tables, list)
+                or not tables
+                or any(not isinstance(t, int) or t not in known for t in tables)
+            ):
+                raise ServiceError("invalid", "tables must be a list of this session's table ids.")
+        _for_each_table(session, rules.InjectNews(key), now, only=tables)
+        notify_session(session.pk, "news")
+
+
+def _end(session: GameSession, now: datetime) -> None:
+    session.status = GameSession.ENDED
+    session.ended_at = now
+    session.phase_ends_at = None
+    session.paused_remaining = None
+    session.save()
+    _for_each_table(session, rules.End(), now)
+    notify_session(session.pk, "ended")
+
+
+def end_session(session_id: int, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _lock_session(session_id)
+        if session.status == GameSession.ENDED:
+            raise ServiceError("phase", "The session has already ended.")
+        if session.status == GameSession.LOBBY:
+            _for_each_table(session, rules.Start(), now)
+        _end(session, now)
+
+
+def due_sessions(now: datetime | None = None) -> list[tuple[int, int]]:
+    now = now or timezone.now()
+    return list(
+        GameSession.objects.filter(
+            status=GameSession.RUNNING, phase_ends_at__isnull=False, phase_ends_at__lte=now
+        ).values_list("pk", "phase_index")
+    )
+
+
+def tick(now: datetime | None = None) -> int:
+    """Advance every phase whose deadline has passed. Safe to run in every worker at once."""
+    now = now or timezone.now()
+    done = 0
+    for sid, index in due_sessions(now):
+        try:
+            if advance_phase(sid, now, expected_index=index):
+                done += 1
+        except ServiceError:
+            continue
+    return done
+
+
+# --- player actions ------------------------------------------------------------------------
+
+MUTATING = {"chat.send", "proposal.make", "proposal.answer", "proposal.withdraw"}
+
+
+@dataclass
+class Seat:
+    """What a socket knows about the player behind it (refreshed on every action)."""
+
+    player_id: int
+    session_id: int
+    table_id: int | None
+    role: str | None
+
+
+def load_seat(player_id: int) -> Seat | None:
+    p = (
+        Player.objects.filter(pk=player_id, removed=False)
+        .only("pk", "session_id", "table_id", "role")
+        .first()
+    )
+    if p is None:
+        return None
+    return Seat(p.pk, p.session_id, p.table_id, p.role or None)
+
+
+def _ref_of(msg: dict[str, Any]) -> str | None:
+    ref = msg.get("ref")
+    if ref is None:
+        return None
+    if not isinstance(ref, str) or len(ref) > 64:
+        raise ServiceError("invalid", "ref must be a string of at most 64 characters.")
+    return ref
+
+
+def player_action(player_id: int, msg: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """Apply a mutating player message. Returns the ack; raises ServiceError on refusal."""
+    now = now or timezone.now()
+    kind = msg.get("type")
+    ref = _ref_of(msg)
+    seat = load_seat(player_id)
+    if seat is None:
+        raise ServiceError("forbidden", "You are no longer part of this session.")
+    if seat.table_id is None or seat.role is None:
+        raise ServiceError("phase", "You do not have a seat yet: wait for your instructor.")
+    with transaction.atomic():
+        table = _lock_table(seat.table_id)
+        if ref is not None:
+            done = ClientRef.objects.filter(player_id=player_id, ref=ref).first()
+            if done is not None:
+                return done.answer
+        scenario = table.session.engine_scenario()
+        state = table.engine_state()
+        try:
+            events = _player_events(table, scenario, state, seat.role, kind, msg, now)
+        except RuleViolation as e:
+            raise ServiceError(e.code, e.message) from e
+        answer = {"type": "ack", "ref": ref}
+        if ref is not None:
+            ClientRef.objects.create(player_id=player_id, ref=ref, answer=answer)
+        _commit_broadcast(table, events)
+        return answer
+
+
+def _player_events(table, scenario, state, role, kind, msg, now) -> list[Event]:
+    if kind == "chat.send":
+        audience = chat_rules.check_chat(scenario, state, role, msg.get("channel"))
+        text = chat_rules.clean_text(msg.get("text"))
+        name = Player.objects.filter(table=table, role=role).values_list("name", flat=True)
+        names = list(name)
+        data = {"channel": msg["channel"], "role": role, "name": ", ".join(names) or role, "text": text}
+        ev = _append(table, "chat.message", data, audience, now)
+        table.save(update_fields=["seq", "last_activity"])
+        return [ev]
+    if kind == "proposal.make":
+        note = msg.get("note", "") or ""
+        if not isinstance(note, str):
+            raise RuleViolation("invalid", "The note must be text.")
+        note = chat_rules.clean_text(note) if note.strip() else ""
+        replaces = msg.get("replaces")
+        if replaces is not None and (not isinstance(replaces, int) or isinstance(replaces, bool)):
+            raise RuleViolation("invalid", "replaces must be the id of a proposal.")
+        terms = rules.check_terms(scenario, msg.get("terms"))
+        action = rules.MakeProposal(role=role, terms=terms, note=note, replaces=replaces)
+    elif kind == "proposal.answer":
+        pid = msg.get("proposal")
+        if not isinstance(pid, int) or isinstance(pid, bool):
+            raise RuleViolation("invalid", "proposal must be the id of a proposal.")
+        action = rules.Answer(role=role, proposal=pid, answer=msg.get("answer"))
+    elif kind == "proposal.withdraw":
+        pid = msg.get("proposal")
+        if not isinstance(pid, int) or isinstance(pid, bool):
+            raise RuleViolation("invalid", "proposal must be the id of a proposal.")
+        action = rules.Withdraw(role=role, proposal=pid)
+    else:
+        raise ServiceError("unknown_type", f"Unknown message type {kind!r}.")
+    return _apply(table, scenario, action, now)
+
+
+def preview(player_id: int, msg: dict[str, Any]) -> dict[str, Any]:
+    seat = load_seat(player_id)
+    if seat is None:
+        raise ServiceError("forbidden", "You are no longer part of this session.")
+    session = GameSession.objects.only("scenario_data").get(pk=seat.session_id)
+    scenario = session.engine_scenario()
+    news: tuple[str, ...] = ()
+    if seat.table_id is not None:
+        news = tuple(GameTable.objects.values_list("state", flat=True).get(pk=seat.table_id).get("news", ()))
+    role = seat.role or scenario.role_keys[0]
+    try:
+        terms = rules.check_terms(scenario, msg.get("terms"))
+    except RuleViolation as e:
+        raise ServiceError(e.code, e.message) from e
+    result = scoring.preview(scenario, role, terms, news=news)
+    return {"type": "preview", "ref": _ref_of(msg), "terms": terms, **result}
+
+
+# --- reading: snapshots and replays --------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def brief_html(markdown_text: str) -> str:
+    html = markdown.markdown(markdown_text, extensions=["extra", "sane_lists"])
+    return nh3.clean(html)
+
+
+def _public_scenario(scenario: Scenario) -> dict[str, Any]:
+    return {
+        "roles": [
+            {"key": r.key, "name": r.name, "colour": r.colour, "description": r.description}
+            for r in scenario.roles
+        ],
+        "issues": [
+            {
+                "key": i.key,
+                "name": i.name,
+                "description": i.description,
+                "options": [
+                    {
+                        "key": o.key,
+                        "label": o.label,
+                        "summary": o.summary,
+                        "commits": list(o.commits),
+                    }
+                    for o in i.options
+                ],
+            }
+            for i in scenario.issues
+        ],
+        "news_items": [{"key": n.key, "headline": n.headline} for n in scenario.news],
+        "necessary_signatories": list(scenario.necessary_signatories),
+        "horizon_years": scenario.model.horizon_years,
+    }
+
+
+def _session_payload(session: GameSession, scenario: Scenario) -> dict[str, Any]:
+    return {
+        "code": session.code,
+        "title": session.title or scenario.title,
+        "description": scenario.description,
+        "status": session.status,
+        "phase": _phase_payload(scenario, session) if session.status != GameSession.LOBBY else None,
+        "phases": [
+            {"key": p.key, "name": p.name, "agreement": p.agreement, "duration_seconds": p.duration_seconds}
+            for p in scenario.phases
+        ],
+    }
+
+
+def visible_q(role: str | None) -> Q:
+    q = Q(audience="table")
+    if role:
+        q |= Q(audience__startswith="channel:", audience__contains=role) | Q(audience=f"role:{role}")
+    return q
+
+
+def visible_events(table_id: int, role: str | None, since: int = 0, *, host: bool = False) -> list[Event]:
+    qs = Event.objects.filter(table_id=table_id, seq__gt=since).order_by("seq")
+    events = list(qs) if host else list(qs.filter(visible_q(role)))
+    return [e for e in events if chat_rules.can_read(e.audience, role, host=host)]
+
+
+def latest_visible_seq(table_id: int, role: str | None) -> int:
+    candidates = Event.objects.filter(table_id=table_id).filter(visible_q(role)).order_by("-seq")
+    for e in candidates.only("seq", "audience")[:50]:
+        if chat_rules.can_read(e.audience, role):
+            return e.seq
+    return 0
+
+
+def player_state(player_id: int) -> dict[str, Any]:
+    player = Player.objects.select_related("session", "table").get(pk=player_id)
+    session = player.session
+    scenario = session.engine_scenario()
+    role = player.role or None
+    out: dict[str, Any] = {
+        "type": "state",
+        "seq": 0,
+        "session": _session_payload(session, scenario),
+        **_public_scenario(scenario),
+        "you": {"id": player.pk, "name": player.name, "role": role, "brief": "", "values": {}},
+        "table": None,
+        "proposals": [],
+        "chat": [],
+        "news": [],
+        "outcome": None,
+    }
+    if player.removed:
+        out["you"]["removed"] = True
+        return out
+    table = player.table
+    if table is None:
+        return out
+    state = table.engine_state()
+    out["seq"] = table.seq
+    if role:
+        r = scenario.role(role)
+        out["you"].update(
+            {
+                "brief": brief_html(r.brief) if r else "",
+                "values": scoring.role_values(scenario, role, news=state.news),
+                "colour": r.colour if r else None,
+                "role_name": r.name if r else role,
+                "no_deal_value": r.no_deal_value if r else 0,
+                "channels": chat_rules.private_channels(scenario, role),
+            }
+        )
+    out["table"] = {
+        "id": table.pk,
+        "number": table.number,
+        "seats": seats_of(table),
+        "started": state.started,
+        "ended": state.ended,
+        "agreement": state.agreement,
+    }
+    out["proposals"] = [_proposal_view(scenario, p) for p in state.proposals]
+    chats = visible_events(table.pk, role)
+    out["chat"] = [
+        {"seq": e.seq, "at": e.at.isoformat(), **e.data} for e in chats if e.kind == "chat.message"
+    ]
+    out["news"] = [
+        {"key": k, "headline": n.headline, "body": n.body}
+        for k in state.news
+        if (n := scenario.news_item(k)) is not None
+    ]
+    out["outcome"] = table.outcome
+    return out
+
+
+def _proposal_view(scenario: Scenario, p: rules.Proposal) -> dict[str, Any]:
+    d = p.to_dict()
+    d["required"] = list(rules.required_signatories(scenario, p.terms))
+    d["pending"] = list(rules.pending_signatures(scenario, p))
+    return d
+
+
+# --- presence ------------------------------------------------------------------------------
+
+
+def socket_opened(player_id: int, channel_name: str) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        Connection.objects.update_or_create(
+            channel_name=channel_name, defaults={"player_id": player_id, "seen_at": now}
+        )
+        Player.objects.filter(pk=player_id).update(last_seen=now)
+        _presence(player_id, now)
+
+
+def socket_closed(player_id: int, channel_name: str) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        Connection.objects.filter(channel_name=channel_name).delete()
+        Player.objects.filter(pk=player_id).update(last_seen=now)
+        _presence(player_id, now)
+
+
+def socket_seen(channel_name: str) -> None:
+    Connection.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
+
+
+def _presence(player_id: int, now: datetime) -> None:
+    player = Player.objects.filter(pk=player_id).select_related("table").first()
+    if player is None or player.table_id is None:
+        return
+    connected = bool(live_player_ids([player_id]))
+    table = _lock_table(player.table_id)
+    ev = _append(
+        table, "presence", {"role": player.role, "name": player.name, "connected": connected}, "table", now
+    )
+    table.save(update_fields=["seq", "last_activity"])
+    _commit_broadcast(table, [ev])
+    notify_session(player.session_id, "presence")
+
+
+def player_for(session_code: str, token: str | None) -> Player | None:
+    if not token:
+        return None
+    try:
+        return (
+            Player.objects.filter(token=token, session__code=normalise_code(session_code), removed=False)
+            .select_related("session")
+            .first()
+        )
+    except (ValueError, TypeError):  # not a UUID
+        return None

@@ -1,0 +1,260 @@
+"""HTTP views: joining, the player page, the host dashboard, the debrief, exports and health."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+
+import segno
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from game import charts, export, services
+from game import host as host_services
+from game.models import GameSession, Player, ScenarioConfig, normalise_code
+from game.scenario_io import ensure_default
+
+
+class JoinForm(forms.Form):
+    code = forms.CharField(max_length=20, label="Session code", required=False)
+    name = forms.CharField(max_length=200, label="Your name", required=False)
+
+
+@require_GET
+def join_page(request: HttpRequest) -> HttpResponse:
+    form = JoinForm(initial={"code": normalise_code(request.GET.get("code", ""))})
+    return render(request, "game/join.html", {"form": form, "rejoin": _my_sessions(request)})
+
+
+def _my_sessions(request: HttpRequest) -> list[dict]:
+    tokens = request.session.get("players", {})
+    out = []
+    for code, token in tokens.items():
+        p = services.player_for(code, token)
+        if p is not None and p.session.status != GameSession.ENDED:
+            out.append({"code": code, "name": p.name})
+    return out
+
+
+@require_POST
+def join_submit(request: HttpRequest) -> HttpResponse:
+    form = JoinForm(request.POST)
+    form.is_valid()
+    code = normalise_code(form.cleaned_data.get("code", ""))
+    name = form.cleaned_data.get("name", "")
+    # The same browser coming back to a session it already joined returns to its seat.
+    tokens = request.session.get("players", {})
+    existing = services.player_for(code, tokens.get(code)) if code else None
+    if existing is not None:
+        return redirect("play", code=code)
+    try:
+        player = services.join(code, name)
+    except services.JoinError as e:
+        form.add_error(e.field if e.field in form.fields else None, e.message)
+        return render(request, "game/join.html", {"form": form, "rejoin": _my_sessions(request)}, status=400)
+    tokens = dict(tokens)
+    tokens[player.session.code] = str(player.token)
+    request.session["players"] = tokens
+    return redirect("play", code=player.session.code)
+
+
+@never_cache
+@require_GET
+def play(request: HttpRequest, code: str) -> HttpResponse:
+    code = normalise_code(code)
+    player = services.player_for(code, request.session.get("players", {}).get(code))
+    if player is None:
+        return redirect(f"{reverse('join')}?code={code}")
+    return render(request, "game/play.html", {"player": player, "code": code})
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    body: dict = {"ok": True, "db": "ok", "channel_layer": "ok"}
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT 1")
+            cur.fetchone()
+    except Exception as e:  # report, do not crash
+        body["db"] = f"error: {type(e).__name__}"
+    try:
+        layer = get_channel_layer()
+        if layer is None:
+            raise RuntimeError("no channel layer configured")
+
+        async def round_trip() -> None:
+            import asyncio
+
+            name = await layer.new_channel("healthz.")
+            token = uuid.uuid4().hex
+            await layer.send(name, {"type": "healthz", "token": token})
+            got = await asyncio.wait_for(layer.receive(name), timeout=3)
+            if got.get("token") != token:
+                raise RuntimeError("the message that came back was not the one sent")
+
+        async_to_sync(round_trip)()
+    except Exception as e:
+        body["channel_layer"] = f"error: {type(e).__name__}"
+    body["ok"] = body["db"] == "ok" and body["channel_layer"] == "ok"
+    return JsonResponse(body, status=200 if body["ok"] else 503)
+
+
+# --- host ----------------------------------------------------------------------------------
+
+
+class NewSessionForm(forms.Form):
+    scenario = forms.ModelChoiceField(queryset=ScenarioConfig.objects.all(), empty_label=None)
+    tables = forms.IntegerField(
+        min_value=0,
+        max_value=200,
+        initial=0,
+        help_text="0 opens tables as students join (every four students make a table).",
+    )
+    title = forms.CharField(max_length=200, required=False, help_text="Optional, e.g. 'IR 201, Tuesday'.")
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def host_index(request: HttpRequest) -> HttpResponse:
+    ensure_default()
+    form = NewSessionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session = services.create_session(
+                form.cleaned_data["scenario"],
+                form.cleaned_data["tables"],
+                request.user,
+                title=form.cleaned_data["title"],
+            )
+        except services.ServiceError as e:
+            form.add_error("scenario", e.message)
+        else:
+            return redirect("host_session", code=session.code)
+    sessions = GameSession.objects.select_related("scenario").order_by("-created_at")[:100]
+    return render(request, "game/host_index.html", {"form": form, "sessions": sessions})
+
+
+def _host_session(code: str) -> GameSession:
+    session = host_services.session_by_code(code)
+    if session is None:
+        raise Http404("No session has that code.")
+    return session
+
+
+def join_url(request: HttpRequest, code: str) -> str:
+    return request.build_absolute_uri(f"{reverse('join')}?code={code}")
+
+
+@staff_member_required
+@require_GET
+def host_session(request: HttpRequest, code: str) -> HttpResponse:
+    session = _host_session(code)
+    url = join_url(request, session.code)
+    qr = segno.make(url, error="m")
+    buf = io.BytesIO()
+    qr.save(buf, kind="svg", scale=6, border=2, dark="#111", light="#fff", xmldecl=False, svgns=True)
+    return render(
+        request,
+        "game/host.html",
+        {"session": session, "join_url": url, "qr_svg": buf.getvalue().decode()},
+    )
+
+
+@staff_member_required
+@require_GET
+def host_transcript(request: HttpRequest, code: str, table: int) -> HttpResponse:
+    session = _host_session(code)
+    t = get_object_or_404(session.tables, number=table)
+    scenario = session.engine_scenario()
+    events = host_services.transcript(session, t.pk)
+    return render(
+        request,
+        "game/transcript.html",
+        {
+            "session": session,
+            "table": t,
+            "events": events,
+            "roles": {r.key: r for r in scenario.roles},
+            "scenario": scenario,
+        },
+    )
+
+
+@staff_member_required
+@require_GET
+def debrief(request: HttpRequest, code: str) -> HttpResponse:
+    session = _host_session(code)
+    scenario = session.engine_scenario()
+    res = host_services.results(session)
+    return render(
+        request,
+        "game/debrief.html",
+        {
+            "session": session,
+            "scenario": scenario,
+            "results": res,
+            "scatter_svg": charts.scatter(res, scenario),
+            "role_svgs": charts.role_charts(res, scenario),
+            "curves_svg": charts.curves(res, scenario),
+            "causes_svg": charts.causes(res),
+            "tables": charts.table_cards(res, scenario),
+        },
+    )
+
+
+@staff_member_required
+@require_GET
+def export_json(request: HttpRequest, code: str) -> HttpResponse:
+    session = _host_session(code)
+    resp = HttpResponse(
+        json.dumps(export.session_export(session), ensure_ascii=False, indent=1),
+        content_type="application/json; charset=utf-8",
+    )
+    resp["Content-Disposition"] = f'attachment; filename="session-{session.code}.json"'
+    return resp
+
+
+@staff_member_required
+@require_GET
+def export_csv(request: HttpRequest, code: str) -> HttpResponse:
+    session = _host_session(code)
+    resp = HttpResponse(export.session_csv(session), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = f'attachment; filename="session-{session.code}.csv"'
+    return resp
+
+
+@staff_member_required
+@require_POST
+def host_control(request: HttpRequest, code: str) -> HttpResponse:
+    """A plain-form fallback for the dashboard's controls (works without JavaScript)."""
+    session = _host_session(code)
+    msg = {"type": request.POST.get("type", "")}
+    for field in ("seconds", "player", "table"):
+        if request.POST.get(field):
+            try:
+                msg[field] = int(request.POST[field])
+            except ValueError:
+                messages.error(request, f"{field} must be a number.")
+                return redirect("host_session", code=session.code)
+    if request.POST.get("news"):
+        msg["news"] = request.POST["news"]
+    if request.POST.get("role"):
+        msg["role"] = request.POST["role"]
+    try:
+        host_services.host_action(session.pk, msg)
+    except services.ServiceError as e:
+        messages.error(request, e.message)
+    return redirect("host_session", code=session.code)
+
+
+__all__ = ["Player"]

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import path
+
+from game import views
+
+urlpatterns = [
+    path("", views.join_page, name="join"),
+    path("join/", views.join_submit, name="join_submit"),
+    path("play/<str:code>/", views.play, name="play"),
+    path("healthz", views.healthz, name="healthz"),
+    path("host/", views.host_index, name="host_index"),
+    path("host/<str:code>/", views.host_session, name="host_session"),
+    path("host/<str:code>/control/", views.host_control, name="host_control"),
+    path("host/<str:code>/debrief/", views.debrief, name="debrief"),
+    path("host/<str:code>/table/<int:table>/", views.host_transcript, name="host_transcript"),
+    path("host/<str:code>/export.json", views.export_json, name="export_json"),
+    path("host/<str:code>/export.csv", views.export_csv, name="export_csv"),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "Negotiation game: instructor administration"
+admin.site.site_title = "Negotiation game"
+admin.site.index_title = "Scenarios and sessions"
