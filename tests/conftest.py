@@ -1,0 +1,182 @@
+"""Shared fixtures: the default scenario, sessions, joined players, and sockets with cookies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+
+
+@pytest.fixture(autouse=True)
+def _no_background_tasks():
+    """Tests drive the clock and the bots themselves."""
+    old = dict(settings.GAME)
+    settings.GAME["TICKER"] = False
+    settings.GAME["BOTS"] = False
+    yield
+    settings.GAME.clear()
+    settings.GAME.update(old)
+
+
+@pytest.fixture
+def default_scenario(db):
+    from game.scenario_io import ensure_default
+
+    return ensure_default()
+
+
+@pytest.fixture
+def make_session(default_scenario):
+    from game import services
+
+    def make(tables: int = 1, start: bool = False, seed: int = 7):
+        session = services.create_session(default_scenario, tables, seed=seed)
+        if start:
+            services.start_session(session.pk)
+            session.refresh_from_db()
+        return session
+
+    return make
+
+
+def cookie_for_players(tokens: dict[str, str]) -> str:
+    store = SessionStore()
+    store["players"] = tokens
+    store.create()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
+def cookie_for_user(user) -> str:
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
+@pytest.fixture
+def staff_user(db):
+    return get_user_model().objects.create_user("teacher", password="a-long-test-password", is_staff=True)
+
+
+class Client:
+    """A socket with an inbox, so tests can wait for what they expect and check what they did not get."""
+
+    def __init__(self, comm: WebsocketCommunicator, name: str = ""):
+        self.comm, self.name, self.inbox = comm, name, []
+        self.n = 0
+
+    async def send(self, type_: str, **fields) -> str:
+        self.n += 1
+        ref = fields.pop("ref", None) or f"{self.name}-{self.n}"
+        await self.comm.send_to(text_data=json.dumps({"type": type_, "ref": ref, **fields}))
+        return ref
+
+    async def raw(self, text: str) -> None:
+        await self.comm.send_to(text_data=text)
+
+    async def _pull(self, timeout: float) -> bool:
+        # Read the output queue directly: asgiref's receive_output kills the app on a timeout.
+        if self.comm.future.done() and self.comm.output_queue.empty():
+            self.comm.future.result()
+            return False
+        try:
+            msg = await asyncio.wait_for(self.comm.output_queue.get(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        if msg["type"] == "websocket.close":
+            self.inbox.append({"type": "__closed__", "code": msg.get("code")})
+        elif msg["type"] == "websocket.send":
+            self.inbox.append(json.loads(msg["text"]))
+        return True
+
+    async def wait(self, pred, timeout: float = 3.0):
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while True:
+            for i, m in enumerate(self.inbox):
+                if pred(m):
+                    return self.inbox.pop(i)
+            left = end - loop.time()
+            if left <= 0:
+                raise AssertionError(f"{self.name}: timed out; inbox tail: {self.inbox[-5:]}")
+            await self._pull(min(left, 0.5))
+
+    async def answer(self, ref: str, timeout: float = 3.0):
+        return await self.wait(lambda m: m.get("ref") == ref and m.get("type") in ("ack", "error", "preview"), timeout)
+
+    async def event(self, kind: str, timeout: float = 3.0, **match):
+        def pred(m):
+            return (
+                m.get("type") == "event"
+                and m.get("kind") == kind
+                and all(m.get("data", {}).get(k) == v for k, v in match.items())
+            )
+
+        return await self.wait(pred, timeout)
+
+    async def drain(self, seconds: float = 0.3) -> list:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        while loop.time() < end:
+            await self._pull(max(0.01, end - loop.time()))
+        out, self.inbox = self.inbox, []
+        return out
+
+    async def close(self):
+        await self.comm.disconnect()
+
+
+async def connect(path: str, cookie: str | None, *, origin: str = "http://testserver", name: str = "") -> tuple[bool, Client]:
+    from negotiation.asgi import application
+
+    headers = [(b"origin", origin.encode())]
+    if cookie:
+        headers.append((b"cookie", cookie.encode()))
+    comm = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await comm.connect(timeout=5)
+    return connected, Client(comm, name)
+
+
+@pytest.fixture
+def join_players():
+    """Join n players to a session through the service; returns [(player, cookie)]."""
+
+    @database_sync_to_async
+    def join(session, n: int = 4, prefix: str = "Student"):
+        from game import services
+
+        out = []
+        for i in range(n):
+            p = services.join(session.code, f"{prefix} {i + 1}")
+            out.append((p, cookie_for_players({session.code: str(p.token)})))
+        return out
+
+    return join
+
+
+@pytest.fixture
+def seat_clients(join_players):
+    """Four connected sockets, one per role, keyed by role, each with its state received."""
+
+    async def make(session, n: int = 4):
+        players = await join_players(session, n)
+        clients = {}
+        for player, cookie in players:
+            ok, c = await connect(f"/ws/play/{session.code}/", cookie, name=player.role)
+            assert ok
+            st = await c.wait(lambda m: m.get("type") == "state")
+            c.state = st
+            clients.setdefault(player.role, c)
+        return clients
+
+    return make
