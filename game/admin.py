@@ -41,6 +41,9 @@ class KeyedFormSet(forms.BaseInlineFormSet):
 
     what = "row"
 
+    def validate_unique(self):
+        """Replaced by the clearer key check in clean()."""
+
     def live_forms(self):
         return [
             f
@@ -302,6 +305,9 @@ def _copy_unchecked(config: ScenarioConfig, slug: str, title: str) -> ScenarioCo
 
 
 class OptionForm(forms.ModelForm):
+    """An option with a points column per role; the per-role fields are declared by
+    ``option_form_for`` for the roles of the issue's scenario."""
+
     roles: list[ScenarioRole] = []
 
     class Meta:
@@ -311,22 +317,10 @@ class OptionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        points = self.instance.points if self.instance and self.instance.pk else {}
-        commits = self.instance.commits if self.instance and self.instance.pk else []
-        for r in self.roles:
-            self.fields[f"points_{r.key}"] = forms.FloatField(
-                label=f"Points: {r.name}",
-                initial=points.get(r.key),
-                required=True,
-                error_messages={"required": f"Give this option points for {r.name}."},
-            )
-        self.fields["commits"] = forms.MultipleChoiceField(
-            choices=[(r.key, r.name) for r in self.roles],
-            initial=commits,
-            required=False,
-            widget=forms.CheckboxSelectMultiple,
-            help_text="Roles that must sign any agreement containing this option.",
-        )
+        if self.instance and self.instance.pk:
+            for r in self.roles:
+                self.fields[f"points_{r.key}"].initial = self.instance.points.get(r.key)
+            self.fields["commits"].initial = list(self.instance.commits)
 
     def clean_loadings(self):
         value = self.cleaned_data.get("loadings") or {}
@@ -343,6 +337,23 @@ class OptionForm(forms.ModelForm):
         return obj
 
 
+def option_form_for(roles: list[ScenarioRole]) -> type[OptionForm]:
+    attrs: dict = {"roles": roles}
+    for r in roles:
+        attrs[f"points_{r.key}"] = forms.FloatField(
+            label=f"Points: {r.name}",
+            required=True,
+            error_messages={"required": f"Give this option points for {r.name}."},
+        )
+    attrs["commits"] = forms.MultipleChoiceField(
+        choices=[(r.key, r.name) for r in roles],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Roles that must sign any agreement containing this option.",
+    )
+    return type("ScenarioOptionForm", (OptionForm,), attrs)
+
+
 class OptionInline(admin.StackedInline):
     model = ScenarioOption
     formset = OptionFormSet
@@ -351,8 +362,7 @@ class OptionInline(admin.StackedInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         roles = list(obj.scenario.roles.all()) if obj is not None else []
-        form = type("ScenarioOptionForm", (OptionForm,), {"roles": roles})
-        kwargs["form"] = form
+        kwargs["form"] = option_form_for(roles)
         kwargs["fields"] = [
             "order",
             "key",

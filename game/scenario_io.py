@@ -54,9 +54,8 @@ def check(data: Any) -> Scenario:
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         e = errors[0]
-        where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-        raise ScenarioFileError(f"At {where}: {e.message}{more}.")
+        raise ScenarioFileError(f"At {_where(data, list(e.absolute_path))}: {_say(e)}{more}.")
     try:
         scenario = Scenario.from_dict(data)
     except TypeError as e:  # an unexpected field inside a factor, say
@@ -65,6 +64,32 @@ def check(data: Any) -> Scenario:
     if problems:
         raise ScenarioFileError("The scenario is not playable: " + " ".join(problems))
     return scenario
+
+
+def _where(data: Any, path: list) -> str:
+    """A JSON path that also names the keyed item it passes through: issues/2 (guarantees)/options."""
+    parts, node = [], data
+    for step in path:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            node = None
+        label = str(step)
+        if isinstance(step, int) and isinstance(node, dict) and isinstance(node.get("key"), str):
+            label += f" ({node['key']})"
+        parts.append(label)
+    return "/".join(parts) or "(top level)"
+
+
+def _say(e: jsonschema.ValidationError) -> str:
+    if e.validator == "minItems":
+        return f"needs at least {e.validator_value} entries"
+    if e.validator == "required":
+        return e.message
+    if e.validator == "additionalProperties":
+        return e.message
+    text = e.message
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 def export_dict(config: ScenarioConfig) -> dict[str, Any]:

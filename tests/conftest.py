@@ -112,7 +112,9 @@ class Client:
             await self._pull(min(left, 0.5))
 
     async def answer(self, ref: str, timeout: float = 3.0):
-        return await self.wait(lambda m: m.get("ref") == ref and m.get("type") in ("ack", "error", "preview"), timeout)
+        return await self.wait(
+            lambda m: m.get("ref") == ref and m.get("type") in ("ack", "error", "preview"), timeout
+        )
 
     async def event(self, kind: str, timeout: float = 3.0, **match):
         def pred(m):
@@ -136,7 +138,9 @@ class Client:
         await self.comm.disconnect()
 
 
-async def connect(path: str, cookie: str | None, *, origin: str = "http://testserver", name: str = "") -> tuple[bool, Client]:
+async def connect(
+    path: str, cookie: str | None, *, origin: str = "http://testserver", name: str = ""
+) -> tuple[bool, Client]:
     from negotiation.asgi import application
 
     headers = [(b"origin", origin.encode())]

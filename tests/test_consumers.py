@@ -113,7 +113,9 @@ async def test_table_chat_fans_out_to_every_seat_with_the_senders_role_and_name(
 # --- errors -------------------------------------------------------------------------------
 
 
-async def test_every_refusal_answers_with_a_contract_code_and_keeps_the_socket_open(make_session, seat_clients):
+async def test_every_refusal_answers_with_a_contract_code_and_keeps_the_socket_open(
+    make_session, seat_clients
+):
     session = await db(make_session)(start=True)
     c = await seat_clients(session)
     us = c["us"]
@@ -164,7 +166,9 @@ async def test_chat_before_the_start_is_refused_as_phase(make_session, seat_clie
         await x.close()
 
 
-async def test_a_frame_over_the_limit_is_refused_as_too_large_and_closes(make_session, seat_clients, settings):
+async def test_a_frame_over_the_limit_is_refused_as_too_large_and_closes(
+    make_session, seat_clients, settings
+):
     session = await db(make_session)(start=True)
     c = await seat_clients(session, 1)
     us = next(iter(c.values()))
@@ -177,7 +181,9 @@ async def test_a_frame_over_the_limit_is_refused_as_too_large_and_closes(make_se
     assert count == 0
 
 
-async def test_a_flood_from_one_socket_is_rate_limited_without_starving_the_others(make_session, seat_clients):
+async def test_a_flood_from_one_socket_is_rate_limited_without_starving_the_others(
+    make_session, seat_clients
+):
     session = await db(make_session)(start=True)
     c = await seat_clients(session)
     spam = c["russia"]
@@ -215,7 +221,11 @@ async def test_a_full_negotiation_concludes_in_the_leaders_meeting_and_everyone_
 ):
     session = await db(make_session)(start=True)
     c = await seat_clients(session)
-    terms = {"territory": "freeze_dmz_monitors", "nato": "moratorium", "guarantees": "bilateral_arms_training"}
+    terms = {
+        "territory": "freeze_dmz_monitors",
+        "nato": "moratorium",
+        "guarantees": "bilateral_arms_training",
+    }
     ref = await c["ukraine"].send("proposal.make", terms=terms, note="a start")
     await c["ukraine"].answer(ref)
     made = await c["russia"].event("proposal.made")
@@ -251,7 +261,9 @@ async def test_a_counter_from_another_role_records_its_rejection_of_the_original
     assert (await c["russia"].answer(ref))["type"] == "ack"
     ans = await c["europe"].event("proposal.answered", proposal=pid)
     assert ans["data"]["role"] == "russia" and ans["data"]["answer"] == "reject"
-    new = await c["europe"].wait(lambda m: m.get("kind") == "proposal.made" and m["data"]["proposal"]["id"] != pid)
+    new = await c["europe"].wait(
+        lambda m: m.get("kind") == "proposal.made" and m["data"]["proposal"]["id"] != pid
+    )
     assert new["data"]["proposal"]["replaces"] == pid
     for x in c.values():
         await x.close()
@@ -303,7 +315,13 @@ async def test_a_broadcast_lost_by_the_channel_layer_is_recovered_from_the_log(m
 
         with transaction.atomic():
             t = services._lock_table(table.pk)
-            services._append(t, "chat.message", {"channel": "table", "role": "us", "name": "x", "text": "lost"}, "table", timezone.now())
+            services._append(
+                t,
+                "chat.message",
+                {"channel": "table", "role": "us", "name": "x", "text": "lost"},
+                "table",
+                timezone.now(),
+            )
             t.save()
 
     await silent_event()
@@ -422,7 +440,9 @@ async def test_the_host_moves_and_removes_players_and_the_moved_seat_gets_a_new_
         await x.close()
 
 
-async def test_every_broadcast_payload_survives_the_redis_layers_msgpack_serializer(make_session, seat_clients):
+async def test_every_broadcast_payload_survives_the_redis_layers_msgpack_serializer(
+    make_session, seat_clients
+):
     import msgpack
 
     session = await db(make_session)(start=True)
