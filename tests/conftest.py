@@ -91,7 +91,7 @@ class Client:
             return False
         try:
             msg = await asyncio.wait_for(self.comm.output_queue.get(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         if msg["type"] == "websocket.close":
             self.inbox.append({"type": "__closed__", "code": msg.get("code")})

@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 
 from game import services
 from game.models import Event, GameSession, GameTable
-from tests.conftest import connect, cookie_for_players, cookie_for_user
+from tests.conftest import connect, cookie_for_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
@@ -31,14 +31,14 @@ async def to_leaders(session) -> None:
 
 async def test_a_socket_without_a_join_cookie_is_closed_with_4403(make_session):
     session = await db(make_session)()
-    ok, c = await connect(f"/ws/play/{session.code}/", None)
+    _ok, c = await connect(f"/ws/play/{session.code}/", None)
     closed = await c.wait(lambda m: m["type"] == "__closed__")
     assert closed["code"] == 4403
 
 
 async def test_a_socket_from_a_foreign_origin_is_refused_in_the_handshake(make_session, join_players):
     session = await db(make_session)()
-    [(p, cookie)] = await join_players(session, 1)
+    [(_p, cookie)] = await join_players(session, 1)
     ok, _ = await connect(f"/ws/play/{session.code}/", cookie, origin="http://evil.example")
     assert not ok
 
@@ -46,8 +46,8 @@ async def test_a_socket_from_a_foreign_origin_is_refused_in_the_handshake(make_s
 async def test_a_player_of_one_session_cannot_open_another_sessions_socket(make_session, join_players):
     a = await db(make_session)()
     b = await db(make_session)()
-    [(p, cookie)] = await join_players(a, 1)
-    ok, c = await connect(f"/ws/play/{b.code}/", cookie)
+    [(_p, cookie)] = await join_players(a, 1)
+    _ok, c = await connect(f"/ws/play/{b.code}/", cookie)
     closed = await c.wait(lambda m: m["type"] == "__closed__")
     assert closed["code"] == 4403
 
@@ -287,7 +287,7 @@ async def test_a_reconnecting_seat_receives_every_event_it_missed_in_order(make_
         await ru.answer(ref)
     ref = await ru.send("chat.send", channel="russia+ukraine", text="not for the US")
     await ru.answer(ref)
-    ok, us2 = await connect(f"/ws/play/{session.code}/", by_role["us"][1], name="us2")
+    _ok, us2 = await connect(f"/ws/play/{session.code}/", by_role["us"][1], name="us2")
     await us2.wait(lambda m: m.get("type") == "state")
     await us2.send("hello", since=seen)
     await us2.wait(lambda m: m.get("type") == "state")
@@ -359,10 +359,10 @@ async def test_sync_reports_the_latest_seq_the_seat_may_see(make_session, seat_c
 
 async def test_the_host_socket_refuses_a_players_cookie_and_anonymous_users(make_session, join_players):
     session = await db(make_session)()
-    [(p, cookie)] = await join_players(session, 1)
+    [(_p, cookie)] = await join_players(session, 1)
     ok, c = await connect(f"/ws/host/{session.code}/", cookie)
     assert (await c.wait(lambda m: m["type"] == "__closed__"))["code"] == 4403
-    ok, c = await connect(f"/ws/host/{session.code}/", None)
+    _ok, c = await connect(f"/ws/host/{session.code}/", None)
     assert (await c.wait(lambda m: m["type"] == "__closed__"))["code"] == 4403
 
 
@@ -423,7 +423,7 @@ async def test_the_host_moves_and_removes_players_and_the_moved_seat_gets_a_new_
     session = await db(make_session)(tables=2)
     c = await seat_clients(session)
     cookie = await db(cookie_for_user)(staff_user)
-    ok, host = await connect(f"/ws/host/{session.code}/", cookie, name="host")
+    _ok, host = await connect(f"/ws/host/{session.code}/", cookie, name="host")
     st = await host.wait(lambda m: m.get("type") == "host.state")
     t2 = st["tables"][1]["id"]
     us_player = next(p for p in st["players"] if p["role"] == "us")
