@@ -280,7 +280,7 @@ async def test_a_reconnecting_seat_receives_every_event_it_missed_in_order(make_
     st = await us.wait(lambda m: m.get("type") == "state")
     seen = st["seq"]
     await us.close()
-    ok, ru = await connect(f"/ws/play/{session.code}/", by_role["russia"][1], name="ru")
+    _ok, ru = await connect(f"/ws/play/{session.code}/", by_role["russia"][1], name="ru")
     await ru.wait(lambda m: m.get("type") == "state")
     for i in range(5):
         ref = await ru.send("chat.send", channel="table", text=f"missed {i}")
@@ -360,7 +360,7 @@ async def test_sync_reports_the_latest_seq_the_seat_may_see(make_session, seat_c
 async def test_the_host_socket_refuses_a_players_cookie_and_anonymous_users(make_session, join_players):
     session = await db(make_session)()
     [(_p, cookie)] = await join_players(session, 1)
-    ok, c = await connect(f"/ws/host/{session.code}/", cookie)
+    _ok, c = await connect(f"/ws/host/{session.code}/", cookie)
     assert (await c.wait(lambda m: m["type"] == "__closed__"))["code"] == 4403
     _ok, c = await connect(f"/ws/host/{session.code}/", None)
     assert (await c.wait(lambda m: m["type"] == "__closed__"))["code"] == 4403
