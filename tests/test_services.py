@@ -1,0 +1,408 @@
+"""Services without sockets: joining and seating, the phase clock, news, the end, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from game import bots, host, services
+from game.engine import scoring
+from game.models import Event, GameSession, GameTable, Player
+
+pytestmark = pytest.mark.django_db
+
+
+def roles_of(session):
+    return [(p.table.number, p.role) for p in session.players.order_by("id")]
+
+
+# --- joining and seating ----------------------------------------------------------------------
+
+
+def test_every_role_of_every_table_gets_a_player_before_any_role_gets_a_second(make_session):
+    session = make_session(tables=2)
+    for i in range(10):
+        services.join(session.code, f"P{i}")
+    seats = roles_of(session)
+    assert seats[:8] == [
+        (1, "us"), (1, "russia"), (1, "ukraine"), (1, "europe"),
+        (2, "us"), (2, "russia"), (2, "ukraine"), (2, "europe"),
+    ]  # fmt: skip
+    assert seats[8:] == [(1, "us"), (1, "russia")]
+
+
+def test_as_many_tables_as_needed_opens_a_table_for_every_four_players(make_session):
+    session = make_session(tables=0)
+    for i in range(9):
+        services.join(session.code, f"P{i}")
+    assert session.tables.count() == 3
+    assert roles_of(session)[8] == (3, "us")
+
+
+def test_a_late_joiner_after_the_start_joins_a_team_rather_than_a_new_table(make_session):
+    session = make_session(tables=0)
+    for i in range(4):
+        services.join(session.code, f"P{i}")
+    services.start_session(session.pk)
+    p = services.join(session.code, "Late")
+    assert session.tables.count() == 1 and p.role == "us"
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "message"),
+    [
+        ("", "Ann", "Type the six-character code"),
+        ("ZZZZZZ", "Ann", "No session has the code ZZZZZZ; check it with your instructor"),
+        ("{code}", "   ", "Please type the name"),
+        ("{code}", "x" * 41, "too long"),
+        ("{code}", "ann", "already called ann"),
+    ],
+)
+def test_join_refuses_bad_input_with_a_message_that_says_what_to_do(make_session, code, name, message):
+    session = make_session()
+    services.join(session.code, "Ann")
+    with pytest.raises(services.JoinError, match=message):
+        services.join(code.format(code=session.code), name)
+    assert session.players.count() == 1
+
+
+def test_join_accepts_lower_case_and_spaces_in_the_code(make_session):
+    session = make_session()
+    spaced = " ".join(session.code.lower())
+    assert services.join(spaced, "Ann").session_id == session.pk
+
+
+def test_an_ended_session_is_named_as_ended(make_session):
+    session = make_session(start=True)
+    services.end_session(session.pk)
+    with pytest.raises(services.JoinError, match="has ended"):
+        services.join(session.code, "Ann")
+
+
+def test_the_join_form_seats_the_browser_and_a_reload_returns_to_the_same_seat(make_session):
+    session = make_session()
+    c = Client()
+    r = c.post("/join/", {"code": session.code.lower(), "name": "Ann"})
+    assert r.status_code == 302 and r["Location"] == f"/play/{session.code}/"
+    r = c.post("/join/", {"code": session.code, "name": "Ann again"})
+    assert r.status_code == 302
+    assert session.players.count() == 1
+    assert c.get(f"/play/{session.code}/").status_code == 200
+    r = Client().get(f"/play/{session.code}/")
+    assert r.status_code == 302 and "code=" in r["Location"]
+
+
+def test_the_join_form_shows_errors_on_the_form(make_session):
+    make_session()
+    r = Client().post("/join/", {"code": "QQQQQQ", "name": "Ann"})
+    assert r.status_code == 400
+    assert "No session has the code QQQQQQ" in r.content.decode()
+
+
+def test_the_join_form_is_csrf_protected(make_session):
+    session = make_session()
+    c = Client(enforce_csrf_checks=True)
+    assert c.post("/join/", {"code": session.code, "name": "Ann"}).status_code == 403
+
+
+def test_a_code_in_the_url_fills_the_box(make_session):
+    session = make_session()
+    body = Client().get(f"/?code={session.code.lower()}").content.decode()
+    assert f'value="{session.code}"' in body
+
+
+# --- the phase clock ------------------------------------------------------------------------
+
+
+def test_a_phase_whose_time_is_up_advances_with_nobody_touching_the_table(make_session):
+    session = make_session(tables=2, start=True)
+    start = session.phase_ends_at
+    assert services.tick(start - timedelta(seconds=1)) == 0
+    assert services.tick(start + timedelta(seconds=1)) == 1
+    session.refresh_from_db()
+    assert session.phase_index == 1
+    for t in session.tables.all():
+        assert t.engine_state().phase_index == 1
+        assert Event.objects.filter(table=t, kind="phase.changed").count() == 2
+
+
+def test_two_ticks_for_the_same_deadline_advance_it_once(make_session):
+    session = make_session(start=True)
+    later = session.phase_ends_at + timedelta(seconds=5)
+    due = services.due_sessions(later)
+    for sid, index in due + due:
+        services.advance_phase(sid, later, expected_index=index)
+    session.refresh_from_db()
+    assert session.phase_index == 1
+
+
+def test_the_deadline_survives_a_restart_because_it_lives_in_the_database(make_session):
+    session = make_session(start=True)
+    deadline = session.phase_ends_at
+    # "restart": forget every in-memory object and read the session back
+    fresh = GameSession.objects.get(code=session.code)
+    assert fresh.phase_ends_at == deadline
+    assert services.tick(deadline + timedelta(minutes=30)) == 1
+    fresh.refresh_from_db()
+    assert fresh.phase_index == 1
+
+
+def test_the_last_phases_deadline_ends_the_game_with_no_deal(make_session):
+    session = make_session(start=True)
+    for _ in range(3):
+        session.refresh_from_db()
+        services.tick(session.phase_ends_at + timedelta(seconds=1))
+    session.refresh_from_db()
+    assert session.status == "ended"
+    table = session.tables.get()
+    assert table.outcome["agreement"] is None
+    assert Event.objects.filter(table=table, kind="game.ended").count() == 1
+
+
+def test_pause_stops_the_clock_and_resume_restores_the_remaining_time(make_session):
+    session = make_session(start=True)
+    t0 = timezone.now()
+    services.pause_clock(session.pk, t0)
+    session.refresh_from_db()
+    assert session.phase_ends_at is None and session.paused_remaining > 0
+    assert services.tick(t0 + timedelta(hours=5)) == 0
+    remaining = session.paused_remaining
+    services.resume_clock(session.pk, t0 + timedelta(hours=5))
+    session.refresh_from_db()
+    assert abs((session.phase_ends_at - (t0 + timedelta(hours=5))).total_seconds() - remaining) < 1
+
+
+def test_extend_moves_the_deadline_and_refuses_nonsense(make_session):
+    session = make_session(start=True)
+    before = session.phase_ends_at
+    services.extend_phase(session.pk, 120)
+    session.refresh_from_db()
+    assert (session.phase_ends_at - before).total_seconds() == pytest.approx(120, abs=1)
+    for bad in (0, 10**6, "60", True):
+        with pytest.raises(services.ServiceError):
+            services.extend_phase(session.pk, bad)
+
+
+# --- news and outcomes ----------------------------------------------------------------------
+
+
+def test_news_reaches_only_the_chosen_tables_and_changes_their_outcome(make_session):
+    session = make_session(tables=2, start=True)
+    t1, t2 = session.tables.all()
+    services.inject_news(session.pk, "us_steps_back", [t1.pk])
+    assert t1.__class__.objects.get(pk=t1.pk).engine_state().news == ("us_steps_back",)
+    assert t2.__class__.objects.get(pk=t2.pk).engine_state().news == ()
+    sc = session.engine_scenario()
+    terms = {"territory": "freeze_dmz_monitors", "nato": "moratorium", "guarantees": "reassurance_force"}
+    with_news = scoring.outcome(sc, terms, news=("us_steps_back",))
+    without = scoring.outcome(sc, terms)
+    assert with_news["durability"]["expected_peace"] != without["durability"]["expected_peace"]
+
+
+def test_ending_the_session_scores_every_table_and_is_refused_twice(make_session):
+    session = make_session(tables=3, start=True)
+    services.end_session(session.pk)
+    for t in session.tables.all():
+        assert t.outcome["agreement"] is None
+        assert set(t.outcome["scores"]) == {"us", "russia", "ukraine", "europe"}
+    with pytest.raises(services.ServiceError, match="already ended"):
+        services.end_session(session.pk)
+
+
+def test_the_realized_story_is_the_same_when_the_session_is_replayed(make_session):
+    outcomes = []
+    for _ in range(2):
+        session = make_session(start=True, seed=1234)
+        table = session.tables.get()
+        players = [services.join(session.code, f"{session.code}-{i}") for i in range(4)]
+        by_role = {p.role: p for p in players}
+        terms = {"territory": "freeze_line", "nato": "moratorium", "guarantees": "assurances_army_cap"}
+        services.player_action(by_role["ukraine"].pk, {"type": "proposal.make", "terms": terms})
+        services.advance_phase(session.pk)
+        services.advance_phase(session.pk)
+        for r in ("russia", "us"):
+            services.player_action(
+                by_role[r].pk, {"type": "proposal.answer", "proposal": 1, "answer": "accept"}
+            )
+        table.refresh_from_db()
+        outcomes.append(table.outcome)
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0]["agreement"] is not None
+
+
+def test_a_failing_step_inside_an_action_leaves_no_half_applied_change(make_session, monkeypatch):
+    session = make_session(start=True)
+    p = services.join(session.code, "Ann")
+    table = GameTable.objects.get(session=session)
+    before = (table.seq, table.state, Event.objects.count())
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services.ClientRef.objects, "create", boom)
+    with pytest.raises(RuntimeError):
+        services.player_action(
+            p.pk,
+            {
+                "type": "proposal.make",
+                "ref": "r1",
+                "terms": {
+                    "territory": "freeze_line",
+                    "nato": "moratorium",
+                    "guarantees": "assurances_army_cap",
+                },
+            },
+        )
+    table.refresh_from_db()
+    assert (table.seq, table.state, Event.objects.count()) == before
+
+
+# --- bots' seats ----------------------------------------------------------------------------
+
+
+def test_fill_bots_seats_a_bot_in_every_empty_role_and_a_stand_in_can_be_toggled(make_session):
+    session = make_session(tables=2)
+    p = services.join(session.code, "Ann")
+    assert bots.fill_empty_seats(session.pk) == 7
+    assert Player.objects.filter(session=session, is_bot=True).count() == 7
+    assert bots.fill_empty_seats(session.pk) == 0
+    bots.set_stand_in(session.pk, p.pk, True)
+    seats = services.seats_of(p.table)
+    us = next(s for s in seats if s["role"] == "us")
+    assert us["bot"] is True
+    bots.set_stand_in(session.pk, p.pk, False)
+    assert not Player.objects.get(pk=p.pk).stand_in
+
+
+# --- host pages and exports -----------------------------------------------------------------
+
+
+@pytest.fixture
+def staff_client(staff_user):
+    c = Client()
+    c.force_login(staff_user)
+    return c
+
+
+def played_session(make_session):
+    session = make_session(tables=2, start=True)
+    players = [services.join(session.code, f"P{i}") for i in range(8)]
+    p = {(x.table.number, x.role): x for x in players}
+    terms = {
+        "territory": "freeze_dmz_monitors",
+        "nato": "moratorium",
+        "guarantees": "bilateral_arms_training",
+    }
+    services.player_action(p[(1, "us")].pk, {"type": "chat.send", "channel": "table", "text": "hello, table"})
+    services.player_action(p[(1, "russia")].pk, {"type": "chat.send", "channel": "russia+us", "text": "psst"})
+    services.player_action(p[(1, "ukraine")].pk, {"type": "proposal.make", "terms": terms})
+    services.inject_news(session.pk, "european_pledge")
+    services.advance_phase(session.pk)
+    services.advance_phase(session.pk)
+    for r in ("russia", "europe"):
+        services.player_action(p[(1, r)].pk, {"type": "proposal.answer", "proposal": 1, "answer": "accept"})
+    services.end_session(session.pk)
+    session.refresh_from_db()
+    return session
+
+
+def test_the_json_export_holds_seats_every_event_in_order_and_outcomes(make_session, staff_client):
+    session = played_session(make_session)
+    r = staff_client.get(f"/host/{session.code}/export.json")
+    assert r.status_code == 200
+    data = json.loads(r.content)
+    assert len(data["players"]) == 8
+    t1 = data["tables"][0]
+    seqs = [e["seq"] for e in t1["events"]]
+    assert seqs == list(range(1, len(seqs) + 1))
+    kinds = {e["kind"] for e in t1["events"]}
+    assert {
+        "chat.message",
+        "proposal.made",
+        "proposal.answered",
+        "agreement.reached",
+        "news",
+        "game.ended",
+    } <= kinds
+    assert any(e["data"].get("text") == "psst" for e in t1["events"])  # private channels included
+    assert t1["outcome"]["agreement"] is not None
+    assert data["tables"][1]["outcome"]["agreement"] is None
+
+
+def test_the_json_export_with_the_scenario_is_enough_to_recompute_every_outcome(make_session, staff_client):
+    from game.engine.scenario import Scenario
+
+    session = played_session(make_session)
+    data = json.loads(staff_client.get(f"/host/{session.code}/export.json").content)
+    sc = Scenario.from_dict(data["scenario"])
+    for t in data["tables"]:
+        again = scoring.outcome(sc, t["outcome"]["agreement"], news=t["state"]["news"], seed=t["seed"])
+        assert json.loads(json.dumps(again)) == t["outcome"]
+
+
+def test_the_csv_export_is_one_tidy_table_with_documented_columns(make_session, staff_client):
+    from game.export import CSV_COLUMNS
+
+    session = played_session(make_session)
+    r = staff_client.get(f"/host/{session.code}/export.csv")
+    rows = list(csv.DictReader(io.StringIO(r.content.decode())))
+    assert list(rows[0].keys()) == CSV_COLUMNS
+    types = {row["row_type"] for row in rows}
+    assert {"seat", "event", "survival", "realized", "factor", "score.total"} <= types
+    assert any(row["text"] == "psst" for row in rows)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/host/",
+        "/host/{code}/",
+        "/host/{code}/export.json",
+        "/host/{code}/export.csv",
+        "/host/{code}/debrief/",
+        "/host/{code}/table/1/",
+    ],
+)
+def test_staff_pages_refuse_anonymous_users_and_players(make_session, path):
+    session = make_session()
+    url = path.format(code=session.code)
+    r = Client().get(url)
+    assert r.status_code == 302 and "/admin/login/" in r["Location"]
+    player = Client()
+    player.post("/join/", {"code": session.code, "name": "Ann"})
+    r = player.get(url)
+    assert r.status_code == 302 and "/admin/login/" in r["Location"]
+
+
+def test_the_host_pages_render_for_staff(make_session, staff_client):
+    session = played_session(make_session)
+    for url in (
+        "/host/",
+        f"/host/{session.code}/",
+        f"/host/{session.code}/debrief/",
+        f"/host/{session.code}/table/1/",
+    ):
+        r = staff_client.get(url)
+        assert r.status_code == 200, url
+    assert "psst" in staff_client.get(f"/host/{session.code}/table/1/").content.decode()
+
+
+def test_results_count_causes_of_collapse_and_news_effects(make_session):
+    session = played_session(make_session)
+    res = host.results(session)
+    assert len(res["tables"]) == 2
+    assert sum(c["count"] for c in res["causes"]) >= 1  # the no-deal table at least
+    assert res["news_effects"] and res["news_effects"][0]["news"] == ["european_pledge"]
+
+
+def test_opening_a_session_from_the_host_page(default_scenario, staff_client):
+    r = staff_client.post("/host/", {"scenario": default_scenario.pk, "tables": 3, "title": "IR 201"})
+    assert r.status_code == 302
+    session = GameSession.objects.get(title="IR 201")
+    assert session.tables.count() == 3 and r["Location"] == f"/host/{session.code}/"
