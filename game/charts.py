@@ -1,23 +1,1135 @@
-"""Server-rendered SVG charts for the outcome and the debrief (filled in by the debrief work)."""
+"""Server-rendered SVG charts for the debrief, and the per-table stories it shows.
+
+Every function is pure: it reads ``host.results(session)`` (plain dicts) and the engine
+``Scenario`` and returns SVG text (or, for ``table_cards``, plain data for the template). No
+chart library, no script: the SVGs carry ``<title>``/``<desc>`` text alternatives, axis labels,
+and a label or an initial beside every colour. All text that reaches the SVG is XML-escaped.
+
+The picture the class must see: at every table somebody "won" (a high tactical score), but the
+whole table shares one peace, and that peace rarely lasts. Tactically the parties may win;
+strategically there can be no winners.
+"""
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-def scatter(results, scenario) -> str:
-    return ""
+FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, Noto Sans, sans-serif"
+INK = "#1b1f24"
+SOFT = "#4a525c"
+MUTED = "#6b7480"
+LINE = "#c9ced6"
+GRID = "#e6e9ee"
+BAD = "#b3261e"
+GOOD = "#1b7f4b"
+PAPER = "#ffffff"
+BAD_TINT = "#fbeae8"
+GOOD_TINT = "#e7f3ec"
+FALLBACK_COLOUR = "#6b7480"
+
+# Lines of tables (not roles) on the survival chart: dark, distinct from the role palette.
+TABLE_COLOURS = ("#332288", "#882255", "#1b1f24", "#6b4c2a", "#3d5a80", "#aa4499", "#4a525c", "#5c3d2e")
+TABLE_DASHES = ("", "8 4", "2 4", "10 4 2 4", "", "8 4", "2 4", "10 4 2 4")
+
+# The quadrant threshold of the scatter: above it a party "won" / the peace "lasted".
+WIN = 50.0
+
+# A factor's cause key that the engine does not label itself.
+EXTRA_CAUSE_LABELS = {
+    "baseline": "The ordinary risk any ceasefire faces (no single term stood out)",
+    "no_deal": "No agreement: the war went on",
+}
+
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
+_ID_UNSAFE = re.compile(r"[^a-z0-9_-]")
 
 
-def role_charts(results, scenario) -> list:
+def esc(text: Any) -> str:
+    """XML-escape text for an SVG element or attribute (drops characters XML cannot hold)."""
+    s = _XML_UNSAFE.sub("", "" if text is None else str(text))
+    return (
+        s.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#39;")
+    )
+
+
+def _id(text: str) -> str:
+    return _ID_UNSAFE.sub("-", str(text).lower())[:40] or "x"
+
+
+def _clamp(v: Any, lo: float = 0.0, hi: float = 100.0) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return lo
+    if math.isnan(x):
+        return lo
+    return min(max(x, lo), hi)
+
+
+def _int(v: Any) -> int:
+    return round(_clamp(v, -1e9, 1e9))
+
+
+def _pct(v: Any) -> int:
+    """A 0-1 share as a whole percentage."""
+    return round(100 * _clamp(v, 0.0, 1.0))
+
+
+def _f(x: float) -> str:
+    """A coordinate: short, and never in scientific notation."""
+    return f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+def _truncate(text: str, n: int) -> str:
+    text = str(text)
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+# --- roles ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoleStyle:
+    key: str
+    name: str
+    colour: str
+    initial: str
+    text_colour: str  # ink or white, whichever reads better on ``colour``
+
+
+def _luminance(hex_colour: str) -> float:
+    h = hex_colour.lstrip("#")
+    if len(h) == 3:
+        h = "".join(c * 2 for c in h)
+    chans = []
+    for i in (0, 2, 4):
+        c = int(h[i : i + 2], 16) / 255
+        chans.append(c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
+    return 0.2126 * chans[0] + 0.7152 * chans[1] + 0.0722 * chans[2]
+
+
+def _text_on(colour: str) -> str:
+    lum = _luminance(colour)
+    ink = _luminance(INK)
+    white_contrast = 1.05 / (lum + 0.05)
+    ink_contrast = (lum + 0.05) / (ink + 0.05)
+    return "#ffffff" if white_contrast >= ink_contrast else INK
+
+
+def _initials(roles: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Short, distinct marks for the roles: 'United States' -> 'US', 'Russia' -> 'R'; roles whose
+    first letters collide get two letters ('Ukraine' -> 'Uk' beside 'US')."""
+
+    def first(name: str) -> str:
+        words = [w for w in re.split(r"[\s\-]+", name) if w]
+        if len(words) > 1:
+            return "".join(w[0] for w in words[:2]).upper()
+        return (name[:1] or "?").upper()
+
+    out = {key: first(name or key) for key, name in roles}
+    clashes = {}
+    for key, _name in roles:
+        clashes.setdefault(out[key][0], []).append(key)
+    for keys in clashes.values():
+        if len(keys) < 2:
+            continue
+        for key in keys:
+            name = dict(roles)[key] or key
+            if len(out[key]) == 1:
+                out[key] = (name[:1].upper() + name[1:2].lower()) or key[:2]
+    # still equal (e.g. two one-word names with the same two letters): fall back to the key
+    seen: dict[str, str] = {}
+    for key, _ in roles:
+        if out[key] in seen:
+            out[key] = key[:3].capitalize()
+        seen[out[key]] = key
+    return out
+
+
+def role_styles(scenario: Any, results: Mapping[str, Any] | None = None) -> dict[str, RoleStyle]:
+    """Each role's name, colour (from the scenario), initial and readable text colour."""
+    raw: list[tuple[str, str, str]] = []
+    for r in getattr(scenario, "roles", ()) or ():
+        raw.append((str(r.key), str(r.name), str(r.colour)))
+    if not raw and results:
+        for r in results.get("roles", ()):
+            raw.append((str(r.get("key")), str(r.get("name") or r.get("key")), str(r.get("colour") or "")))
+    initials = _initials([(k, n) for k, n, _ in raw])
+    out = {}
+    for key, name, colour in raw:
+        c = colour if _COLOUR.match(colour or "") else FALLBACK_COLOUR
+        out[key] = RoleStyle(key, name, c, initials[key], _text_on(c))
+    return out
+
+
+def _style(styles: Mapping[str, RoleStyle], key: str) -> RoleStyle:
+    s = styles.get(key)
+    if s is not None:
+        return s
+    c = FALLBACK_COLOUR
+    return RoleStyle(key, str(key).capitalize(), c, (str(key)[:2] or "?").capitalize(), _text_on(c))
+
+
+# --- reading results ------------------------------------------------------------------------
+
+
+def _ended(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The tables that have an outcome, in table order."""
+    rows = [r for r in (results or {}).get("tables", ()) if r.get("outcome")]
+    return sorted(rows, key=lambda r: r.get("table") or 0)
+
+
+def _deal(row: Mapping[str, Any]) -> bool:
+    return bool((row.get("outcome") or {}).get("agreement"))
+
+
+def _durability(row: Mapping[str, Any]) -> dict[str, Any]:
+    return (row.get("outcome") or {}).get("durability") or {}
+
+
+def _realized(row: Mapping[str, Any]) -> dict[str, Any]:
+    return _durability(row).get("realized") or {}
+
+
+def _scores(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return (row.get("outcome") or {}).get("scores") or {}
+
+
+def _names(row: Mapping[str, Any], role: str) -> list[str]:
+    for seat in row.get("seats") or ():
+        if seat.get("role") == role:
+            return [str(n) for n in seat.get("names") or ()]
     return []
 
 
-def curves(results, scenario) -> str:
-    return ""
+def _role_order(styles: Mapping[str, RoleStyle], rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    keys = list(styles)
+    for row in rows:
+        for k in _scores(row):
+            if k not in keys:
+                keys.append(k)
+    return keys
 
 
-def causes(results) -> str:
-    return ""
+# --- SVG frame ------------------------------------------------------------------------------
 
 
-def table_cards(results, scenario) -> list:
-    return results["tables"]
+def _frame(uid: str, width: int, height: int, title: str, desc: str, body: str, cls: str = "") -> str:
+    uid = _id(uid)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {esc(cls)}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-labelledby="{uid}-title {uid}-desc" font-family="{esc(FONT)}" font-size="16" '
+        f'fill="{INK}">'
+        f'<title id="{uid}-title">{esc(title)}</title>'
+        f'<desc id="{uid}-desc">{esc(desc)}</desc>'
+        f"{body}</svg>"
+    )
+
+
+def _text(
+    x: float,
+    y: float,
+    text: str,
+    *,
+    size: int = 16,
+    anchor: str = "start",
+    weight: str = "normal",
+    fill: str = INK,
+    extra: str = "",
+) -> str:
+    w = f' font-weight="{weight}"' if weight != "normal" else ""
+    a = f' text-anchor="{anchor}"' if anchor != "start" else ""
+    return f'<text x="{_f(x)}" y="{_f(y)}" font-size="{size}"{a}{w} fill="{fill}"{extra}>{esc(text)}</text>'
+
+
+def _empty(uid: str, width: int, height: int, title: str, message: str, hint: str = "") -> str:
+    body = (
+        f'<rect x="1" y="1" width="{width - 2}" height="{height - 2}" rx="12" fill="#f7f8fa" '
+        f'stroke="{LINE}" stroke-dasharray="6 6"/>'
+        + _text(
+            width / 2,
+            height / 2 - (6 if hint else -6),
+            message,
+            size=22,
+            anchor="middle",
+            weight="600",
+            fill=SOFT,
+        )
+        + (_text(width / 2, height / 2 + 26, hint, size=16, anchor="middle", fill=MUTED) if hint else "")
+    )
+    return _frame(uid, width, height, title, message + (" " + hint if hint else ""), body, "chart-empty")
+
+
+def _dot(
+    cx: float,
+    cy: float,
+    r: float,
+    s: RoleStyle,
+    label: str,
+    cls: str = "dot",
+    data: Mapping[str, Any] | None = None,
+) -> str:
+    attrs = "".join(f' data-{k}="{esc(v)}"' for k, v in (data or {}).items())
+    size = max(9, round(r * (0.95 if len(s.initial) == 1 else 0.8)))
+    return (
+        f'<g class="{cls}"{attrs}><title>{esc(label)}</title>'
+        f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="{_f(r)}" fill="{s.colour}" stroke="#ffffff" stroke-width="2"/>'
+        f'<text x="{_f(cx)}" y="{_f(cy)}" dy="0.35em" text-anchor="middle" font-size="{size}" '
+        f'font-weight="700" fill="{s.text_colour}" aria-hidden="true">{esc(s.initial)}</text></g>'
+    )
+
+
+def _legend(styles: Mapping[str, RoleStyle], keys: Sequence[str], x: float, y: float, width: float) -> str:
+    """Role chips: a coloured dot with the initial, then the full name."""
+    parts = []
+    cx, cy = x, y
+    for k in keys:
+        s = _style(styles, k)
+        w = 34 + 9 * len(s.name)
+        if cx + w > x + width and cx > x:
+            cx, cy = x, cy + 30
+        parts.append(_dot(cx + 11, cy, 11, s, s.name, cls="legend-dot"))
+        parts.append(_text(cx + 28, cy + 5.5, s.name, size=16, weight="600"))
+        cx += w + 14
+    return "".join(parts)
+
+
+# --- (a) the scatter ------------------------------------------------------------------------
+
+
+def scatter(results: Mapping[str, Any], scenario: Any) -> str:
+    """Every party at every finished table: tactical score (x) against durability (y).
+
+    One dot per role per table, in the role's colour with its initial; the parties of one table
+    are joined by a line, because they share one peace. The lower-right corner is "won at the
+    table, lost the peace"."""
+    styles = role_styles(scenario, results)
+    rows = _ended(results)
+    title = "Who won at the table, and did the peace last?"
+    W, H = 960, 680
+    if not rows:
+        return _empty(
+            "scatter",
+            W,
+            320,
+            title,
+            "No table has finished yet.",
+            "End the session (or wait for agreements) to see every party here.",
+        )
+    keys = _role_order(styles, rows)
+    L, R, T, B = 86, 64, 24, 150
+    pw, ph = W - L - R, H - T - B
+
+    def X(v: Any) -> float:
+        return L + pw * _clamp(v) / 100
+
+    def Y(v: Any) -> float:
+        return T + ph * (1 - _clamp(v) / 100)
+
+    n_dots = sum(len(_scores(r)) for r in rows)
+    r = 14.0 if n_dots <= 40 else 11.0 if n_dots <= 100 else 8.5
+    body: list[str] = []
+    # quadrants: tinted where the lesson lives
+    body.append(
+        f'<rect x="{_f(X(WIN))}" y="{_f(Y(WIN))}" width="{_f(X(100) - X(WIN))}" '
+        f'height="{_f(Y(0) - Y(WIN))}" fill="{BAD_TINT}"/>'
+    )
+    body.append(
+        f'<rect x="{_f(X(WIN))}" y="{_f(Y(100))}" width="{_f(X(100) - X(WIN))}" '
+        f'height="{_f(Y(WIN) - Y(100))}" fill="{GOOD_TINT}"/>'
+    )
+    for v in (0, 25, 50, 75, 100):
+        gcol = GRID if v != 50 else "#9aa3ad"
+        style = ' stroke-width="1.5" stroke-dasharray="6 5"' if v == 50 else ""
+        body.append(
+            f'<line x1="{_f(X(v))}" y1="{_f(Y(0))}" x2="{_f(X(v))}" y2="{_f(Y(100))}" '
+            f'stroke="{gcol}"{style}/>'
+        )
+        body.append(
+            f'<line x1="{_f(X(0))}" y1="{_f(Y(v))}" x2="{_f(X(100))}" y2="{_f(Y(v))}" '
+            f'stroke="{gcol}"{style}/>'
+        )
+        body.append(_text(X(v), Y(0) + 24, str(v), size=15, anchor="middle", fill=SOFT, extra=' class="num"'))
+        body.append(_text(X(0) - 10, Y(v) + 5, f"{v}%", size=15, anchor="end", fill=SOFT))
+    body.append(
+        f'<rect x="{_f(X(0))}" y="{_f(Y(100))}" width="{_f(pw)}" height="{_f(ph)}" fill="none" '
+        f'stroke="{LINE}"/>'
+    )
+    # quadrant labels (behind the dots, with a halo so a line crossing them does not hide them)
+    q, halo = 14, ' stroke="{}" stroke-width="5" stroke-linejoin="round" paint-order="stroke"'
+    body.append(
+        _text(
+            X(100) - q,
+            Y(100) + 26,
+            "Won, and the peace lasted",
+            size=17,
+            anchor="end",
+            weight="700",
+            fill=GOOD,
+            extra=halo.format(GOOD_TINT),
+        )
+    )
+    body.append(
+        _text(
+            X(100) - q,
+            Y(0) - q,
+            "Won at the table, lost the peace",
+            size=17,
+            anchor="end",
+            weight="700",
+            fill=BAD,
+            extra=halo.format(BAD_TINT),
+        )
+    )
+    body.append(
+        _text(
+            X(0) + q,
+            Y(100) + 26,
+            "Gave ground, and the peace lasted",
+            size=15,
+            fill=SOFT,
+            extra=halo.format(PAPER),
+        )
+    )
+    body.append(
+        _text(
+            X(WIN) - q,
+            Y(WIN) + 24,
+            "Lost at the table, and the peace",
+            size=15,
+            anchor="end",
+            fill=SOFT,
+            extra=halo.format(PAPER),
+        )
+    )
+    # axis titles
+    body.append(
+        _text(
+            L + pw / 2,
+            Y(0) + 52,
+            "Tactical score: what the party won at the table (0 to 100)",
+            size=17,
+            anchor="middle",
+            weight="600",
+        )
+    )
+    horizon = (
+        getattr(getattr(scenario, "model", None), "horizon_years", None)
+        or len(_durability(rows[0]).get("survival") or ())
+        or 10
+    )
+    ylabel = f"Durability: % of the next {horizon} years at peace"
+    body.append(
+        f'<text transform="translate(22 {_f(T + ph / 2)}) rotate(-90)" text-anchor="middle" '
+        f'font-size="17" font-weight="600" fill="{INK}">{esc(ylabel)}</text>'
+    )
+
+    # place the dots: the parties of one table share one height (one peace), so dots that would
+    # overlap are spread sideways, symmetrically around their true scores; a dot that still hits
+    # another table's is nudged up or down by at most its radius.
+    placed: list[tuple[float, float]] = []
+    step = 2 * r + 2
+
+    def free(x: float, y: float) -> bool:
+        return all((x - a) ** 2 + (y - b) ** 2 >= (2 * r - 1) ** 2 for a, b in placed)
+
+    def spread(xs: list[float]) -> list[float]:
+        pos = list(xs)
+        for _ in range(60):
+            moved = False
+            for i in range(1, len(pos)):
+                if pos[i] - pos[i - 1] < step - 0.01:
+                    mid = (pos[i] + pos[i - 1]) / 2
+                    pos[i - 1], pos[i] = mid - step / 2, mid + step / 2
+                    moved = True
+            if not moved:
+                break
+        lo, hi = X(0), X(100)
+        for i in range(len(pos)):
+            pos[i] = max(pos[i], lo + i * step)
+            if i:
+                pos[i] = max(pos[i], pos[i - 1] + step)
+        for i in range(len(pos) - 1, -1, -1):
+            pos[i] = min(pos[i], hi - (len(pos) - 1 - i) * step)
+            if i < len(pos) - 1:
+                pos[i] = min(pos[i], pos[i + 1] - step)
+        return pos
+
+    lines, dots, labels = [], [], []
+    no_deal_tables: list[int] = []
+    n_won_lost = n_won_kept = n_total = 0
+    detail = []
+    for row in rows:
+        n = row.get("table")
+        sc = _scores(row)
+        deal = _deal(row)
+        items = []
+        for k in keys:
+            if k not in sc:
+                continue
+            tac, dur = _clamp(sc[k].get("tactical")), _clamp(sc[k].get("durability"))
+            tot = _clamp(sc[k].get("total"))
+            items.append((k, _style(styles, k), tac, dur, tot))
+            n_total += 1
+            n_won_lost += tac >= WIN and dur < WIN
+            n_won_kept += tac >= WIN and dur >= WIN
+        if not items:
+            continue
+        if deal:
+            items.sort(key=lambda it: it[2])
+            xs = spread([X(it[2]) for it in items])
+            ys = []
+            for (_k, _s, _tac, dur, _tot), cx in zip(items, xs, strict=True):
+                cy = Y(dur)
+                for dy in (0, -0.5, 0.5, -1, 1):
+                    if free(cx, cy + dy * r):
+                        cy += dy * r
+                        break
+                placed.append((cx, cy))
+                ys.append(cy)
+            y0 = Y(items[0][3])
+            lines.append(
+                f'<line class="table-line" x1="{_f(xs[0])}" y1="{_f(y0)}" x2="{_f(xs[-1])}" '
+                f'y2="{_f(y0)}" stroke="{SOFT}" stroke-width="2" stroke-opacity="0.55"/>'
+            )
+            labels.append(_text(xs[-1] + r + 6, y0 + 5, f"T{n}", size=15, weight="700", fill=SOFT))
+            detail.append(
+                f"Table {n} (deal, durability {round(items[0][3])}): "
+                + ", ".join(f"{it[1].name} {round(it[2])}" for it in items)
+                + "."
+            )
+        else:
+            j = len(no_deal_tables)
+            no_deal_tables.append(n)
+            ys = [Y(0) - r - 3 - j * step] * len(items)
+            xs = [X(0) + r + 3 + i * step for i in range(len(items))]
+            labels.append(_text(xs[-1] + r + 6, ys[0] + 5, f"T{n} no deal", size=15, weight="700", fill=SOFT))
+            detail.append(f"Table {n}: no deal, every party at tactical 0 and durability 0.")
+        for (k, s, tac, dur, tot), cx, cy in zip(items, xs, ys, strict=True):
+            label = (
+                f"Table {n}, {s.name}: tactical {round(tac)}, durability {round(dur)}, "
+                f"total {round(tot)}" + ("" if deal else " (no deal)")
+            )
+            dots.append(_dot(cx, cy, r, s, label, data={"table": n, "role": k}))
+    body += lines + dots + labels
+    # legend
+    ly = Y(0) + 88
+    body.append(_legend(styles, [k for k in keys if k in styles] or keys, L, ly, pw))
+    body.append(
+        _text(
+            L,
+            ly + 40,
+            "A line joins the parties of one table: they share one peace. Dots that "
+            "would overlap are spread sideways.",
+            size=14,
+            fill=SOFT,
+        )
+    )
+    desc = (
+        f"{len(rows)} finished tables, {len(rows) - len(no_deal_tables)} with a deal. Each of the "
+        f"{n_total} dots is one party at one table. {n_won_lost} of {n_total} parties won at the table "
+        f"(tactical {int(WIN)} or more) but got a peace expected to last less than half the time; "
+        f"{n_won_kept} won and got a peace likely to last. " + " ".join(detail)
+    )
+    return _frame("scatter", W, H, title, desc, "".join(body), "chart-scatter")
+
+
+# --- (b) each role across tables ------------------------------------------------------------
+
+SERIES = (
+    ("tactical", "won", "Tactical: what it won at the table"),
+    ("durability", "peace", "Durability: % of the years at peace"),
+    ("total", "total", "Total: the win, counting the war's return"),
+)
+DURABILITY_FILL = "#9aa3ad"
+TOTAL_FILL = "#2f3b48"
+
+
+def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any]]:
+    """For each role, a bar chart of its players' tactical, durability and total scores at every
+    finished table, with the role's no-deal score marked. Returns [{role, name, colour, initial,
+    svg, summary}], one per role."""
+    styles = role_styles(scenario, results)
+    rows = _ended(results)
+    out = []
+    no_deal_values = {r.key: float(r.no_deal_value) for r in getattr(scenario, "roles", ()) or ()}
+    for key in _role_order(styles, rows):
+        s = _style(styles, key)
+        mine = [(row, _scores(row)[key]) for row in rows if key in _scores(row)]
+        title = f"{s.name}: what it won, how long the peace lasted, and what that was worth"
+        summary: dict[str, Any] = {"tables": len(mine), "no_deal_value": no_deal_values.get(key)}
+        if not mine:
+            svg = _empty(f"role-{key}", 960, 200, title, f"No finished table has a {s.name} seat yet.")
+            out.append(
+                {
+                    "role": key,
+                    "name": s.name,
+                    "colour": s.colour,
+                    "initial": s.initial,
+                    "svg": svg,
+                    "summary": summary,
+                }
+            )
+            continue
+        W = 960
+        SER_X, X0, X1 = 236, 300, 870
+        TOP, ROW_H, BAR_H, GAP = 64, 78, 17, 4
+
+        def X(v: Any, x0: float = X0, x1: float = X1) -> float:
+            return x0 + (x1 - x0) * _clamp(v) / 100
+
+        H = TOP + ROW_H * len(mine) + 70
+        body = []
+        for v in (0, 25, 50, 75, 100):
+            body.append(
+                f'<line x1="{_f(X(v))}" y1="{TOP - 8}" x2="{_f(X(v))}" y2="{TOP + ROW_H * len(mine) - 8}" '
+                f'stroke="{GRID}"/>'
+            )
+            body.append(_text(X(v), TOP - 16, str(v), size=14, anchor="middle", fill=SOFT))
+        nd = no_deal_values.get(key)
+        if nd is not None:
+            body.append(
+                f'<line class="no-deal" x1="{_f(X(nd))}" y1="{TOP - 8}" x2="{_f(X(nd))}" '
+                f'y2="{TOP + ROW_H * len(mine) - 8}" stroke="{BAD}" stroke-width="2" '
+                f'stroke-dasharray="5 4"/>'
+            )
+            body.append(
+                _text(X(nd), 20, f"No deal = {round(nd)}", size=14, anchor="middle", weight="700", fill=BAD)
+            )
+        lines = []
+        tac_sum = tot_sum = dur_sum = 0.0
+        for i, (row, sc) in enumerate(mine):
+            y = TOP + i * ROW_H
+            n = row.get("table")
+            deal = _deal(row)
+            names = _names(row, key)
+            body.append(_text(8, y + 18, f"Table {n}", size=17, weight="700"))
+            body.append(_text(8, y + 39, _truncate(", ".join(names) or "no player", 26), size=14, fill=SOFT))
+            if not deal:
+                body.append(_text(8, y + 58, "no deal", size=14, weight="700", fill=BAD))
+            vals = []
+            for j, (field, short, _long) in enumerate(SERIES):
+                v = _clamp(sc.get(field))
+                vals.append(v)
+                by = y + j * (BAR_H + GAP)
+                fill = (
+                    s.colour
+                    if field == "tactical"
+                    else DURABILITY_FILL
+                    if field == "durability"
+                    else TOTAL_FILL
+                )
+                body.append(_text(SER_X, by + BAR_H - 3, short, size=13, fill=SOFT))
+                body.append(
+                    f'<rect class="bar bar-{field}" x="{X0}" y="{_f(by)}" width="{_f(max(X(v) - X0, 1.5))}" '
+                    f'height="{BAR_H}" rx="3" fill="{fill}"><title>{esc(f"Table {n}, {s.name}: {_long} {round(v)}")}'
+                    f"</title></rect>"
+                )
+                body.append(
+                    _text(
+                        X(v) + 6,
+                        by + BAR_H - 3,
+                        f"{round(v)}{'%' if field == 'durability' else ''}",
+                        size=14,
+                        weight="700",
+                        extra=' class="num"',
+                    )
+                )
+            tac_sum += vals[0]
+            dur_sum += vals[1]
+            tot_sum += vals[2]
+            lines.append(
+                f"Table {n}"
+                + (" (no deal)" if not deal else "")
+                + f": won {round(vals[0])}, peace {round(vals[1])}%, total {round(vals[2])}."
+            )
+        # legend
+        ly = TOP + ROW_H * len(mine) + 20
+        lx = 8
+        for field, short, long in SERIES:
+            fill = (
+                s.colour if field == "tactical" else DURABILITY_FILL if field == "durability" else TOTAL_FILL
+            )
+            body.append(f'<rect x="{lx}" y="{ly}" width="16" height="16" rx="3" fill="{fill}"/>')
+            body.append(_text(lx + 22, ly + 13, f"{short}: {long.split(': ', 1)[1]}", size=13, fill=SOFT))
+            lx += 300
+        m = len(mine)
+        summary.update(
+            {
+                "mean_tactical": round(tac_sum / m),
+                "mean_durability": round(dur_sum / m),
+                "mean_total": round(tot_sum / m),
+            }
+        )
+        desc = (
+            f"{s.name} at {m} finished table{'s' if m != 1 else ''}"
+            + (f"; its no-deal score is {round(nd)}" if nd is not None else "")
+            + ". "
+            + " ".join(lines)
+        )
+        svg = _frame(f"role-{key}", W, H, title, desc, "".join(body), "chart-role")
+        out.append(
+            {
+                "role": key,
+                "name": s.name,
+                "colour": s.colour,
+                "initial": s.initial,
+                "svg": svg,
+                "summary": summary,
+            }
+        )
+    return out
+
+
+# --- (c) survival curves --------------------------------------------------------------------
+
+
+def _baseline_curve(scenario: Any) -> tuple[float, ...] | None:
+    try:
+        from game.engine.durability import evaluator
+
+        return evaluator(scenario).curve({})[1]
+    except Exception:  # a scenario without a model (or a test double): no reference line
+        return None
+
+
+def curves(results: Mapping[str, Any], scenario: Any) -> str:
+    """The survival curve of every table that made a deal, on one chart, with the year each
+    collapsed (in its simulated story) marked, and the model's average ceasefire for reference."""
+    rows = _ended(results)
+    title = "How long would each table's peace hold?"
+    W = 960
+    deals = [r for r in rows if _deal(r) and _durability(r).get("survival")]
+    no_deal = [r.get("table") for r in rows if not _deal(r)]
+    if not deals:
+        hint = (
+            "No table reached an agreement: there was no peace to hold."
+            if rows
+            else "No table has finished yet."
+        )
+        return _empty("curves", W, 260, title, "No survival curves to draw.", hint)
+    H = 560
+    L, R, T, B = 80, 236, 30, 78
+    pw, ph = W - L - R, H - T - B
+    years = max(len(_durability(r)["survival"]) for r in deals)
+
+    def X(t: float) -> float:
+        return L + pw * t / years
+
+    def Y(p: float) -> float:
+        return T + ph * (1 - _clamp(p, 0, 1))
+
+    body = []
+    for v in (0, 25, 50, 75, 100):
+        body.append(
+            f'<line x1="{_f(X(0))}" y1="{_f(Y(v / 100))}" x2="{_f(X(years))}" y2="{_f(Y(v / 100))}" '
+            f'stroke="{GRID}"/>'
+        )
+        body.append(_text(X(0) - 10, Y(v / 100) + 5, f"{v}%", size=15, anchor="end", fill=SOFT))
+    for t in range(years + 1):
+        body.append(
+            f'<line x1="{_f(X(t))}" y1="{_f(Y(0))}" x2="{_f(X(t))}" y2="{_f(Y(0) + 6)}" stroke="{SOFT}"/>'
+        )
+        body.append(_text(X(t), Y(0) + 24, str(t), size=15, anchor="middle", fill=SOFT))
+    body.append(
+        f'<line x1="{_f(X(0))}" y1="{_f(Y(0))}" x2="{_f(X(years))}" y2="{_f(Y(0))}" stroke="{SOFT}"/>'
+    )
+    body.append(_text(L + pw / 2, H - 22, "Years after the deal", size=17, anchor="middle", weight="600"))
+    body.append(
+        f'<text transform="translate(22 {_f(T + ph / 2)}) rotate(-90)" text-anchor="middle" '
+        f'font-size="17" font-weight="600" fill="{INK}">Chance the peace still holds</text>'
+    )
+    end_labels: list[tuple[float, str, str]] = []
+    base = _baseline_curve(scenario)
+    if base:
+        pts = [(X(0), Y(1))] + [(X(i + 1), Y(s)) for i, s in enumerate(base[:years])]
+        body.append(
+            f'<polyline class="baseline" points="{" ".join(f"{_f(a)},{_f(b)}" for a, b in pts)}" '
+            f'fill="none" stroke="#9aa3ad" stroke-width="3" stroke-dasharray="3 6" '
+            f'stroke-linecap="round"><title>Average past ceasefire (the model\'s baseline): '
+            f"{_pct(base[min(years, len(base)) - 1])}% still holding after {years} years</title>"
+            f"</polyline>"
+        )
+        end_labels.append(
+            (pts[-1][1], f"Typical ceasefire {_pct(base[min(years, len(base)) - 1])}%", "#6b7480")
+        )
+    detail = []
+    for i, row in enumerate(deals):
+        n = row.get("table")
+        surv = [_clamp(s, 0, 1) for s in _durability(row)["survival"]]
+        colour = TABLE_COLOURS[i % len(TABLE_COLOURS)]
+        dash = TABLE_DASHES[i % len(TABLE_DASHES)]
+        pts = [(X(0), Y(1))] + [(X(t + 1), Y(s)) for t, s in enumerate(surv)]
+        real = _realized(row)
+        p_hold = _pct(surv[-1])
+        story = (
+            "held"
+            if real.get("held")
+            else f"broke in year {real['collapse_year']}"
+            if real.get("collapse_year")
+            else ""
+        )
+        tip = f"Table {n}: {p_hold}% chance of holding {len(surv)} years" + (
+            f"; in the simulation it {story}" if story else ""
+        )
+        body.append(
+            f'<polyline class="curve" data-table="{esc(n)}" points="{" ".join(f"{_f(a)},{_f(b)}" for a, b in pts)}" '
+            f'fill="none" stroke="{colour}" stroke-width="3.5" stroke-linejoin="round"'
+            f"{f' stroke-dasharray={chr(34)}{dash}{chr(34)}' if dash else ''}><title>{esc(tip)}</title></polyline>"
+        )
+        cy = real.get("collapse_year")
+        if not real.get("held") and isinstance(cy, int) and 1 <= cy <= len(surv):
+            mx, my = X(cy), Y(surv[cy - 1])
+            body.append(
+                f'<g class="collapse"><title>{esc(f"Table {n}: in its simulated story the war came back in year {cy}")}</title>'
+                f'<circle cx="{_f(mx)}" cy="{_f(my)}" r="11" fill="#ffffff" stroke="{BAD}" stroke-width="2.5"/>'
+                f'<path d="M{_f(mx - 5)},{_f(my - 5)} L{_f(mx + 5)},{_f(my + 5)} M{_f(mx + 5)},{_f(my - 5)} '
+                f'L{_f(mx - 5)},{_f(my + 5)}" stroke="{BAD}" stroke-width="2.5" stroke-linecap="round"/></g>'
+            )
+        suffix = " held" if real.get("held") else f" broke yr {cy}" if cy else ""
+        end_labels.append((pts[-1][1], f"T{n} {p_hold}%{suffix}", colour))
+        detail.append(tip + ".")
+    # end labels, pushed apart so they do not overlap
+    end_labels.sort(key=lambda e: e[0])
+    gap = 20
+    ys: list[float] = []
+    for y, _, _ in end_labels:
+        ys.append(max(y, ys[-1] + gap) if ys else y)
+    overflow = ys[-1] - (Y(0) + 4) if ys else 0
+    if overflow > 0:
+        ys = [y - overflow for y in ys]
+        for k in range(len(ys) - 2, -1, -1):
+            ys[k] = min(ys[k], ys[k + 1] - gap)
+    for (y, label, colour), ly in zip(end_labels, ys, strict=True):
+        if abs(ly - y) > 2:
+            body.append(
+                f'<line x1="{_f(X(years) + 3)}" y1="{_f(y)}" x2="{_f(X(years) + 12)}" y2="{_f(ly)}" '
+                f'stroke="{colour}" stroke-width="1"/>'
+            )
+        body.append(_text(X(years) + 14, ly + 5, label, size=15, weight="700", fill=colour))
+    if no_deal:
+        body.append(
+            _text(
+                X(years) - 8,
+                T + 18,
+                _truncate("No deal (nothing to hold): " + ", ".join(f"T{t}" for t in no_deal), 60),
+                size=15,
+                anchor="end",
+                weight="600",
+                fill=BAD,
+            )
+        )
+    desc = (
+        f"Survival curves of {len(deals)} deal{'s' if len(deals) != 1 else ''}: the chance the peace "
+        f"still holds each year after the deal. A circled cross marks the year a table's simulated "
+        f"story broke down. "
+        + " ".join(detail)
+        + (f" Tables with no deal: {', '.join(str(t) for t in no_deal)}." if no_deal else "")
+    )
+    return _frame("curves", W, H, title, desc, "".join(body), "chart-curves")
+
+
+# --- (d) causes of collapse -----------------------------------------------------------------
+
+
+def _cause_label(c: Mapping[str, Any]) -> str:
+    key, label = c.get("key"), c.get("label")
+    if not label or label == key:
+        return EXTRA_CAUSE_LABELS.get(str(key), str(key or "Unknown").replace("_", " ").capitalize())
+    return str(label)
+
+
+def causes(results: Mapping[str, Any]) -> str:
+    """The most common causes of collapse across tables, as horizontal bars."""
+    items = [c for c in (results or {}).get("causes", ()) if _int(c.get("count")) > 0]
+    title = "Why the peace broke: the most common causes"
+    W = 960
+    if not items:
+        hint = "No simulated peace broke down." if _ended(results or {}) else "No table has finished yet."
+        return _empty("causes", W, 220, title, "No collapses to explain.", hint)
+    items = sorted(items, key=lambda c: -_int(c.get("count")))
+    ROW = 52
+    T = 16
+    H = T + ROW * len(items) + 16
+    LX, X0, X1 = 396, 410, 820
+    top = max(_int(c.get("count")) for c in items)
+    body = []
+    lines = []
+    for i, c in enumerate(items):
+        y = T + i * ROW
+        n = _int(c.get("count"))
+        label = _cause_label(c)
+        words = label.split()
+        # wrap long labels onto two lines
+        first, second = label, ""
+        if len(label) > 40:
+            acc = ""
+            for k, w in enumerate(words):
+                if len(acc) + len(w) + 1 > 40:
+                    first, second = acc, " ".join(words[k:])
+                    break
+                acc = (acc + " " + w).strip()
+            second = _truncate(second, 44)
+        if second:
+            body.append(_text(LX, y + 17, first, size=16, anchor="end", weight="600"))
+            body.append(_text(LX, y + 37, second, size=16, anchor="end", weight="600"))
+        else:
+            body.append(_text(LX, y + 28, first, size=16, anchor="end", weight="600"))
+        w = (X1 - X0) * n / top
+        plural = f"{n} table{'s' if n != 1 else ''}"
+        fill = "#9aa3ad" if c.get("key") == "no_deal" else BAD
+        body.append(
+            f'<rect class="bar" x="{X0}" y="{y + 8}" width="{_f(max(w, 2))}" height="28" rx="4" '
+            f'fill="{fill}"><title>{esc(label + ": " + plural)}</title></rect>'
+        )
+        body.append(_text(X0 + w + 10, y + 28, plural, size=16, weight="700", extra=' class="num"'))
+        lines.append(f"{label}: {n}.")
+    desc = "How many tables' peace broke down for each cause (or never started: no deal). " + " ".join(lines)
+    return _frame("causes", W, H, title, desc, "".join(body), "chart-causes")
+
+
+# --- (f) the tables' stories ----------------------------------------------------------------
+
+
+def sparkline(survival: Sequence[float], collapse_year: int | None = None, label: str = "") -> str:
+    """A small survival curve for a table card."""
+    W, H, P = 220, 64, 6
+    surv = [_clamp(s, 0, 1) for s in survival or ()]
+    title = label or "Survival curve"
+    if not surv:
+        return _frame("spark", W, H, title, "No curve: no deal.", "", "chart-spark")
+    n = len(surv)
+
+    def X(t: float) -> float:
+        return P + (W - 2 * P) * t / n
+
+    def Y(p: float) -> float:
+        return P + (H - 2 * P) * (1 - p)
+
+    pts = [(X(0), Y(1))] + [(X(i + 1), Y(s)) for i, s in enumerate(surv)]
+    area = (
+        f"M{_f(X(0))},{_f(Y(0))} "
+        + " ".join(f"L{_f(a)},{_f(b)}" for a, b in pts)
+        + f" L{_f(X(n))},{_f(Y(0))} Z"
+    )
+    body = (
+        f'<path d="{area}" fill="#e7eef6"/>'
+        f'<polyline points="{" ".join(f"{_f(a)},{_f(b)}" for a, b in pts)}" fill="none" stroke="#24527a" '
+        f'stroke-width="2.5"/>'
+        f'<line x1="{P}" y1="{_f(Y(0))}" x2="{W - P}" y2="{_f(Y(0))}" stroke="{LINE}"/>'
+    )
+    if collapse_year and 1 <= collapse_year <= n:
+        mx, my = X(collapse_year), Y(surv[collapse_year - 1])
+        body += (
+            f'<path d="M{_f(mx - 5)},{_f(my - 5)} L{_f(mx + 5)},{_f(my + 5)} M{_f(mx + 5)},{_f(my - 5)} '
+            f'L{_f(mx - 5)},{_f(my + 5)}" stroke="{BAD}" stroke-width="3" stroke-linecap="round"/>'
+        )
+    desc = f"Chance of holding: {_pct(surv[0])}% after year 1, {_pct(surv[-1])}% after year {n}."
+    if collapse_year:
+        desc += f" The simulated story broke in year {collapse_year}."
+    return _frame("spark", W, H, title, desc, body, "chart-spark")
+
+
+class TableCards(list):
+    """The debrief's table stories (a list), with the session's headline numbers in ``summary``."""
+
+    summary: dict[str, Any]
+
+
+def _terms(scenario: Any, terms: Mapping[str, str] | None) -> list[dict[str, str]]:
+    if not terms:
+        return []
+    out = []
+    issues = list(getattr(scenario, "issues", ()) or ())
+    known = set()
+    for issue in issues:
+        known.add(issue.key)
+        ok = terms.get(issue.key)
+        opt = issue.option(ok) if ok is not None else None
+        out.append(
+            {
+                "issue": issue.name,
+                "option": opt.label if opt else str(ok or "?"),
+                "summary": opt.summary if opt else "",
+            }
+        )
+    for k, v in terms.items():
+        if k not in known:
+            out.append({"issue": str(k), "option": str(v), "summary": ""})
+    return out
+
+
+def _headline(scenario: Any, key: str) -> str:
+    item = scenario.news_item(key) if hasattr(scenario, "news_item") else None
+    return item.headline if item is not None else str(key)
+
+
+def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
+    """Everything the debrief template shows per table (and, in ``.summary``, for the class)."""
+    styles = role_styles(scenario, results)
+    no_deal_values = {r.key: float(r.no_deal_value) for r in getattr(scenario, "roles", ()) or ()}
+    horizon = getattr(getattr(scenario, "model", None), "horizon_years", 10) or 10
+    effects = {e.get("table"): e for e in (results or {}).get("news_effects", ())}
+    cards = TableCards()
+    all_rows = sorted((results or {}).get("tables", ()), key=lambda r: r.get("table") or 0)
+    for row in all_rows:
+        n = row.get("table")
+        outcome = row.get("outcome") or None
+        dur = _durability(row)
+        real = _realized(row)
+        deal = _deal(row)
+        scores = []
+        for key in _role_order(styles, [row]):
+            sc = _scores(row).get(key)
+            s = _style(styles, key)
+            entry = {
+                "key": key,
+                "name": s.name,
+                "colour": s.colour,
+                "initial": s.initial,
+                "names": _names(row, key),
+                "no_deal": round(no_deal_values[key]) if key in no_deal_values else None,
+            }
+            if sc:
+                entry.update(
+                    {
+                        "tactical": round(_clamp(sc.get("tactical"))),
+                        "durability": round(_clamp(sc.get("durability"))),
+                        "total": round(_clamp(sc.get("total"))),
+                    }
+                )
+                entry["lost"] = entry["tactical"] - entry["total"]
+                entry["worse_than_no_deal"] = (
+                    deal and entry["no_deal"] is not None and entry["total"] < entry["no_deal"]
+                )
+            scores.append(entry)
+        scored = [e for e in scores if "tactical" in e]
+        winner = max(scored, key=lambda e: (e["tactical"], e["total"])) if deal and scored else None
+        ep = _pct(dur.get("expected_peace")) if outcome else None
+        news = [{"key": k, "headline": _headline(scenario, k)} for k in row.get("news") or ()]
+        eff = effects.get(n)
+        news_effect = None
+        if eff:
+            before = _pct(eff.get("expected_peace_without_news"))
+            after = _pct(eff.get("expected_peace"))
+            news_effect = {
+                "headlines": [_headline(scenario, k) for k in eff.get("news") or ()],
+                "before": before,
+                "after": after,
+                "change": after - before,
+            }
+        if not outcome:
+            status, tone = "Still negotiating", "open"
+        elif not deal:
+            status, tone = "No deal", "bad"
+        elif real.get("held"):
+            status, tone = f"Deal held all {len(dur.get('survival') or ()) or horizon} years", "good"
+        elif real.get("collapse_year"):
+            status, tone = f"Deal broke in year {real['collapse_year']}", "bad"
+        else:
+            status, tone = "Deal", "open"
+        story = ""
+        if outcome and deal and winner:
+            story = (
+                f"{winner['name']} won most at the table ({winner['tactical']} of 100). The peace was "
+                f"expected to last {ep}% of the next {len(dur.get('survival') or ()) or horizon} years; "
+                + (
+                    "in the simulation it held."
+                    if real.get("held")
+                    else f"in the simulation the war came back in year {real.get('collapse_year')}, "
+                    f"so {winner['name']} kept {winner['total']}."
+                    if real.get("collapse_year")
+                    else ""
+                )
+            )
+        elif outcome:
+            story = "No agreement: the war went on, and every party got its no-deal score."
+        factors = []
+        for fx in (dur.get("factors") or ())[:4]:
+            eff_v = float(fx.get("effect") or 0)
+            factors.append(
+                {
+                    "label": fx.get("label") or fx.get("key"),
+                    "effect": eff_v,
+                    "hazard_ratio": fx.get("hazard_ratio"),
+                    "explanation": fx.get("explanation") or "",
+                    "direction": "up" if eff_v > 0.05 else "down" if eff_v < -0.05 else "flat",
+                    "width": min(100, round(abs(eff_v) / 1.5 * 100)),
+                }
+            )
+        cards.append(
+            {
+                "number": n,
+                "id": row.get("id"),
+                "ended": bool(row.get("ended")) or bool(outcome),
+                "has_outcome": bool(outcome),
+                "deal": deal,
+                "status": status,
+                "tone": tone,
+                "terms": _terms(scenario, (outcome or {}).get("agreement")),
+                "expected_peace": ep,
+                "p_hold": _pct(dur.get("p_hold")) if outcome else None,
+                "horizon": len(dur.get("survival") or ()) or horizon,
+                "held": bool(real.get("held")),
+                "collapse_year": real.get("collapse_year"),
+                "cause": real.get("cause") or "",
+                "scores": scores,
+                "winner": winner,
+                "story": story,
+                "news": news,
+                "news_effect": news_effect,
+                "factors": factors,
+                "spark": sparkline(
+                    dur.get("survival") or (),
+                    real.get("collapse_year"),
+                    f"Table {n}: chance the peace holds, year by year",
+                )
+                if deal
+                else "",
+            }
+        )
+    cards.summary = _summary(cards)
+    return cards
+
+
+def _summary(cards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    finished = [c for c in cards if c["has_outcome"]]
+    deals = [c for c in finished if c["deal"]]
+    parties = [e for c in finished for e in c["scores"] if "tactical" in e]
+    deal_parties = [e for c in deals for e in c["scores"] if "tactical" in e]
+    winners = [c["winner"] for c in deals if c["winner"]]
+    best = None
+    if deal_parties:
+        top = max(deal_parties, key=lambda e: (e["tactical"], e["total"]))
+        table = next(c["number"] for c in deals if top in c["scores"])
+        best = {**top, "table": table}
+    return {
+        "tables": len(cards),
+        "finished": len(finished),
+        "open": len(cards) - len(finished),
+        "deals": len(deals),
+        "no_deals": len(finished) - len(deals),
+        "collapsed": sum(1 for c in deals if not c["held"]),
+        "held": sum(1 for c in deals if c["held"]),
+        "mean_peace": round(sum(c["expected_peace"] for c in deals) / len(deals)) if deals else None,
+        "parties": len(parties),
+        "won_lost": sum(1 for e in parties if e["tactical"] >= WIN and e["durability"] < WIN),
+        "won_kept": sum(1 for e in parties if e["tactical"] >= WIN and e["durability"] >= WIN),
+        "worse_than_no_deal": sum(1 for e in deal_parties if e.get("worse_than_no_deal")),
+        "winners_tactical": round(sum(w["tactical"] for w in winners) / len(winners)) if winners else None,
+        "winners_total": round(sum(w["total"] for w in winners) / len(winners)) if winners else None,
+        "best": best,
+        "news_tables": sum(1 for c in cards if c["news"]),
+    }
+
+
+__all__ = ["causes", "curves", "esc", "role_charts", "role_styles", "scatter", "sparkline", "table_cards"]
