@@ -1,0 +1,126 @@
+"""Concurrent actions on one table: serialized by the row lock, one agreement, gap-free seq.
+
+Runs on SQLite in the main suite and on PostgreSQL through tests/run_with_postgres.py, where
+``select_for_update`` is what serializes the workers.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from game import services
+from game.models import Event, GameTable
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
+
+TERMS = {"territory": "freeze_dmz_monitors", "nato": "moratorium", "guarantees": "bilateral_arms_training"}
+
+
+def at_once(*calls):
+    """Run the calls in threads released by one barrier; return their results or exceptions."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, fn):
+        try:
+            barrier.wait()
+            results[i] = fn()
+        except Exception as e:
+            results[i] = e
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def seated(session):
+    players = [services.join(session.code, f"P{i}") for i in range(4)]
+    return {p.role: p for p in players}
+
+
+def in_leaders_phase(make_session):
+    session = make_session(start=True)
+    services.advance_phase(session.pk)
+    services.advance_phase(session.pk)
+    return session
+
+
+def test_the_last_two_signatures_arriving_at_once_make_exactly_one_agreement(make_session):
+    for _ in range(5):
+        session = in_leaders_phase(make_session)
+        p = seated(session)
+        services.player_action(p["ukraine"].pk, {"type": "proposal.make", "terms": TERMS})
+        results = at_once(
+            *(
+                (
+                    lambda r=r: services.player_action(
+                        p[r].pk, {"type": "proposal.answer", "proposal": 1, "answer": "accept"}
+                    )
+                )
+                for r in ("russia", "europe")
+            )
+        )
+        assert all(isinstance(r, dict) and r["type"] == "ack" for r in results), results
+        table = GameTable.objects.get(session=session)
+        assert Event.objects.filter(table=table, kind="agreement.reached").count() == 1
+        assert Event.objects.filter(table=table, kind="game.ended").count() == 1
+        seqs = list(Event.objects.filter(table=table).order_by("seq").values_list("seq", flat=True))
+        assert seqs == list(range(1, table.seq + 1))
+
+
+def test_two_competing_proposals_completed_at_once_conclude_only_one(make_session):
+    session = in_leaders_phase(make_session)
+    p = seated(session)
+    other = dict(TERMS, nato="alliance_pledge")
+    services.player_action(p["ukraine"].pk, {"type": "proposal.make", "terms": TERMS})  # id 1
+    services.player_action(p["ukraine"].pk, {"type": "proposal.make", "terms": other})  # id 2
+    services.player_action(p["europe"].pk, {"type": "proposal.answer", "proposal": 1, "answer": "accept"})
+    services.player_action(p["europe"].pk, {"type": "proposal.answer", "proposal": 2, "answer": "accept"})
+    services.player_action(p["us"].pk, {"type": "proposal.answer", "proposal": 2, "answer": "accept"})
+    # Russia's acceptance of either completes it; two Russian players (a team) click at once.
+    teammate = services.join(session.code, "Russia teammate")
+    assert teammate.role == "us"  # fifth player joins a team in role order
+    results = at_once(
+        lambda: services.player_action(
+            p["russia"].pk, {"type": "proposal.answer", "proposal": 1, "answer": "accept"}
+        ),
+        lambda: services.player_action(
+            p["russia"].pk, {"type": "proposal.answer", "proposal": 2, "answer": "accept"}
+        ),
+    )
+    outcomes = sorted(r["type"] if isinstance(r, dict) else r.code for r in results)
+    assert outcomes == ["ack", "conflict"]
+    table = GameTable.objects.get(session=session)
+    assert Event.objects.filter(table=table, kind="agreement.reached").count() == 1
+
+
+def test_many_chat_messages_from_many_threads_get_gap_free_sequence_numbers(make_session):
+    session = make_session(start=True)
+    p = seated(session)
+    calls = [
+        (
+            lambda r=r, i=i: services.player_action(
+                p[r].pk, {"type": "chat.send", "channel": "table", "text": f"{r} {i}"}
+            )
+        )
+        for r in p
+        for i in range(5)
+    ]
+    results = at_once(*calls)
+    assert all(isinstance(r, dict) for r in results), [r for r in results if not isinstance(r, dict)]
+    table = GameTable.objects.get(session=session)
+    seqs = list(Event.objects.filter(table=table).order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, table.seq + 1))
+    assert Event.objects.filter(table=table, kind="chat.message").count() == 20
+
+
+def test_the_suite_knows_which_database_it_runs_on():
+    assert connection.vendor in ("sqlite", "postgresql")
