@@ -291,7 +291,13 @@ class PlayerConsumer(GameSocket):
         if message.get("what") in ("started", "seats") and self.table_id is None:
             await self._seat_and_state(None)
 
+    async def rejoin_groups(self) -> None:
+        """Re-add this socket to its groups: a restarted Redis has forgotten every membership."""
+        for g in self.groups_joined:
+            await self.channel_layer.group_add(g, self.channel_name)
+
     async def sync_once(self) -> None:
+        await self.rejoin_groups()
         await db(services.socket_seen)(self.channel_name)
         if self.table_id is None:
             return
@@ -360,6 +366,7 @@ class HostConsumer(GameSocket):
         return
 
     async def sync_once(self) -> None:
+        await self.rejoin_groups()
         for stream in list(self.streams.values()):
             await stream.catch_up()
         await self.send_json({"type": "sync", "seq": {str(t): s.last_seq for t, s in self.streams.items()}})

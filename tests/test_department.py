@@ -1,0 +1,305 @@
+"""Department mode with real processes: PostgreSQL, redis-server and two Daphne workers.
+
+Players of one table sit on different workers; workers are killed, Redis restarts, every worker
+restarts. Nothing that was acknowledged may be lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import tempfile
+import uuid
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from tests.infra import Postgres, Redis, Worker, manage, server_env
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(300)]
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def department():
+    pg = Postgres().start()
+    redis = Redis().start()
+    env = server_env(
+        tempfile.mkdtemp(prefix="game-dept-"),
+        DATABASE_URL=pg.url,
+        REDIS_URL=redis.url,
+        GAME_SYNC_SECONDS="2",
+        GAME_TICK_SECONDS="0.5",
+    )
+    manage(env, "migrate", "--noinput")
+    manage(env, "load_default_scenario")
+    workers = [Worker(env).start(), Worker(env).start()]
+    dept = {"env": env, "pg": pg, "redis": redis, "workers": workers}
+    yield dept
+    for w in dept["workers"]:
+        w.stop()
+    redis.stop()
+    pg.stop()
+
+
+def new_session(env, tables=1, start=True) -> dict:
+    out = json.loads(manage(env, "create_session", "--tables", str(tables), "--json"))
+    return out
+
+
+def start(env, code: str) -> None:
+    manage(
+        env,
+        "shell",
+        "-c",
+        f"from game import services; from game.models import GameSession; "
+        f"services.start_session(GameSession.objects.get(code='{code}').pk)",
+    )
+
+
+def host_call(env, code: str, call: str) -> str:
+    return (
+        manage(
+            env,
+            "shell",
+            "-c",
+            f"from game import services; from game.models import GameSession; "
+            f"s = GameSession.objects.get(code='{code}'); print({call})",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+
+
+def join(base: str, code: str, name: str) -> str:
+    with httpx.Client(base_url=base, timeout=10) as c:
+        page = c.get("/")
+        token = TOKEN.search(page.text).group(1)
+        r = c.post("/join/", data={"code": code, "name": name, "csrfmiddlewaretoken": token})
+        assert r.status_code == 302, r.text[:500]
+        return "; ".join(f"{k}={v}" for k, v in c.cookies.items())
+
+
+class Seat:
+    """A player's socket that reconnects to whichever worker is given and resumes with since."""
+
+    def __init__(self, code: str, cookie: str, name: str):
+        self.code, self.cookie, self.name = code, cookie, name
+        self.events: dict[int, dict] = {}
+        self.acks: set[str] = set()
+        self.inbox: list[dict] = []
+        self.ws = None
+        self.pump_task = None
+        self.last_seq = 0
+        self.state: dict = {}
+
+    async def open(self, base: str, since: int | None = None) -> None:
+        ws_base = base.replace("http", "ws", 1)
+        self.ws = await connect(
+            f"{ws_base}/ws/play/{self.code}/",
+            origin=base,
+            additional_headers={"Cookie": self.cookie},
+            open_timeout=10,
+        )
+        self.pump_task = asyncio.create_task(self._pump())
+        self.state = await self.wait(lambda m: m.get("type") == "state")
+        self.last_seq = max(self.last_seq, self.state["seq"])
+        if since is not None:
+            await self.send("hello", since=since)
+            await self.wait(lambda m: m.get("type") == "state")
+
+    async def _pump(self):
+        try:
+            async for raw in self.ws:
+                m = json.loads(raw)
+                if m.get("type") == "event":
+                    assert m["seq"] not in self.events or self.events[m["seq"]] == m, "duplicate seq differs"
+                    self.events[m["seq"]] = m
+                    self.last_seq = max(self.last_seq, m["seq"])
+                elif m.get("type") == "ack":
+                    self.acks.add(m["ref"])
+                self.inbox.append(m)
+        except Exception:
+            return
+
+    async def send(self, type_, **fields) -> str:
+        ref = fields.pop("ref", None) or uuid.uuid4().hex[:16]
+        await self.ws.send(json.dumps({"type": type_, "ref": ref, **fields}))
+        return ref
+
+    async def wait(self, pred, timeout=10.0):
+        end = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < end:
+            for i, m in enumerate(self.inbox):
+                if pred(m):
+                    return self.inbox.pop(i)
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"{self.name} timed out; last: {self.inbox[-3:]}")
+
+    async def chat(self, text: str) -> str:
+        ref = await self.send("chat.send", channel="table", text=text)
+        await self.wait(lambda m: m.get("ref") == ref and m.get("type") == "ack")
+        return ref
+
+    def texts(self) -> set[str]:
+        return {e["data"]["text"] for e in self.events.values() if e["kind"] == "chat.message"}
+
+    async def close(self):
+        if self.ws is not None:
+            await self.ws.close()
+        if self.pump_task:
+            self.pump_task.cancel()
+
+
+async def seat_four(department, code) -> list[Seat]:
+    a, b = department["workers"]
+    seats = []
+    for i in range(4):
+        w = (a, b)[i % 2]
+        seat = Seat(code, await asyncio.to_thread(join, w.base, code, f"P{i}-{code}"), f"P{i}")
+        await seat.open(w.base)
+        seats.append(seat)
+    return seats
+
+
+async def eventually(pred, timeout=15.0, what="condition"):
+    end = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < end:
+        if pred():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_players_on_different_workers_see_each_others_actions_live(department):
+    env = department["env"]
+    code = (await asyncio.to_thread(new_session, env))["code"]
+    seats = await seat_four(department, code)
+    await asyncio.to_thread(start, env, code)
+    await seats[0].chat("from worker A")
+    await seats[1].chat("from worker B")
+    for s in seats:
+        await eventually(
+            lambda s=s: {"from worker A", "from worker B"} <= s.texts(), what=f"{s.name} sees both"
+        )
+    for s in seats:
+        await s.close()
+
+
+async def test_an_idle_socket_on_redis_stays_open_longer_than_redis_py_8s_idle_timeout(department):
+    env = department["env"]
+    code = (await asyncio.to_thread(new_session, env))["code"]
+    seats = await seat_four(department, code)
+    await asyncio.to_thread(start, env, code)
+    await asyncio.sleep(8)  # channels_redis 4.3 with redis-py 8 closed idle sockets after ~5 s
+    assert all(s.ws.close_code is None for s in seats)
+    await seats[2].chat("still alive after 8 s")
+    for s in seats:
+        await eventually(lambda s=s: "still alive after 8 s" in s.texts(), what="delivery after idling")
+    for s in seats:
+        await s.close()
+
+
+async def test_killing_a_worker_mid_game_loses_nothing_acknowledged(department):
+    env = department["env"]
+    a, b = department["workers"]
+    code = (await asyncio.to_thread(new_session, env))["code"]
+    seats = await seat_four(department, code)
+    await asyncio.to_thread(start, env, code)
+    acked = set()
+    for i in range(10):
+        for s in seats:
+            await s.chat(f"{s.name} message {i}")
+            acked.add(f"{s.name} message {i}")
+    a.kill()
+    # players of the killed worker reconnect to the other one and resume from what they saw
+    for s in seats[0::2]:
+        await s.close()
+        await s.open(b.base, since=s.last_seq)
+    for s in seats[1::2]:
+        await s.chat(f"{s.name} after the crash")
+        acked.add(f"{s.name} after the crash")
+    for s in seats:
+        await eventually(lambda s=s: acked <= s.texts(), what=f"{s.name} has every acknowledged message")
+        seqs = sorted(s.events)
+        assert seqs == list(range(seqs[0], seqs[-1] + 1)), "a gap in a table-visible seq stream"
+    for s in seats:
+        await s.close()
+    department["workers"][0] = Worker(env, a.port).start()
+
+
+async def test_a_redis_restart_mid_game_recovers_without_restarting_the_server(department):
+    env = department["env"]
+    code = (await asyncio.to_thread(new_session, env))["code"]
+    seats = await seat_four(department, code)
+    await asyncio.to_thread(start, env, code)
+    await seats[0].chat("before the restart")
+    await asyncio.to_thread(department["redis"].restart)
+    await asyncio.sleep(1)
+    # A socket whose worker lost its Redis connection is closed (1011); like the page, the client
+    # reconnects and resumes from the last seq it saw. Sockets that stayed open resync by `sync`.
+    for i, s in enumerate(seats):
+        if s.ws.close_code is not None:
+            await s.close()
+            await s.open(department["workers"][i % 2].base, since=s.last_seq)
+    acked = {"before the restart"}
+    for s in seats:
+        for _ in range(20):
+            try:
+                await s.chat(f"{s.name} after redis restart")
+                acked.add(f"{s.name} after redis restart")
+                break
+            except AssertionError:
+                await asyncio.sleep(0.5)
+    for s in seats:
+        await eventually(
+            lambda s=s: acked <= s.texts(), timeout=20, what=f"{s.name} resynced after Redis restart"
+        )
+    for s in seats:
+        await s.close()
+
+
+async def test_restarting_every_worker_keeps_state_seats_proposals_and_deadlines(department):
+    env = department["env"]
+    code = (await asyncio.to_thread(new_session, env))["code"]
+    seats = await seat_four(department, code)
+    await asyncio.to_thread(start, env, code)
+    terms = {i["key"]: i["options"][1]["key"] for i in seats[0].state["issues"]}
+    ref = await seats[0].send("proposal.make", terms=terms, note="survives restarts")
+    await seats[0].wait(lambda m: m.get("ref") == ref and m.get("type") == "ack")
+    await seats[0].chat("said before the restart")
+    await seats[0].send("hello")
+    before = await seats[0].wait(lambda m: m.get("type") == "state")
+    deadline = json.loads(json.dumps(before["session"]["phase"]["ends_at"]))
+    for w in department["workers"]:
+        w.stop()
+    for s in seats:
+        await s.close()
+    department["workers"] = [Worker(env, w.port).start() for w in department["workers"]]
+    for i, s in enumerate(seats):
+        await s.open(department["workers"][i % 2].base)
+        st = s.state
+        if i == 0:
+            assert st["you"]["role"] == before["you"]["role"]
+        assert st["session"]["phase"]["ends_at"] == deadline
+        assert [p["note"] for p in st["proposals"]] == ["survives restarts"]
+        assert "said before the restart" in json.dumps(st["chat"])
+    for s in seats:
+        await s.close()
+
+
+async def test_a_phase_deadline_passes_with_nobody_connected_across_workers(department):
+    env = department["env"]
+    code = (await asyncio.to_thread(new_session, env))["code"]
+    await asyncio.to_thread(start, env, code)
+    await asyncio.to_thread(host_call, env, code, "services.extend_phase(s.pk, -(10**3))")
+    out = ""
+    for _ in range(40):
+        out = await asyncio.to_thread(host_call, env, code, "GameSession.objects.get(pk=s.pk).phase_index")
+        if out.strip() == "1":
+            break
+        await asyncio.sleep(0.25)
+    assert out.strip() == "1", "no worker advanced the expired phase"
