@@ -45,9 +45,13 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The database-dependent tests that run a second time on a throwaway PostgreSQL cluster.
+PG_TESTS := tests/test_services.py tests/test_consumers.py tests/test_concurrency.py tests/test_foundation.py
+
 test: install system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python tests/run_with_postgres.py -q -p no:cacheprovider $(PG_TESTS)
 
 bench: install system-deps
 	$(BIN)/python bench/bench_engine.py
