@@ -1,0 +1,409 @@
+"""The instructor's flow in a real browser: sign in, open a session, watch four students join,
+start, advance to the leaders' phase, inject news, see a deal, end, and walk the debrief.
+
+Runs its own Daphne on its own SQLite database (the fixtures are in this module so that they do
+not clash with the player tests' conftest). Screenshots of every host page, desktop and phone,
+go to ``artifacts/screenshots/host-*.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+sync_playwright, expect = playwright_api.sync_playwright, playwright_api.expect
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = ROOT / ".venv" / "bin" / "python"
+DAPHNE = ROOT / ".venv" / "bin" / "daphne"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = ROOT / "artifacts" / "screenshots"
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+USER, PASSWORD = "instructor-test", "a-long-test-password-91"
+STUDENTS = ["Alina", "Bogdan", "Chloé", "Dieter"]  # seated in role order: us, russia, ukraine, europe
+T = 15_000  # ms: how long the dashboard may take to follow a change
+
+CREATE_USER = f"""
+from django.contrib.auth import get_user_model
+U = get_user_model()
+u, _ = U.objects.get_or_create(username={USER!r})
+u.is_staff = u.is_superuser = True
+u.set_password({PASSWORD!r})
+u.save()
+"""
+
+# A finished class of five tables, for a debrief with something to show.
+SEED_CLASS = """
+from game import services
+from game.models import GameTable, ScenarioConfig
+cfg = ScenarioConfig.objects.get(slug="default")
+s = services.create_session(cfg, 5, None, title="Demo class (seeded)", seed=11)
+for n in ["Anna","Ben","Chloe","Dmytro","Eve","Farid","Greta","Hiro","Ines","Jonas","Kai","Lena",
+          "Mateo","Nadia","Oleh","Priya","Quinn","Rosa","Sami","Tess"]:
+    services.join(s.code, n)
+services.start_session(s.pk)
+services.inject_news(s.pk, "summer_offensive", [t.pk for t in s.tables.filter(number__in=[1, 4])])
+services.advance_phase(s.pk)
+services.advance_phase(s.pk)
+sc = s.engine_scenario()
+deals = {1: ("freeze_line", "moratorium", "reassurance_force"),
+         2: ("recognition_four_regions", "neutrality_demilitarised", "guarantors_with_veto"),
+         4: ("donbas_exchange", "alliance_pledge", "assurances_army_cap"),
+         5: ("freeze_dmz_monitors", "moratorium", "article5_like")}
+for t in s.tables.all():
+    seat = {p.role: p.pk for p in t.players.all()}
+    if t.number not in deals:
+        continue
+    services.player_action(seat["us"], {"type": "proposal.make", "terms": dict(zip(sc.issue_keys, deals[t.number]))})
+    pid = max(p.id for p in GameTable.objects.get(pk=t.pk).engine_state().proposals)
+    for r in ("russia", "ukraine", "europe"):
+        try:
+            services.player_action(seat[r], {"type": "proposal.answer", "proposal": pid, "answer": "accept"})
+        except services.ServiceError:
+            pass  # the deal was already concluded
+services.end_session(s.pk)
+print("CODE=" + s.code)
+"""
+
+# Opens a player socket from a joined student's page (same origin, so the session cookie goes
+# with it) and keeps it on window, so the student shows as online; optionally sends messages.
+PLAYER_SOCKET_JS = """
+async ([code, messages]) => {
+  if (!window.__hostTestWs || window.__hostTestWs.readyState > 1) {
+    const ws = new WebSocket(`ws://${location.host}/ws/play/${code}/`);
+    window.__hostTestWs = ws;
+    window.__hostTestInbox = [];
+    ws.addEventListener("message", (e) => window.__hostTestInbox.push(JSON.parse(e.data)));
+    await new Promise((ok, fail) => { ws.addEventListener("open", ok); ws.addEventListener("error", fail); });
+    for (let i = 0; i < 100 && !window.__hostTestInbox.some((m) => m.type === "state"); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  const ws = window.__hostTestWs;
+  const state = window.__hostTestInbox.filter((m) => m.type === "state").pop();
+  const answers = [];
+  for (const m of messages) {
+    const msg = typeof m === "function" ? m(state) : m;
+    if (msg.terms === "FIRST_OPTIONS") {
+      msg.terms = Object.fromEntries(state.issues.map((i) => [i.key, i.options[1].key]));
+    }
+    const ref = "t" + Math.random().toString(36).slice(2);
+    ws.send(JSON.stringify({ ...msg, ref }));
+    let reply = null;
+    for (let i = 0; i < 200 && !reply; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      reply = window.__hostTestInbox.find((x) => x.ref === ref && (x.type === "ack" || x.type === "error"));
+    }
+    answers.push(reply);
+  }
+  return { role: state && state.you && state.you.role, answers };
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def host_game_server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's Chromium is not installed (/usr/bin/chromium)")
+    var = tmp_path_factory.mktemp("host-flow-var")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        {
+            "GAME_VAR_DIR": str(var),
+            "DJANGO_DEBUG": "1",
+            "GAME_BOTS": "0",
+            "DJANGO_SETTINGS_MODULE": "negotiation.settings",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+
+    def manage(*args: str) -> str:
+        res = subprocess.run(
+            [str(PY), "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert res.returncode == 0, f"manage.py {args[0]} failed:\n{res.stdout}\n{res.stderr}"
+        return res.stdout
+
+    manage("migrate", "--noinput", "-v", "0")
+    manage("load_default_scenario")
+    manage("shell", "-c", CREATE_USER)
+    port = _free_port()
+    log = open(var / "daphne.log", "w")  # noqa: SIM115 - open for the life of the server
+    proc = subprocess.Popen(
+        [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "negotiation.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as r:
+                if json.loads(r.read()).get("ok"):
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("Daphne did not start:\n" + (var / "daphne.log").read_text())
+        time.sleep(0.2)
+    try:
+        yield SimpleNamespace(base=base, manage=manage, log=var / "daphne.log")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def shoot(page, name: str, *, full: bool = False) -> None:
+    """Desktop and phone screenshots of the page as it is now."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size(DESKTOP)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(250)
+    page.screenshot(path=str(SHOTS / f"host-{name}-desktop.png"), full_page=full)
+    page.set_viewport_size(PHONE)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(250)
+    page.screenshot(path=str(SHOTS / f"host-{name}-phone.png"))
+    page.set_viewport_size(DESKTOP)
+    page.wait_for_timeout(150)
+
+
+def sign_in(page, base: str) -> None:
+    page.goto(base + "/admin/login/?next=/host/")
+    page.fill("#id_username", USER)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(re.compile(r".*/host/$"))
+
+
+def test_instructor_runs_a_class(host_game_server, chromium):
+    base = host_game_server.base
+    problems: list[str] = []
+    ctx = chromium.new_context(viewport=DESKTOP)
+    host = ctx.new_page()
+    host.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    students = []
+    try:
+        # --- sign in and open a session ------------------------------------------------------
+        sign_in(host, base)
+        expect(host.get_by_role("heading", name="Your sessions")).to_be_visible()
+        expect(host.get_by_role("link", name="Scenarios")).to_have_attribute(
+            "href", re.compile("/admin/game/")
+        )
+        host.get_by_label("Number of tables").fill("1")
+        host.get_by_label("Title").fill("Browser test class")
+        host.get_by_role("button", name="Open the session").click()
+        host.wait_for_url(re.compile(r".*/host/[A-Z0-9]{6}/$"))
+        code = host.locator("#join-code").inner_text().strip()
+        assert re.fullmatch(r"[A-Z0-9]{6}", code), code
+        expect(host.locator("#conn-state")).to_have_attribute("data-state", "online", timeout=T)
+        expect(host.locator(".hero-qr svg")).to_be_visible()
+        expect(host.locator(".join-url")).to_contain_text(f"?code={code}")
+        expect(host.locator("#status-pill")).to_have_text("Lobby")
+        expect(host.locator("#player-count")).to_have_text("0")
+
+        # --- four students join through the join form ----------------------------------------
+        for name in STUDENTS:
+            sctx = chromium.new_context(viewport=PHONE)
+            page = sctx.new_page()
+            page.goto(base + "/")
+            page.fill("input[name=code]", " " + code.lower()[:3] + " " + code.lower()[3:])
+            page.fill("input[name=name]", name)
+            page.locator("form[action$='/join/'] [type=submit]").click()
+            page.wait_for_url(re.compile(rf".*/play/{code}/$"))
+            page.evaluate(PLAYER_SOCKET_JS, [code, []])  # stays connected, like an open player page
+            students.append(SimpleNamespace(name=name, ctx=sctx, page=page))
+        expect(host.locator("#player-count")).to_have_text("4", timeout=T)
+        lobby = host.locator("#lobby-list")
+        for name in STUDENTS:
+            expect(lobby).to_contain_text(name)
+        card = host.locator(".table-card").first
+        for name in STUDENTS:
+            expect(card).to_contain_text(name)
+        expect(card.locator(".seat").first).to_contain_text("United States")
+        expect(host.locator("#online-count")).to_contain_text("4 online", timeout=T)
+        shoot(host, "dashboard-lobby")
+
+        # --- start, advance to the leaders' phase, inject news -------------------------------
+        host.get_by_role("button", name="Start the negotiation").click()
+        expect(host.locator("#status-pill")).to_have_text("Running", timeout=T)
+        expect(host.locator("#phase-name")).to_contain_text("Expert groups")
+        expect(host.locator("#clock")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+        advance = host.locator("#advance-btn")
+        expect(advance).to_have_text(re.compile("Senior officials"))
+        advance.click()
+        expect(host.locator("#phase-name")).to_contain_text("Senior officials", timeout=T)
+        expect(advance).to_have_text(re.compile("Leaders"), timeout=T)
+        advance.click()
+        expect(host.locator("#phase-name")).to_contain_text("Leaders", timeout=T)
+        expect(advance).to_have_text(re.compile("ends the session"), timeout=T)
+
+        # extend the phase by two minutes: the countdown jumps up
+        before = host.locator("#clock").inner_text()
+        host.get_by_role("button", name="+2 min").click()
+        expect(host.locator("#toast")).to_contain_text("2 more minutes", timeout=T)
+        secs = int(before[:2]) * 60 + int(before[3:])
+        host.wait_for_function(
+            "s => { const t = document.querySelector('#clock').textContent;"
+            " return +t.slice(0, 2) * 60 + +t.slice(3) > s + 60; }",
+            arg=secs,
+            timeout=T,
+        )
+
+        host.select_option("#news-select", "summer_offensive")
+        host.get_by_role("button", name="Send the news").click()
+        expect(host.locator("#toast")).to_contain_text("Send the news", timeout=T)
+        expect(card).to_contain_text("News: 1", timeout=T)
+        # the same news again to the same table: the server refuses, and the page says so
+        host.locator("#target-tables input[type=checkbox]").first.check()
+        host.get_by_role("button", name="Send the news").click()
+        expect(host.locator("#alert")).to_be_visible(timeout=T)
+        expect(host.locator("#alert-text")).to_contain_text("already")
+        host.get_by_role("button", name="Dismiss").click()
+        expect(host.locator("#alert")).to_be_hidden()
+
+        # --- a proposal: the card shows its terms and every role's answer ---------------------
+        us = students[0]
+        made = us.page.evaluate(
+            PLAYER_SOCKET_JS, [code, [{"type": "proposal.make", "terms": "FIRST_OPTIONS"}]]
+        )
+        assert made["role"] == "us" and made["answers"][0]["type"] == "ack", made
+        expect(card.locator(".prop")).to_have_count(1, timeout=T)
+        expect(card.locator(".prop")).to_contain_text("United States")
+        expect(card.locator(".prop .ans-accept")).to_have_count(1)
+        shoot(host, "dashboard-running", full=True)
+
+        for s in students[1:]:
+            got = s.page.evaluate(
+                PLAYER_SOCKET_JS, [code, [{"type": "proposal.answer", "proposal": 1, "answer": "accept"}]]
+            )
+            reply = got["answers"][0]
+            assert reply["type"] == "ack" or reply.get("code") == "conflict", got
+        expect(card.locator(".agree-badge")).to_have_text(re.compile("Agreement"), timeout=T)
+        expect(card.locator(".tc-outcome")).to_contain_text("Peace expected", timeout=T)
+
+        # --- the transcript opens from the card, in a new tab -------------------------------
+        with ctx.expect_page() as new_tab:
+            card.locator(".tc-link").click()
+        tr = new_tab.value
+        tr.wait_for_load_state()
+        expect(tr.get_by_role("heading", name=re.compile("Table 1: full transcript"))).to_be_visible()
+        events = tr.locator(".events")
+        expect(events).to_contain_text("Proposal #1")
+        expect(events).to_contain_text("Leaders")
+        expect(events).to_contain_text("Russian offensive")  # the news, by headline
+        expect(events.locator(".ev-agreement")).to_contain_text("is agreed")
+        expect(events.locator(".ev-ended")).to_contain_text("Deal")
+        shoot(tr, "transcript", full=True)
+        tr.close()
+
+        # --- end the session (after confirming) ---------------------------------------------
+        host.get_by_role("button", name="End the session…").click()
+        dialog = host.locator("#confirm-dialog")
+        expect(dialog).to_be_visible()
+        expect(dialog).to_contain_text("End the session for every table")
+        dialog.get_by_role("button", name="Cancel").click()
+        expect(dialog).to_be_hidden()
+        expect(host.locator("#status-pill")).to_have_text("Running")
+        host.get_by_role("button", name="End the session…").click()
+        dialog.get_by_role("button", name="End the session").click()
+        expect(host.locator("#status-pill")).to_have_text("Ended", timeout=T)
+        expect(host.locator("#phase-name")).to_have_text("Session ended")
+
+        # --- the debrief ------------------------------------------------------------------------
+        host.get_by_role("link", name="Open the debrief").click()
+        host.wait_for_url(re.compile(rf".*/host/{code}/debrief/$"))
+        expect(host.get_by_role("heading", name="Who won?")).to_be_visible()
+        expect(host.locator("svg.chart-scatter g.dot")).to_have_count(4)
+        expect(host.locator("svg.chart-curves polyline.curve")).to_have_count(1)
+        expect(host.locator("#s-lesson")).to_contain_text("strategically there can be no winners")
+        story = host.locator("details.story").first
+        story.locator("summary").click()
+        expect(story.locator(".story-scores")).to_be_visible()
+        shoot(host, "debrief", full=True)
+
+        # --- the session list, now with the ended session ---------------------------------------
+        host.goto(base + "/host/")
+        row = host.locator("table.sessions tr", has_text=code)
+        expect(row).to_contain_text("Ended")
+        expect(row.get_by_role("link", name="Debrief")).to_be_visible()
+        shoot(host, "index")
+    finally:
+        for s in students:
+            s.ctx.close()
+        ctx.close()
+    assert not problems, problems
+
+
+def test_debrief_of_a_whole_class(host_game_server, chromium):
+    """A seeded class of five tables (four deals, one no deal): every chart has something to show."""
+    out = host_game_server.manage("shell", "-c", SEED_CLASS)
+    code = re.search(r"CODE=([A-Z0-9]{6})", out).group(1)
+    ctx = chromium.new_context(viewport=DESKTOP)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        sign_in(page, host_game_server.base)
+        page.goto(f"{host_game_server.base}/host/{code}/debrief/")
+        expect(page.locator("svg.chart-scatter g.dot")).to_have_count(20)
+        expect(page.locator("svg.chart-role")).to_have_count(4)
+        expect(page.locator("svg.chart-curves polyline.curve")).to_have_count(4)
+        expect(page.locator("svg.chart-causes rect.bar").first).to_be_visible()
+        expect(page.locator("#s-news table")).to_contain_text("Russian offensive")
+        expect(page.locator(".db-stats")).to_contain_text("of 5")
+        page.locator("details.story summary").nth(1).click()
+        expect(page.locator("details.story").nth(1).locator(".factors")).to_be_visible()
+        shoot(page, "debrief-class", full=True)
+        page.goto(f"{host_game_server.base}/host/{code}/")
+        expect(page.locator("#conn-state")).to_have_attribute("data-state", "online", timeout=T)
+        expect(page.locator(".table-card")).to_have_count(5)
+        shoot(page, "dashboard-ended", full=True)
+    finally:
+        ctx.close()
+    assert not errors, errors
