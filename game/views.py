@@ -49,7 +49,8 @@ def _my_sessions(request: HttpRequest) -> list[dict]:
 @require_POST
 def join_submit(request: HttpRequest) -> HttpResponse:
     form = JoinForm(request.POST)
-    form.is_valid()
+    if not form.is_valid():
+        return render(request, "game/join.html", {"form": form, "rejoin": _my_sessions(request)}, status=400)
     code = normalise_code(form.cleaned_data.get("code", ""))
     name = form.cleaned_data.get("name", "")
     # The same browser coming back to a session it already joined returns to its seat.

@@ -82,7 +82,7 @@ class Client:
         return ref
 
     async def raw(self, text: str) -> None:
-        await self.comm.send_to(text_data=text)
+        await self.comm.send_input({"type": "websocket.receive", "text": text})
 
     async def _pull(self, timeout: float) -> bool:
         # Read the output queue directly: asgiref's receive_output kills the app on a timeout.
