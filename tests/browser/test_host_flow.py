@@ -380,6 +380,75 @@ def test_instructor_runs_a_class(host_game_server, chromium):
     assert not problems, problems
 
 
+SEED_LOBBY = """
+from game import services
+from game.models import ScenarioConfig
+s = services.create_session(ScenarioConfig.objects.get(slug="default"), 1, None, title="Seat tools")
+for n in ["Ana", "Bo", "Cy", "Di", "Eve"]:
+    services.join(s.code, n)
+print("CODE=" + s.code)
+"""
+
+
+def pick(select, name: str) -> None:
+    """Choose the student called ``name`` in a player picker ("Name · T1 Russia")."""
+    value = select.locator("option").filter(has_text=re.compile(rf"^{name} ·")).first.get_attribute("value")
+    select.select_option(value)
+
+
+def test_seat_tools_before_the_start(host_game_server, chromium):
+    """Move a student, hand a seat to a stand-in bot and back, add a table, fill it with bots,
+    and remove a gate-crasher (after confirming)."""
+    out = host_game_server.manage("shell", "-c", SEED_LOBBY)
+    code = re.search(r"CODE=([A-Z0-9]{6})", out).group(1)
+    ctx = chromium.new_context(viewport=DESKTOP)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        sign_in(page, host_game_server.base)
+        page.goto(f"{host_game_server.base}/host/{code}/")
+        expect(page.locator("#conn-state")).to_have_attribute("data-state", "online", timeout=T)
+        expect(page.locator("#player-count")).to_have_text("5")
+        lobby = page.locator("#lobby-list")
+        eve = lobby.locator(".lobby-item", has_text="Eve")
+        expect(eve).to_contain_text("United States")  # a second US player: a team
+        page.get_by_text("Seats: move, stand-in, remove").click()
+
+        move = page.locator("form", has=page.locator("#move-title"))
+        pick(move.locator("select[name=player]"), "Eve")
+        move.get_by_label("Role").select_option("europe")
+        move.get_by_role("button", name="Move").click()
+        expect(eve).to_contain_text("Europe", timeout=T)
+
+        away = page.locator("form", has=page.locator("#away-title"))
+        pick(away.locator("select[name=player]"), "Bo")
+        away.get_by_role("button", name="Away: a bot plays for them").click()
+        bo = lobby.locator(".lobby-item", has_text="Bo")
+        expect(bo.locator(".mark-away")).to_be_visible(timeout=T)
+        pick(away.locator("select[name=player]"), "Bo")
+        away.get_by_role("button", name="Back: give the seat back").click()
+        expect(bo.locator(".mark-away")).to_have_count(0, timeout=T)
+
+        page.get_by_role("button", name="Add a table").click()
+        expect(page.locator(".table-card")).to_have_count(2, timeout=T)
+        page.get_by_role("button", name="Fill empty seats with bots").click()
+        expect(lobby).to_contain_text("4 bots", timeout=T)
+        expect(page.locator(".table-card").nth(1).locator(".mark-bot")).to_have_count(4)
+
+        remove = page.locator("form", has=page.locator("#remove-title"))
+        pick(remove.locator("select[name=player]"), "Eve")
+        remove.get_by_role("button", name="Remove…").click()
+        dialog = page.locator("#confirm-dialog")
+        expect(dialog).to_contain_text("Remove Eve from the session?")
+        dialog.get_by_role("button", name="Remove the student").click()
+        expect(page.locator("#player-count")).to_have_text("4", timeout=T)
+        expect(lobby).not_to_contain_text("Eve")
+    finally:
+        ctx.close()
+    assert not errors, errors
+
+
 def test_debrief_of_a_whole_class(host_game_server, chromium):
     """A seeded class of five tables (four deals, one no deal): every chart has something to show."""
     out = host_game_server.manage("shell", "-c", SEED_CLASS)
