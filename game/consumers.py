@@ -236,19 +236,24 @@ class PlayerConsumer(GameSocket):
         state = await db(services.player_state)(self.player_id)
         self.table_id = table_id
         await self.send_json(state)
-        if table_id is not None:
-            stream = self.streams.get(table_id)
-            if stream is None:
-                self.streams[table_id] = TableStream(self, table_id, state["seq"])
-            else:  # the snapshot covers everything up to its seq; later events stay buffered
-                stream.last_seq = max(stream.last_seq, state["seq"])
-                for seq in [s for s in stream.buffer if s <= stream.last_seq]:
-                    del stream.buffer[seq]
-        if since is not None and table_id is not None:
-            for e in await db(services.visible_events)(table_id, self.role, since):
-                if e.seq <= state["seq"]:
-                    await self.send_json(e.to_wire())
-            await self.streams[table_id]._drain()
+        if table_id is None:
+            return
+        stream = self.streams.get(table_id)
+        if stream is None:
+            self.streams[table_id] = TableStream(self, table_id, state["seq"])
+            return
+        if since is None:
+            # Live delivery goes on from where it was: an event that the snapshot already
+            # includes is still sent, so a client that waits for it (by seq) never misses it.
+            return
+        for e in await db(services.visible_events)(table_id, self.role, since):
+            if e.seq <= state["seq"]:
+                await self.send_json(e.to_wire())
+        # The replay covered everything up to the snapshot; later events stay buffered.
+        stream.last_seq = max(stream.last_seq, state["seq"])
+        for seq in [s for s in stream.buffer if s <= stream.last_seq]:
+            del stream.buffer[seq]
+        await stream._drain()
 
     async def handle(self, msg: dict[str, Any]) -> None:
         kind = msg["type"]
