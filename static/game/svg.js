@@ -1,0 +1,144 @@
+// A small SVG helper: build elements, draw survival curves and effect bars.
+// No library, no innerHTML: every label goes in through textContent.
+
+const NS = "http://www.w3.org/2000/svg";
+let uid = 0;
+
+/** Create an SVG element with attributes and children (nodes or strings). */
+export function s(tag, attrs = {}, children = []) {
+  const node = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v !== null && v !== undefined && v !== false) node.setAttribute(k, String(v));
+  }
+  for (const c of [].concat(children)) {
+    if (c === null || c === undefined) continue;
+    node.append(typeof c === "string" ? document.createTextNode(c) : c);
+  }
+  return node;
+}
+
+const pct = (v) => `${Math.round(v * 100)}%`;
+
+/**
+ * A survival curve: the chance the peace still holds at the end of each year.
+ *
+ * Returns {el, update(survival, opts)}. The element is created once and updated in place,
+ * so a live preview changes without a flicker.
+ *
+ * options: width, height (viewBox units; the SVG scales to its container), mini (a small
+ * sparkline without tick labels), title.
+ */
+export function survivalChart({ width = 640, height = 300, mini = false, title = "Chance the peace holds, year by year" } = {}) {
+  const id = `svgc${++uid}`;
+  const m = mini ? { t: 8, r: 10, b: 18, l: 30 } : { t: 18, r: 64, b: 48, l: 76 };
+  const W = width - m.l - m.r;
+  const H = height - m.t - m.b;
+  const titleEl = s("title", { id: `${id}-t` }, title);
+  const descEl = s("desc", { id: `${id}-d` }, "");
+  const svg = s("svg", {
+    viewBox: `0 0 ${width} ${height}`,
+    class: mini ? "chart chart-mini" : "chart chart-survival",
+    role: "img",
+    "aria-labelledby": `${id}-t ${id}-d`,
+    preserveAspectRatio: "xMidYMid meet",
+  }, [titleEl, descEl]);
+
+  const grid = s("g", { class: "chart-grid" });
+  const axes = s("g", { class: "chart-axes" });
+  const area = s("path", { class: "chart-area" });
+  const line = s("path", { class: "chart-line" });
+  const dots = s("g", { class: "chart-dots" });
+  const marks = s("g", { class: "chart-marks" });
+  svg.append(grid, area, line, dots, axes, marks);
+
+  let years = 0;
+  const x = (t) => m.l + (years ? (t / years) * W : 0);
+  const y = (v) => m.t + (1 - v) * H;
+
+  function drawAxes(T) {
+    grid.replaceChildren();
+    axes.replaceChildren();
+    const yTicks = mini ? [0, 0.5, 1] : [0, 0.25, 0.5, 0.75, 1];
+    for (const v of yTicks) {
+      grid.append(s("line", { x1: m.l, x2: m.l + W, y1: y(v), y2: y(v), class: v === 0 ? "axis-base" : "grid-line" }));
+      axes.append(s("text", { x: m.l - 6, y: y(v), class: "tick tick-y", "text-anchor": "end", "dominant-baseline": "middle" }, pct(v)));
+    }
+    const step = mini ? T : T <= 12 ? 1 : Math.ceil(T / 10);
+    for (let t = 0; t <= T; t += step) {
+      const anchor = !mini ? "middle" : t === 0 ? "start" : "end";
+      const label = !mini ? String(t) : t === 0 ? "now" : `year ${t}`;
+      axes.append(s("text", { x: x(t), y: m.t + H + (mini ? 14 : 20), class: "tick tick-x", "text-anchor": anchor }, label));
+    }
+    if (!mini) {
+      axes.append(s("text", { x: m.l + W / 2, y: height - 6, class: "axis-label", "text-anchor": "middle" }, "Years after the agreement"));
+      axes.append(s("text", {
+        x: 0, y: 0, class: "axis-label", "text-anchor": "middle",
+        transform: `translate(18 ${m.t + H / 2}) rotate(-90)`,
+      }, "Chance the peace still holds"));
+    }
+  }
+
+  /**
+   * survival: values for years 1..T. opts: collapseYear (a marked year), empty (text shown
+   * instead of a curve).
+   */
+  function update(survival, { collapseYear = null, empty = "" } = {}) {
+    const T = survival ? survival.length : 0;
+    if (T !== years || grid.childNodes.length === 0) {
+      years = T || 10;
+      drawAxes(years);
+    }
+    marks.replaceChildren();
+    dots.replaceChildren();
+    if (!T) {
+      line.setAttribute("d", "");
+      area.setAttribute("d", "");
+      marks.append(s("text", { x: m.l + W / 2, y: m.t + H / 2, class: "chart-empty", "text-anchor": "middle", "dominant-baseline": "middle" }, empty));
+      descEl.textContent = empty;
+      return;
+    }
+    const pts = [[0, 1], ...survival.map((v, i) => [i + 1, v])];
+    const d = pts.map(([t, v], i) => `${i ? "L" : "M"}${x(t).toFixed(1)},${y(v).toFixed(1)}`).join("");
+    line.setAttribute("d", d);
+    area.setAttribute("d", `${d}L${x(T).toFixed(1)},${y(0).toFixed(1)}L${x(0).toFixed(1)},${y(0).toFixed(1)}Z`);
+    if (!mini) {
+      for (const [t, v] of pts.slice(1)) dots.append(s("circle", { cx: x(t), cy: y(v), r: 3.5, class: "chart-dot" }));
+    }
+    const last = survival[T - 1];
+    marks.append(s("text", {
+      x: x(T) + (mini ? -2 : 8), y: y(last) + (mini ? -6 : 0), class: "end-label",
+      "text-anchor": mini ? "end" : "start", "dominant-baseline": "middle",
+    }, pct(last)));
+    if (collapseYear) {
+      const cx = x(collapseYear);
+      marks.append(
+        s("line", { x1: cx, x2: cx, y1: m.t, y2: m.t + H, class: "collapse-line" }),
+        s("text", { x: cx + (collapseYear > T * 0.7 ? -6 : 6), y: m.t + 12, class: "collapse-label", "text-anchor": collapseYear > T * 0.7 ? "end" : "start" }, `Collapsed in year ${collapseYear}`),
+      );
+    }
+    const mean = survival.reduce((a, b) => a + b, 0) / T;
+    descEl.textContent =
+      `After ${T} years the peace holds with ${pct(last)} probability; expected share of the years at peace ${pct(mean)}. ` +
+      `Year by year: ${survival.map((v, i) => `year ${i + 1} ${pct(v)}`).join(", ")}.` +
+      (collapseYear ? ` In this game the peace collapsed in year ${collapseYear}.` : "");
+  }
+
+  return { el: svg, update };
+}
+
+/**
+ * A diverging bar around a centre line for one factor's effect (log hazard ratio).
+ * Negative (lowers the risk) goes left, positive (raises it) goes right.
+ */
+export function effectBar(effect, maxAbs, { width = 220, height = 18 } = {}) {
+  const half = width / 2;
+  const scale = maxAbs > 0 ? (half - 2) / maxAbs : 0;
+  const len = Math.max(Math.abs(effect) * scale, effect === 0 ? 0 : 2);
+  const x0 = effect < 0 ? half - len : half;
+  const cls = effect < 0 ? "bar-good" : effect > 0 ? "bar-bad" : "bar-none";
+  return s("svg", { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", class: "effect-bar", "aria-hidden": "true", focusable: "false" }, [
+    s("rect", { x: 0, y: 0, width, height, class: "bar-track", rx: 3 }),
+    s("rect", { x: x0, y: 3, width: len, height: height - 6, class: cls, rx: 2 }),
+    s("line", { x1: half, x2: half, y1: 0, y2: height, class: "bar-zero" }),
+  ]);
+}
