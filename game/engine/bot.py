@@ -693,8 +693,16 @@ def _label(issue: Issue, ok: str) -> str:
     return o.label if o is not None and o.label else ok
 
 
+# Package descriptions are cut to this length so that every line fits the chat and note limits.
+TEXT_LIMIT = 600
+
+
+def _clip(text: str, limit: int = TEXT_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
 def _package_text(book: _Book, k: int) -> str:
-    return "; ".join(_label(i, ok) for i, ok in zip(book.issues, book.packages[k], strict=True))
+    return _clip("; ".join(_label(i, ok) for i, ok in zip(book.issues, book.packages[k], strict=True)))
 
 
 def _changes_text(book: _Book, k: int, against: Mapping[str, str]) -> str:
@@ -705,7 +713,7 @@ def _changes_text(book: _Book, k: int, against: Mapping[str, str]) -> str:
             parts.append(f"\u201c{_label(i, ok)}\u201d instead of \u201c{_label(i, old or '')}\u201d")
     if not parts or len(parts) == len(book.issues):
         return _package_text(book, k)
-    return "; ".join(parts)
+    return _clip("; ".join(parts))
 
 
 def _pct(x: float) -> int:
@@ -734,7 +742,11 @@ def _opening(view: BotView, book: _Book) -> str:
     v = view.values.get(top.key, {})
     fav = max(top.options, key=lambda o: v.get(o.key, 0.0)).key if top.options else ""
     return _line(
-        view, "opening", 0, top_issue=f"\u201c{top.name}\u201d", top_option=f"\u201c{_label(top, fav)}\u201d"
+        view,
+        "opening",
+        0,
+        top_issue=f"\u201c{_clip(top.name, 200)}\u201d",
+        top_option=f"\u201c{_clip(_label(top, fav), 400)}\u201d",
     )
 
 

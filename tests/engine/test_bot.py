@@ -321,3 +321,18 @@ def test_the_bots_caches_do_not_keep_a_scenario_alive(data):
     del sc, v
     gc.collect()
     assert [r() for r in refs] == [None, None]
+
+
+def test_long_labels_are_cut_so_every_line_fits_the_chat_and_note_limits(data):
+    from game.engine.chat import MAX_TEXT
+
+    d = json.loads(json.dumps(data))
+    for issue in d["issues"]:
+        for o in issue["options"]:
+            o["label"] = o["label"] + " and more" * 120
+    sc = Scenario.from_dict(d)
+    g = simulate.play_game(sc, 2, talk=True, keep_log=True)
+    says = [w for _, w in g.log if w.startswith("says")]
+    assert says and all(len(w) <= MAX_TEXT for w in says)
+    d = bot.decide(view_for(sc, "us", progress=0.2))
+    assert isinstance(d, MakeProposal) and len(d.note) <= rules.NOTE_MAX_CHARS
