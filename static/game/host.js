@@ -581,7 +581,7 @@ function onMessage(msg) {
       if (msg.ref && pending.has(msg.ref)) {
         const p = pending.get(msg.ref);
         clearPending(msg.ref, p);
-        toast(`✓ ${p.label}`);
+        toast(`✓ Done: ${p.label}`);
       }
       break;
     case "error":

@@ -316,6 +316,7 @@ def test_instructor_runs_a_class(host_game_server, chromium):
         expect(card.locator(".prop")).to_have_count(1, timeout=T)
         expect(card.locator(".prop")).to_contain_text("United States")
         expect(card.locator(".prop .ans-accept")).to_have_count(1)
+        expect(card.locator(".prop .needs")).to_contain_text("Russia", timeout=T)  # who must still sign
         shoot(host, "dashboard-running", full=True)
 
         for s in students[1:]:
