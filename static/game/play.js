@@ -1,0 +1,1712 @@
+// The player page: one socket, one state, parts that update in place.
+// Speaks the wire contract (shared/contract/protocol.md). User text goes in through
+// textContent only; the brief is the one piece of HTML, sanitised by the server.
+
+import { effectBar, survivalChart } from "./svg.js";
+
+const app = document.getElementById("app");
+const CODE = app.dataset.code;
+const WS_PATH = app.dataset.wsPath;
+const $ = (id) => document.getElementById(id);
+const PHONE = window.matchMedia("(max-width: 759px)");
+
+// --- small helpers ----------------------------------------------------------------------------
+
+function h(tag, props = {}, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "text") el.textContent = v;
+    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (v === true) el.setAttribute(k, "");
+    else el.setAttribute(k, String(v));
+  }
+  for (const kid of kids.flat(Infinity)) {
+    if (kid === null || kid === undefined || kid === false) continue;
+    el.append(kid instanceof Node ? kid : String(kid));
+  }
+  return el;
+}
+
+const store = {
+  get(key, fallback) {
+    try {
+      const v = sessionStorage.getItem(`ng:${CODE}:${key}`);
+      return v === null ? fallback : JSON.parse(v);
+    } catch {
+      return fallback;
+    }
+  },
+  set(key, value) {
+    try {
+      sessionStorage.setItem(`ng:${CODE}:${key}`, JSON.stringify(value));
+    } catch {
+      /* private mode: the page still works, it just forgets on reload */
+    }
+  },
+};
+
+const fmt1 = (x) => (Math.round(x * 10) / 10).toFixed(1).replace(/\.0$/, "");
+const pct = (x) => `${Math.round(x * 100)}%`;
+const num = (x) => (Number.isInteger(x) ? String(x) : fmt1(x));
+const cssKey = (k) => String(k).replace(/[^a-zA-Z0-9_-]/g, "_");
+
+function listText(items) {
+  if (items.length <= 1) return items.join("");
+  return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
+/** Interleave nodes with ", " and " and " as a sentence list. */
+function listNodes(nodes) {
+  const out = [];
+  nodes.forEach((n, i) => {
+    if (i > 0) out.push(i === nodes.length - 1 ? " and " : ", ");
+    out.push(n);
+  });
+  return out;
+}
+
+// --- role colours -----------------------------------------------------------------------------
+
+function hexToRgb(hex) {
+  let m = /^#?([0-9a-f]{6}|[0-9a-f]{3})$/i.exec(hex || "");
+  if (!m) return null;
+  let v = m[1];
+  if (v.length === 3) v = v.split("").map((c) => c + c).join("");
+  return [0, 2, 4].map((i) => parseInt(v.slice(i, i + 2), 16));
+}
+function luminance([r, g, b]) {
+  const f = (c) => {
+    c /= 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+}
+function contrast(a, b) {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+const toHex = (rgb) => `#${rgb.map((c) => Math.round(c).toString(16).padStart(2, "0")).join("")}`;
+const WHITE = [255, 255, 255];
+const INK = [27, 31, 36];
+const FALLBACK = ["#0072b2", "#d55e00", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#7a5c00", "#555555"];
+
+function installRoleColours(roles) {
+  const vars = [];
+  const rules = [];
+  roles.forEach((r, i) => {
+    const key = cssKey(r.key);
+    const rgb = hexToRgb(r.colour) || hexToRgb(FALLBACK[i % FALLBACK.length]);
+    // A darker shade of the same hue for text on white (contrast at least 4.5:1).
+    // (5.2:1 on white keeps 4.5:1 on the page's light tints too.)
+    let text = rgb.slice();
+    for (let k = 0; k < 30 && contrast(text, WHITE) < 5.2; k++) text = text.map((c) => c * 0.93);
+    // Badges: the role colour with white or dark text, whichever reads better; if neither
+    // reaches 4.5:1 (a mid orange), a darker shade of the colour under white text.
+    let badge = rgb.slice();
+    let on = contrast(WHITE, rgb) >= contrast(INK, rgb) ? "#ffffff" : "#1b1f24";
+    if (Math.max(contrast(WHITE, rgb), contrast(INK, rgb)) < 4.5) {
+      on = "#ffffff";
+      for (let k = 0; k < 30 && contrast(badge, WHITE) < 4.6; k++) badge = badge.map((c) => c * 0.95);
+    }
+    vars.push(`--role-${key}:${toHex(rgb)};--role-${key}-text:${toHex(text)};--role-${key}-badge:${toHex(badge)};--on-role-${key}:${on};`);
+    rules.push(
+      `.role-${key}{--c:var(--role-${key});--ct:var(--role-${key}-text);--on:var(--on-role-${key});}`,
+      `.badge.role-${key}{background:var(--role-${key}-badge);color:var(--on-role-${key});}`,
+    );
+  });
+  $("role-style").textContent = `:root{${vars.join("")}}\n${rules.join("\n")}`;
+}
+
+// --- the state --------------------------------------------------------------------------------
+
+const S = {
+  st: null, // the last snapshot, kept current by events
+  roles: new Map(),
+  roleOrder: [],
+  issues: [],
+  proposals: new Map(),
+  chat: new Map(), // channel -> [message], by seq
+  chatSeqs: new Set(),
+  news: [],
+  outcome: null,
+  lastSeq: 0,
+  tableId: undefined,
+  offset: null, // server clock minus local clock, in ms
+  blocked: false,
+  builder: { terms: {}, replaces: null, ...store.get("builder", {}) },
+  preview: { ref: null, data: null, terms: null, error: "" },
+  activeChannel: store.get("channel", "table"),
+  activeTab: store.get("tab", "builder"),
+  readMarks: store.get("read", null),
+  scenarioSig: "",
+};
+
+const you = () => (S.st ? S.st.you : {});
+const myRole = () => you().role || null;
+const roleName = (key) => (S.roles.get(key) || {}).name || key;
+const phase = () => (S.st && S.st.session ? S.st.session.phase : null);
+const tableEnded = () => Boolean(S.outcome || (S.st && S.st.table && S.st.table.ended));
+const started = () => Boolean(S.st && ((S.st.table && S.st.table.started) || (S.st.session && S.st.session.status !== "lobby")));
+const canAct = () => started() && !tableEnded() && Boolean(myRole());
+
+function issueByKey(k) {
+  return S.issues.find((i) => i.key === k);
+}
+function optionOf(issueKey, optKey) {
+  const i = issueByKey(issueKey);
+  return i ? i.options.find((o) => o.key === optKey) : null;
+}
+function myPoints(issueKey, optKey) {
+  const v = (you().values || {})[issueKey];
+  return v && typeof v[optKey] === "number" ? v[optKey] : null;
+}
+function packagePoints(terms) {
+  let total = 0;
+  for (const i of S.issues) {
+    const p = myPoints(i.key, terms[i.key]);
+    if (p === null) return null;
+    total += p;
+  }
+  return total;
+}
+function maxPoints() {
+  const values = you().values || {};
+  let total = 0;
+  for (const i of S.issues) {
+    const v = Object.values(values[i.key] || {});
+    if (v.length) total += Math.max(...v);
+  }
+  return total;
+}
+function complete(terms) {
+  return S.issues.length > 0 && S.issues.every((i) => terms && optionOf(i.key, terms[i.key]));
+}
+
+/** Who must sign: the necessary signatories and every role an option commits, in role order. */
+function requiredFor(terms) {
+  const need = new Set((S.st && S.st.necessary_signatories) || []);
+  for (const i of S.issues) {
+    const o = optionOf(i.key, terms[i.key]);
+    if (o) for (const r of o.commits || []) need.add(r);
+  }
+  return S.roleOrder.filter((r) => need.has(r));
+}
+
+function normalise(p) {
+  const q = { ...p, answers: { ...(p.answers || {}) } };
+  if (!Array.isArray(q.required)) q.required = requiredFor(q.terms || {});
+  q.pending = q.required.filter((r) => q.answers[r] !== "accept");
+  return q;
+}
+
+// --- role chips and the "needs" sentence ---------------------------------------------------------
+
+function roleChip(key, { label = null, cls = "" } = {}) {
+  return h("span", { class: `role role-${cssKey(key)} ${cls}`.trim() }, label || roleName(key));
+}
+
+/** "Needs Russia and Ukraine (and Europe: it commits it to “...”)". */
+function needsLine(terms) {
+  const base = ((S.st && S.st.necessary_signatories) || []).slice().sort((a, b) => S.roleOrder.indexOf(a) - S.roleOrder.indexOf(b));
+  const byOption = new Map();
+  for (const i of S.issues) {
+    const o = optionOf(i.key, terms[i.key]);
+    if (!o) continue;
+    const extra = (o.commits || []).filter((r) => !base.includes(r)).sort((a, b) => S.roleOrder.indexOf(a) - S.roleOrder.indexOf(b));
+    if (extra.length) byOption.set(o, extra);
+  }
+  const out = ["Needs ", ...listNodes(base.map((r) => roleChip(r)))];
+  if (byOption.size) {
+    const parts = [];
+    for (const [o, rs] of byOption) {
+      if (parts.length) parts.push("; and ");
+      parts.push(...listNodes(rs.map((r) => roleChip(r))), `: it commits ${rs.length > 1 ? "them" : "it"} to “${o.label}”`);
+    }
+    out.push(" (and ", ...parts, ")");
+  }
+  out.push(".");
+  return out;
+}
+
+// --- the socket -------------------------------------------------------------------------------
+
+let ws = null;
+let attempt = 0;
+let retryTimer = null;
+let everOpened = false;
+let lastHeard = Date.now();
+const outbox = new Map(); // ref -> {msg, onAck, onError}
+let refCounter = 0;
+
+function newRef(kind) {
+  refCounter += 1;
+  return `${kind}-${Date.now().toString(36)}-${refCounter}-${Math.random().toString(36).slice(2, 7)}`.slice(0, 64);
+}
+
+function isOpen() {
+  return ws && ws.readyState === WebSocket.OPEN;
+}
+
+function sendRaw(msg) {
+  if (!isOpen()) return false;
+  ws.send(JSON.stringify(msg));
+  return true;
+}
+
+/** A message that changes something: kept until answered, re-sent (same ref) after a reconnect. */
+function act(msg, { onAck, onError } = {}) {
+  const ref = newRef(msg.type.replace(/\W/g, ""));
+  const full = { ...msg, ref };
+  outbox.set(ref, { msg: full, onAck, onError });
+  sendRaw(full);
+  return ref;
+}
+
+function connect() {
+  if (S.blocked) return;
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) return;
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  let sock;
+  try {
+    sock = new WebSocket(`${proto}//${location.host}${WS_PATH}`);
+  } catch {
+    scheduleReconnect();
+    return;
+  }
+  ws = sock;
+  setConn(everOpened ? "reconnecting" : "connecting");
+  sock.addEventListener("open", () => {
+    if (ws !== sock) return;
+    attempt = 0;
+    lastHeard = Date.now();
+    const again = everOpened;
+    everOpened = true;
+    setConn("open");
+    if (again && S.lastSeq > 0) sendRaw({ type: "hello", since: S.lastSeq });
+    for (const item of outbox.values()) sendRaw(item.msg);
+    if (S.preview.terms && !S.preview.data) schedulePreview(0);
+  });
+  sock.addEventListener("message", (e) => {
+    if (ws !== sock) return;
+    lastHeard = Date.now();
+    let m;
+    try {
+      m = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    onMessage(m);
+  });
+  sock.addEventListener("close", (e) => {
+    if (ws !== sock) return;
+    ws = null;
+    if (e.code === 4403) {
+      block();
+      return;
+    }
+    scheduleReconnect();
+  });
+}
+
+function scheduleReconnect() {
+  if (S.blocked || retryTimer) return;
+  attempt += 1;
+  const base = Math.min(10000, 500 * 2 ** (attempt - 1));
+  const delay = Math.round(base / 2 + (Math.random() * base) / 2);
+  setConn("offline");
+  retryTimer = setTimeout(() => {
+    retryTimer = null;
+    connect();
+  }, delay);
+}
+
+function reconnectNow() {
+  if (S.blocked || isOpen()) return;
+  attempt = 0;
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  connect();
+}
+
+window.addEventListener("online", reconnectNow);
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") {
+    reconnectNow();
+    markRead();
+  }
+});
+// A socket that went silent (no sync for a long while) is dead even if nobody said so.
+setInterval(() => {
+  if (isOpen() && Date.now() - lastHeard > 75000) ws.close();
+}, 5000);
+
+function setConn(status) {
+  const el = $("conn");
+  el.className = `conn conn-${status}`;
+  const text = {
+    connecting: "Connecting…",
+    open: "Connected",
+    reconnecting: "Reconnecting…",
+    offline: "Reconnecting…",
+    blocked: "Not seated",
+  }[status];
+  $("conn-text").textContent = text;
+  $("offline-banner").hidden = !(status === "offline" || status === "reconnecting");
+  document.body.classList.toggle("is-offline", status !== "open");
+  renderActionsEnabled();
+}
+
+function block(message) {
+  S.blocked = true;
+  clearTimeout(retryTimer);
+  if (ws) {
+    const w = ws;
+    ws = null;
+    try {
+      w.close();
+    } catch {
+      /* already closed */
+    }
+  }
+  if (message) $("blocked-message").textContent = message;
+  setConn("blocked");
+  $("offline-banner").hidden = true;
+  setView("blocked");
+}
+
+// --- incoming ---------------------------------------------------------------------------------
+
+function onMessage(m) {
+  switch (m.type) {
+    case "state":
+      applyState(m);
+      break;
+    case "event":
+      applyEvent(m);
+      break;
+    case "sync":
+      if (typeof m.seq === "number" && m.seq > S.lastSeq) sendRaw({ type: "hello", since: S.lastSeq });
+      break;
+    case "preview":
+      if (m.ref && m.ref === S.preview.ref) {
+        S.preview.data = m;
+        S.preview.error = "";
+        renderMeter();
+      }
+      break;
+    case "ack":
+    case "error": {
+      if (m.type === "error" && m.ref && m.ref === S.preview.ref) {
+        S.preview.error = m.message || "The server could not compute this package.";
+        renderMeter();
+        break;
+      }
+      const item = m.ref ? outbox.get(m.ref) : null;
+      if (item) {
+        outbox.delete(m.ref);
+        if (m.type === "ack") item.onAck && item.onAck(m);
+        else if (item.onError) item.onError(m);
+        else flash($("builder-status"), m.message, true);
+      }
+      break;
+    }
+    case "removed":
+      block(m.message || "Your instructor removed you from this session.");
+      break;
+    default:
+      break;
+  }
+}
+
+function applyState(st) {
+  if (st.you && st.you.removed) {
+    block("Your instructor removed you from this session.");
+    return;
+  }
+  const tableId = st.table ? st.table.id : null;
+  if (tableId !== S.tableId) S.lastSeq = st.seq || 0;
+  else S.lastSeq = Math.max(S.lastSeq, st.seq || 0);
+  S.tableId = tableId;
+  S.st = st;
+  const sig = JSON.stringify([st.roles, st.issues]);
+  if (sig !== S.scenarioSig) {
+    S.scenarioSig = sig;
+    S.roles = new Map((st.roles || []).map((r) => [r.key, r]));
+    S.roleOrder = (st.roles || []).map((r) => r.key);
+    S.issues = st.issues || [];
+    installRoleColours(st.roles || []);
+    buildPickers();
+  }
+  S.proposals = new Map((st.proposals || []).map((p) => [p.id, normalise(p)]));
+  S.chat = new Map();
+  S.chatSeqs = new Set();
+  for (const c of st.chat || []) addChat(c);
+  S.news = (st.news || []).slice();
+  S.outcome = st.outcome || null;
+  if (S.readMarks === null) {
+    // First visit: what was said before this page opened counts as read.
+    S.readMarks = {};
+    for (const [ch, list] of S.chat) S.readMarks[ch] = list.length ? list[list.length - 1].seq : 0;
+    store.set("read", S.readMarks);
+  }
+  const channels = chatChannels();
+  if (!channels.includes(S.activeChannel)) S.activeChannel = "table";
+  renderAll();
+  if (complete(S.builder.terms)) schedulePreview(0);
+}
+
+function applyEvent(ev) {
+  if (typeof ev.seq !== "number" || ev.seq <= S.lastSeq) return; // already in the snapshot
+  S.lastSeq = ev.seq;
+  const at = Date.parse(ev.at);
+  if (!Number.isNaN(at)) {
+    const cand = at - Date.now(); // the event was made before it arrived: offset >= cand
+    S.offset = S.offset === null ? cand : Math.max(S.offset, cand);
+  }
+  if (!S.st) return;
+  const d = ev.data || {};
+  const table = S.st.table || {};
+  switch (ev.kind) {
+    case "chat.message":
+      addChat({ seq: ev.seq, at: ev.at, ...d });
+      renderChat();
+      break;
+    case "proposal.made": {
+      const p = d.proposal;
+      if (p && typeof p.id === "number") {
+        S.proposals.set(p.id, normalise(p));
+        for (const id of d.closed || []) {
+          const old = S.proposals.get(id);
+          if (old) S.proposals.set(id, { ...old, status: "replaced" });
+        }
+        if (S.builder.replaces !== null && (d.closed || []).includes(S.builder.replaces) && p.author !== myRole()) {
+          S.builder.replaces = null;
+          saveBuilder();
+        }
+      }
+      renderProposals();
+      renderBuilderMode();
+      if (p && p.author !== myRole()) announce(`New proposal #${p.id} by ${roleName(p.author)}.`);
+      break;
+    }
+    case "proposal.answered": {
+      const p = S.proposals.get(d.proposal);
+      if (p) {
+        p.answers = { ...p.answers, [d.role]: d.answer };
+        S.proposals.set(p.id, normalise(p));
+      }
+      renderProposals();
+      break;
+    }
+    case "proposal.withdrawn": {
+      const p = S.proposals.get(d.proposal);
+      if (p) S.proposals.set(p.id, { ...p, status: "withdrawn" });
+      if (S.builder.replaces === d.proposal) cancelCounter();
+      renderProposals();
+      break;
+    }
+    case "agreement.reached": {
+      const p = S.proposals.get(d.proposal);
+      if (p) S.proposals.set(p.id, { ...p, status: "agreed" });
+      for (const id of d.closed || []) {
+        const q = S.proposals.get(id);
+        if (q && q.status === "open") S.proposals.set(id, { ...q, status: "closed" });
+      }
+      table.agreement = d.proposal;
+      renderProposals();
+      announce(`Agreement reached on proposal #${d.proposal}.`);
+      break;
+    }
+    case "phase.changed": {
+      const before = S.st.session.phase ? S.st.session.phase.key : null;
+      if (d.phase) {
+        S.st.session.phase = { ...(S.st.session.phase || {}), ...d.phase };
+        if (S.st.session.status === "lobby") S.st.session.status = "running";
+        table.started = true;
+      }
+      renderAll();
+      if (d.phase && d.phase.name && d.phase.key !== before) {
+        announce(`Phase: ${d.phase.name}.${d.phase.agreement ? " An agreement can be concluded now." : ""}`);
+      }
+      break;
+    }
+    case "news":
+      if (d.key && !S.news.some((n) => n.key === d.key)) {
+        S.news.push({ key: d.key, headline: d.headline, body: d.body });
+        announceNews(d);
+      }
+      renderNews();
+      // News changes what options are worth: fetch the fresh values and preview.
+      sendRaw({ type: "hello", since: S.lastSeq });
+      break;
+    case "presence": {
+      const seat = (table.seats || []).find((s) => s.role === d.role);
+      if (seat) {
+        for (const pl of seat.players || []) if (pl.name === d.name) pl.connected = Boolean(d.connected);
+        seat.connected = (seat.players || []).some((pl) => pl.connected);
+        renderSeats();
+      }
+      break;
+    }
+    case "seats":
+      if (Array.isArray(d.seats)) table.seats = d.seats;
+      renderSeats();
+      break;
+    case "game.ended": {
+      const first = !S.outcome;
+      S.outcome = d;
+      table.ended = true;
+      for (const [id, p] of S.proposals) if (p.status === "open") S.proposals.set(id, { ...p, status: "closed" });
+      if (d.agreement && table.agreement == null) {
+        // keep the agreed card marked even if agreement.reached was missed
+        for (const [id, p] of S.proposals) if (p.status === "agreed") table.agreement = id;
+      }
+      S.activeTab = "outcome";
+      renderAll();
+      if (first) showOutcome();
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+function announce(text) {
+  const el = $("announcer");
+  el.textContent = "";
+  setTimeout(() => (el.textContent = text), 50);
+}
+
+function addChat(c) {
+  if (typeof c.seq !== "number" || S.chatSeqs.has(c.seq)) return;
+  S.chatSeqs.add(c.seq);
+  const ch = c.channel || "table";
+  if (!S.chat.has(ch)) S.chat.set(ch, []);
+  const list = S.chat.get(ch);
+  list.push(c);
+  if (list.length > 1 && list[list.length - 2].seq > c.seq) list.sort((a, b) => a.seq - b.seq);
+}
+
+// --- views ------------------------------------------------------------------------------------
+
+function currentView() {
+  if (S.blocked) return "blocked";
+  if (!S.st) return "loading";
+  if (!myRole() || !S.st.table) return "lobby";
+  if (tableEnded()) return "ended";
+  if (!started()) return "lobby";
+  return "game";
+}
+
+function setView(view) {
+  const body = document.body;
+  for (const v of ["loading", "blocked", "lobby", "game", "ended"]) body.classList.toggle(`view-${v}`, v === view);
+  $("loading").hidden = view !== "loading";
+  $("blocked").hidden = view !== "blocked";
+  $("lobby").hidden = view !== "lobby";
+  $("game").hidden = !(view === "game" || view === "ended");
+  $("tabbar").hidden = !(view === "game" || view === "ended");
+  if (view === "blocked") {
+    $("news-banner").hidden = true;
+  }
+}
+
+function renderAll() {
+  const view = currentView();
+  setView(view);
+  renderHeader();
+  renderNews();
+  if (view === "lobby") {
+    renderLobby();
+    return;
+  }
+  if (view === "game" || view === "ended") {
+    renderBrief();
+    renderPoints();
+    updatePickers();
+    renderBuilderMode();
+    renderMeter();
+    renderProposals();
+    renderChat();
+    renderOutcome();
+    renderTabs();
+    renderActionsEnabled();
+  }
+}
+
+// --- header and clock -------------------------------------------------------------------------
+
+function renderHeader() {
+  if (!S.st) return;
+  const y = you();
+  const badge = $("you-badge");
+  if (y.role) {
+    badge.className = `badge tb-badge role-${cssKey(y.role)}`;
+    badge.textContent = y.role_name || roleName(y.role);
+  } else {
+    badge.className = "badge tb-badge";
+    badge.textContent = "No seat yet";
+  }
+  $("you-name").textContent = y.name || "";
+  $("session-title").textContent = S.st.session.title || "Negotiation game";
+  $("table-label").textContent = S.st.table && S.st.table.number ? ` · Table ${S.st.table.number}` : "";
+  const ph = phase();
+  const agreementPhases = (S.st.session.phases || []).filter((p) => p.agreement).map((p) => p.name);
+  const agr = $("agreement-status");
+  if (tableEnded()) {
+    $("phase-name").textContent = "Negotiation over";
+    agr.textContent = S.outcome && S.outcome.agreement ? "Agreement concluded" : "No agreement";
+    agr.className = "agreement-status";
+  } else if (!started() || !ph) {
+    $("phase-name").textContent = "Waiting to start";
+    agr.textContent = "";
+  } else {
+    $("phase-name").textContent = ph.name;
+    if (ph.agreement) {
+      agr.textContent = "Agreement possible now";
+      agr.className = "agreement-status is-open";
+    } else {
+      agr.textContent = `Agreement not yet: only in ${listText(agreementPhases) || "the final stage"}`;
+      agr.className = "agreement-status";
+    }
+  }
+  document.title = `${y.role ? `${y.role_name || roleName(y.role)} · ` : ""}${CODE} · Negotiation game`;
+  tick();
+}
+
+function fmtClock(seconds) {
+  const sgn = Math.max(0, Math.floor(seconds));
+  const hh = Math.floor(sgn / 3600);
+  const mm = Math.floor((sgn % 3600) / 60);
+  const ss = sgn % 60;
+  const two = (n) => String(n).padStart(2, "0");
+  return hh ? `${hh}:${two(mm)}:${two(ss)}` : `${two(mm)}:${two(ss)}`;
+}
+
+function tick() {
+  const el = $("countdown");
+  const ph = phase();
+  let text = "";
+  let label = "";
+  let cls = "countdown num";
+  if (!S.st || S.blocked) {
+    text = "--:--";
+  } else if (tableEnded()) {
+    text = "Ended";
+    cls += " is-idle";
+    label = "The negotiation has ended";
+  } else if (!started() || !ph) {
+    text = "--:--";
+    cls += " is-idle";
+    label = "Not started";
+  } else if (ph.paused) {
+    const rem = typeof ph.remaining === "number" ? ph.remaining : 0;
+    text = `${fmtClock(rem)} paused`;
+    cls += " is-paused";
+    label = `Clock paused with ${fmtClock(rem)} left`;
+  } else if (ph.ends_at) {
+    const left = (Date.parse(ph.ends_at) - (Date.now() + (S.offset || 0))) / 1000;
+    text = left > 0 ? `${fmtClock(left)} left` : "Time’s up";
+    if (left <= 60) cls += " is-low";
+    label = left > 0 ? `${fmtClock(left)} left in ${ph.name}` : `Time is up for ${ph.name}`;
+  } else {
+    text = "No time limit";
+    cls += " is-idle";
+  }
+  el.hidden = text === "--:--";
+  if (el.textContent !== text) el.textContent = text;
+  if (el.className !== cls) el.className = cls;
+  if (label && el.getAttribute("aria-label") !== label) el.setAttribute("aria-label", label);
+}
+setInterval(tick, 1000);
+
+// --- news -------------------------------------------------------------------------------------
+
+function renderNews() {
+  const banner = $("news-banner");
+  if (!S.st || S.blocked || !S.news.length) {
+    banner.hidden = true;
+    return;
+  }
+  banner.hidden = false;
+  const latest = S.news[S.news.length - 1];
+  $("news-headline").textContent = latest.headline || "";
+  $("news-count").textContent = S.news.length > 1 ? `(${S.news.length} items)` : "";
+  const list = $("news-list");
+  list.replaceChildren(
+    ...S.news
+      .slice()
+      .reverse()
+      .map((n) => h("li", {}, h("strong", { text: n.headline || "" }), h("p", { text: n.body || "" }))),
+  );
+}
+
+function announceNews(n) {
+  $("news-live").textContent = `News: ${n.headline || ""}`;
+  const banner = $("news-banner");
+  banner.classList.add("is-fresh");
+  setTimeout(() => banner.classList.remove("is-fresh"), 20000);
+}
+
+// --- lobby ------------------------------------------------------------------------------------
+
+function renderLobby() {
+  const y = you();
+  const rc = $("lobby-role");
+  if (y.role) {
+    rc.className = `lobby-role badge role-${cssKey(y.role)}`;
+    rc.textContent = y.role_name || roleName(y.role);
+    $("lobby-title").firstChild.textContent = "You play ";
+    $("lobby-role-desc").textContent = (S.roles.get(y.role) || {}).description || "";
+  } else {
+    rc.className = "lobby-role";
+    rc.textContent = "";
+    $("lobby-title").firstChild.textContent = "Waiting for a seat";
+    $("lobby-role-desc").textContent = "Your instructor will seat you at a table.";
+  }
+  $("lobby-session-desc").textContent = S.st.session.description || "";
+  const phases = S.st.session.phases || [];
+  $("lobby-phases").textContent = phases.length
+    ? `The talks run in ${phases.length} stages: ${phases.map((p) => `${p.name}${p.duration_seconds ? ` (${Math.round(p.duration_seconds / 60)} min)` : ""}`).join(", then ")}. Only in the ${listText(phases.filter((p) => p.agreement).map((p) => p.name)) || "last stage"} can a deal be concluded.`
+    : "";
+  $("lobby-nodeal").textContent =
+    typeof y.no_deal_value === "number" ? `With no deal at all, you score your no-deal value: ${num(y.no_deal_value)}.` : "";
+  $("lobby-table-title").textContent = S.st.table ? `Table ${S.st.table.number}` : "Your table";
+  renderSeats();
+  setBrief($("lobby-brief"));
+  $("lobby-points").replaceChildren(pointsTable());
+}
+
+function renderSeats() {
+  const ul = $("lobby-seats");
+  if (!S.st || !S.st.table) {
+    ul.replaceChildren();
+    return;
+  }
+  ul.replaceChildren(
+    ...(S.st.table.seats || []).map((seat) => {
+      const names = (seat.players || []).map((p) => p.name);
+      const mine = seat.role === myRole();
+      return h(
+        "li",
+        { class: `seat${mine ? " is-you" : ""}` },
+        roleChip(seat.role, { cls: "seat-role" }),
+        h("span", { class: "seat-names", text: names.length ? names.join(", ") + (mine ? " (you)" : "") : "Empty seat" }),
+        h("span", { class: `seat-status ${seat.connected ? "is-on" : "is-off"}` }, seat.bot ? "bot" : names.length ? (seat.connected ? "online" : "offline") : "waiting"),
+      );
+    }),
+  );
+}
+
+// --- brief and points -------------------------------------------------------------------------
+
+function setBrief(el) {
+  const html = you().brief || "";
+  if (el.dataset.src !== html) {
+    el.dataset.src = html;
+    el.innerHTML = html || "<p>No brief for this role.</p>"; // sanitised by the server (nh3)
+  }
+}
+
+function renderBrief() {
+  setBrief($("brief-body"));
+}
+
+function pointsTable() {
+  const table = h("table", { class: "points-table" });
+  table.append(h("caption", { class: "visually-hidden", text: "Your points for every option" }));
+  const tbody = h("tbody");
+  for (const i of S.issues) {
+    const vals = Object.values((you().values || {})[i.key] || {});
+    const best = vals.length ? Math.max(...vals) : null;
+    tbody.append(h("tr", { class: "pt-issue" }, h("th", { colspan: 2, scope: "colgroup" }, h("span", { text: i.name }), i.description ? h("span", { class: "pt-desc", text: i.description }) : null)));
+    for (const o of i.options) {
+      const p = myPoints(i.key, o.key);
+      tbody.append(
+        h(
+          "tr",
+          { class: p !== null && p === best ? "is-best" : "" },
+          h("th", { scope: "row", class: "pt-option" }, h("span", { text: o.label }), (o.commits || []).length ? h("span", { class: "commits" }, `commits ${listText(o.commits.map(roleName))}`) : null),
+          h("td", { class: "pt-points num" }, p === null ? "–" : num(p)),
+        ),
+      );
+    }
+  }
+  table.append(h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Option" }), h("th", { scope: "col", class: "pt-points", text: "Points" }))), tbody);
+  return table;
+}
+
+let pointsSig = "";
+function renderPoints() {
+  const sig = JSON.stringify([you().values, S.scenarioSig.length]);
+  if (sig === pointsSig) return;
+  pointsSig = sig;
+  $("points-body").replaceChildren(pointsTable());
+  const y = you();
+  $("points-title").textContent = `Your points${y.no_deal_value !== undefined ? ` · no deal is worth ${num(y.no_deal_value)}` : ""}`;
+}
+
+// --- the proposal builder ---------------------------------------------------------------------
+
+function optionText(issueKey, o) {
+  const p = myPoints(issueKey, o.key);
+  return p === null ? o.label : `${o.label} · ${num(p)} pts`;
+}
+
+function buildPickers() {
+  const box = $("pickers");
+  box.replaceChildren();
+  for (const i of S.issues) {
+    const id = `pick-${cssKey(i.key)}`;
+    const select = h(
+      "select",
+      { id, name: `issue-${i.key}`, class: "pick-select", "aria-describedby": `${id}-sum ${id}-desc` },
+      h("option", { value: "" }, "Choose an option…"),
+      i.options.map((o) => h("option", { value: o.key }, o.label)),
+    );
+    select.addEventListener("change", () => {
+      const terms = { ...S.builder.terms };
+      if (select.value) terms[i.key] = select.value;
+      else delete terms[i.key];
+      S.builder.terms = terms;
+      saveBuilder();
+      updatePickers();
+      renderMeter();
+      schedulePreview();
+    });
+    box.append(
+      h(
+        "div",
+        { class: "pick", dataset: { issue: i.key } },
+        h("div", { class: "pick-head" }, h("label", { for: id, class: "pick-name", text: i.name }), h("span", { class: "pick-pts num", id: `${id}-pts`, "aria-hidden": "true" })),
+        i.description ? h("p", { class: "pick-desc visually-hidden", id: `${id}-desc`, text: i.description }) : h("span", { id: `${id}-desc`, hidden: true }),
+        select,
+        h("p", { class: "pick-summary", id: `${id}-sum` }),
+      ),
+    );
+  }
+}
+
+function updatePickers() {
+  for (const i of S.issues) {
+    const id = `pick-${cssKey(i.key)}`;
+    const select = document.getElementById(id);
+    if (!select) continue;
+    for (const opt of select.options) {
+      if (!opt.value) continue;
+      const o = optionOf(i.key, opt.value);
+      const text = optionText(i.key, o);
+      if (opt.textContent !== text) opt.textContent = text;
+    }
+    const chosen = S.builder.terms[i.key] || "";
+    if (select.value !== chosen) select.value = chosen;
+    const o = chosen ? optionOf(i.key, chosen) : null;
+    const p = o ? myPoints(i.key, o.key) : null;
+    const vals = Object.values((you().values || {})[i.key] || {});
+    const best = vals.length ? Math.max(...vals) : null;
+    $(`${id}-pts`).replaceChildren(...(p === null ? [] : [h("strong", { text: num(p) }), h("small", { text: best !== null ? ` / ${num(best)} pts` : " pts" })]));
+    const sum = $(`${id}-sum`);
+    const parts = [];
+    if (o) {
+      parts.push(h("strong", { class: "pick-chosen", text: o.label }), " ", h("span", { text: o.summary || "" }));
+      if ((o.commits || []).length) parts.push(h("span", { class: "pick-commits" }, "Commits ", ...listNodes(o.commits.map((r) => roleChip(r))), " to sign."));
+    } else {
+      parts.push(h("span", { class: "pick-none", text: "Nothing chosen yet." }));
+    }
+    sum.replaceChildren(...parts);
+    select.closest(".pick").classList.toggle("is-chosen", Boolean(o));
+  }
+}
+
+function saveBuilder() {
+  store.set("builder", { terms: S.builder.terms, replaces: S.builder.replaces });
+}
+
+let previewTimer = null;
+let previewN = 0;
+function schedulePreview(delay = 150) {
+  clearTimeout(previewTimer);
+  const terms = { ...S.builder.terms };
+  if (!complete(terms)) return;
+  previewTimer = setTimeout(() => {
+    const same = S.preview.terms && JSON.stringify(S.preview.terms) === JSON.stringify(terms) && S.preview.data;
+    S.preview.terms = terms;
+    if (same && delay !== 0) return;
+    previewN += 1;
+    S.preview.ref = `pv-${previewN}`;
+    S.preview.error = "";
+    if (!sendRaw({ type: "package.preview", ref: S.preview.ref, terms })) S.preview.data = null;
+    $("meter").setAttribute("aria-busy", "true");
+  }, delay);
+}
+
+const miniChart = survivalChart({ width: 320, height: 96, mini: true, title: "Chance the peace holds over the years" });
+$("m-curve").append(miniChart.el);
+
+function renderMeter() {
+  const terms = S.builder.terms;
+  const full = complete(terms);
+  const pts = full ? packagePoints(terms) : null;
+  const max = maxPoints();
+  let partial = 0;
+  for (const i of S.issues) {
+    const p = myPoints(i.key, terms[i.key]);
+    if (p !== null) partial += p;
+  }
+  $("m-points").textContent = pts !== null ? num(pts) : Object.keys(terms).length ? num(partial) : "–";
+  $("m-points-max").textContent = max ? ` / ${num(max)}` : "";
+  const horizon = (S.st && S.st.horizon_years) || 10;
+  $("m-hold-label").textContent = `Holds ${horizon} years`;
+  const data = S.preview.data;
+  const fresh = full && data && JSON.stringify(data.terms) === JSON.stringify(normaliseTerms(terms));
+  const dur = data && data.durability;
+  const meter = $("meter");
+  meter.classList.toggle("is-stale", Boolean(full && data && !fresh));
+  if (fresh || !full) meter.removeAttribute("aria-busy");
+  if (!full) {
+    $("m-hold").textContent = "–";
+    $("m-peace").textContent = "–";
+    miniChart.update(null, { empty: "Pick one option per issue" });
+    $("m-for").replaceChildren();
+    $("m-against").replaceChildren();
+    $("m-score").textContent = "Choose an option for every issue to see how long such a deal would hold.";
+    $("m-sign").replaceChildren();
+    return;
+  }
+  $("m-sign").replaceChildren(...needsLine(terms));
+  if (!dur) {
+    if (S.preview.error) $("m-score").textContent = S.preview.error;
+    else if (!isOpen()) $("m-score").textContent = "Offline: the numbers update when the connection is back.";
+    return; // keep what is shown until the answer arrives: no flicker
+  }
+  $("m-hold").textContent = typeof dur.p_hold === "number" ? pct(dur.p_hold) : "–";
+  $("m-peace").textContent = typeof dur.expected_peace === "number" ? pct(dur.expected_peace) : "–";
+  miniChart.update(Array.isArray(dur.survival) ? dur.survival : null, { empty: "No curve" });
+  const factors = Array.isArray(dur.factors) ? dur.factors : [];
+  const pick = (list) =>
+    list.slice(0, 3).map((f) =>
+      h("li", { class: "f-item" }, h("span", { class: "f-label", text: f.label || f.key }), h("span", { class: "f-expl", text: f.explanation || "" })),
+    );
+  const good = factors.filter((f) => f.effect < -0.01).sort((a, b) => a.effect - b.effect);
+  const bad = factors.filter((f) => f.effect > 0.01).sort((a, b) => b.effect - a.effect);
+  $("m-for").replaceChildren(...(good.length ? pick(good) : [h("li", { class: "f-none", text: "Nothing in this package lowers the risk much." })]));
+  $("m-against").replaceChildren(...(bad.length ? pick(bad) : [h("li", { class: "f-none", text: "Nothing in this package raises the risk much." })]));
+  const nd = you().no_deal_value;
+  if (typeof data.total === "number") {
+    $("m-score").replaceChildren(
+      "If signed, your expected total score: ",
+      h("strong", { class: "num", text: fmt1(data.total) }),
+      typeof nd === "number" ? ` (no deal: ${num(nd)}).` : ".",
+      data.total < nd ? " This deal is worth less to you than no deal." : "",
+    );
+  } else {
+    $("m-score").textContent = "";
+  }
+}
+
+function normaliseTerms(terms) {
+  const out = {};
+  for (const i of S.issues) if (terms[i.key]) out[i.key] = terms[i.key];
+  return out;
+}
+
+function renderBuilderMode() {
+  const rep = S.builder.replaces;
+  const p = rep !== null && rep !== undefined ? S.proposals.get(rep) : null;
+  const banner = $("counter-banner");
+  const btnCounter = $("btn-counter");
+  const btnPropose = $("btn-propose");
+  if (p && p.status === "open") {
+    banner.hidden = false;
+    const own = p.author === myRole();
+    $("counter-text").replaceChildren(
+      `Countering #${p.id} by `,
+      roleChip(p.author),
+      own ? ". Sending it replaces your proposal." : ". Sending it also records your rejection of it.",
+    );
+    btnCounter.hidden = false;
+    btnCounter.textContent = `Counter #${p.id}`;
+    btnPropose.textContent = "Propose as new";
+    btnPropose.classList.add("secondary");
+  } else {
+    if (rep !== null && rep !== undefined) {
+      S.builder.replaces = null;
+      saveBuilder();
+    }
+    banner.hidden = true;
+    btnCounter.hidden = true;
+    btnPropose.textContent = "Propose";
+    btnPropose.classList.remove("secondary");
+  }
+  renderActionsEnabled();
+}
+
+function cancelCounter() {
+  S.builder.replaces = null;
+  saveBuilder();
+  renderBuilderMode();
+}
+
+function startCounter(p) {
+  S.builder.terms = { ...p.terms };
+  S.builder.replaces = p.id;
+  saveBuilder();
+  updatePickers();
+  renderBuilderMode();
+  renderMeter();
+  schedulePreview(0);
+  if (PHONE.matches) selectTab("builder");
+  const first = document.querySelector("#pickers select");
+  $("panel-builder").scrollIntoView({ block: "start", behavior: "auto" });
+  if (first) first.focus({ preventScroll: true });
+}
+
+function submitProposal(asCounter) {
+  const status = $("builder-status");
+  const terms = normaliseTerms(S.builder.terms);
+  if (!complete(terms)) {
+    flash(status, "Choose one option for every issue first.", true);
+    const missing = S.issues.find((i) => !terms[i.key]);
+    if (missing) {
+      const inp = document.getElementById(`pick-${cssKey(missing.key)}`);
+      if (inp) inp.focus();
+    }
+    return;
+  }
+  const msg = { type: "proposal.make", terms };
+  const note = $("note").value.trim();
+  if (note) msg.note = note;
+  if (asCounter && S.builder.replaces !== null) msg.replaces = S.builder.replaces;
+  const buttons = [$("btn-propose"), $("btn-counter")];
+  buttons.forEach((b) => (b.disabled = true));
+  flash(status, isOpen() ? "Sending…" : "Offline: it will be sent when the connection is back.");
+  act(msg, {
+    onAck: () => {
+      $("note").value = "";
+      S.builder.replaces = null;
+      saveBuilder();
+      renderBuilderMode();
+      flash(status, "Proposed. It is on the table now.");
+    },
+    onError: (m) => {
+      renderActionsEnabled();
+      flash(status, m.message || "The proposal was not accepted by the server.", true);
+    },
+  });
+}
+
+$("builder").addEventListener("submit", (e) => {
+  e.preventDefault();
+  submitProposal(false);
+});
+$("btn-counter").addEventListener("click", () => submitProposal(true));
+$("counter-cancel").addEventListener("click", cancelCounter);
+
+function flash(el, text, isError = false) {
+  el.textContent = text || "";
+  el.classList.toggle("is-error", isError);
+}
+
+function renderActionsEnabled() {
+  if (!S.st) return;
+  const ok = canAct();
+  const why = !started() ? "The negotiation has not started yet." : tableEnded() ? "The negotiation has ended." : "";
+  for (const id of ["btn-propose", "btn-counter"]) {
+    const b = $(id);
+    b.disabled = !ok || !isOpen();
+    if (why) b.title = why;
+    else b.removeAttribute("title");
+  }
+  const chatOk = ok && isOpen();
+  $("chat-send").disabled = !chatOk;
+  $("chat-input").disabled = !ok;
+  const status = $("chat-status");
+  if (!started()) flash(status, "The chat opens when your instructor starts the negotiation.");
+  else if (tableEnded()) flash(status, "The negotiation at this table has ended; the chat is closed.");
+  else if (status.dataset.sticky !== "1" && !status.classList.contains("is-error")) flash(status, "");
+  for (const b of document.querySelectorAll(".proposal [data-action]")) b.disabled = !ok || !isOpen();
+}
+
+// --- proposals on the table -------------------------------------------------------------------
+
+const STATUS_TEXT = { open: "Open", agreed: "Agreed", withdrawn: "Withdrawn", replaced: "Replaced", closed: "Closed" };
+
+function proposalCard(p) {
+  const me = myRole();
+  const ph = phase();
+  const agreementNow = Boolean(ph && ph.agreement) && !tableEnded();
+  const open = p.status === "open";
+  const mine = p.author === me;
+  const myAnswer = p.answers[me];
+  const pts = packagePoints(p.terms);
+  const concludesWithMe = open && agreementNow && p.pending.length === 1 && p.pending[0] === me;
+  const cls = ["proposal", "card", `status-${p.status}`];
+  if (concludesWithMe) cls.push("concludes");
+  if (open && p.pending.length === 0) cls.push("ready");
+
+  const title = h("h3", { class: "p-title", id: `p-${p.id}-title` }, h("span", { class: "p-num num", text: `#${p.id}` }), " by ", roleChip(p.author));
+  const head = h(
+    "header",
+    { class: "p-head" },
+    title,
+    h("span", { class: `p-status status-pill-${p.status}` }, STATUS_TEXT[p.status] || p.status),
+  );
+  const body = [head];
+  if (p.replaces) body.push(h("p", { class: "p-counters" }, `Counters #${p.replaces}`));
+
+  const terms = h("ul", { class: "p-terms" });
+  for (const i of S.issues) {
+    const o = optionOf(i.key, p.terms[i.key]);
+    const mp = myPoints(i.key, p.terms[i.key]);
+    terms.append(
+      h(
+        "li",
+        {},
+        h("span", { class: "t-issue", text: i.name }),
+        h("span", { class: "t-option", text: o ? o.label : p.terms[i.key] || "–" }),
+        h("span", { class: "t-pts num", title: "Your points", "aria-label": mp === null ? "" : `${num(mp)} of your points` }, mp === null ? "" : num(mp)),
+      ),
+    );
+  }
+  body.push(terms);
+  if (pts !== null) body.push(h("p", { class: "p-points" }, "Your points for this package: ", h("strong", { class: "num", text: num(pts) }), ` / ${num(maxPoints())}`));
+  if (p.note) body.push(h("blockquote", { class: "p-note" }, h("span", { class: "visually-hidden", text: "Note: " }), h("span", { text: p.note })));
+
+  const answers = h("ul", { class: "p-answers", "aria-label": "Answers" });
+  for (const r of S.roleOrder) {
+    const a = p.answers[r];
+    const sym = a === "accept" ? "✓" : a === "reject" ? "✗" : "·";
+    const word = a === "accept" ? "accepts" : a === "reject" ? "rejects" : "no answer";
+    const must = p.required.includes(r);
+    answers.append(
+      h(
+        "li",
+        { class: `ans ans-${a || "none"}${must ? " must" : ""}`, dataset: { role: r } },
+        h("span", { class: "ans-sym", "aria-hidden": "true", text: sym }),
+        roleChip(r),
+        h("span", { class: "ans-word", text: word }),
+        must ? h("span", { class: "ans-must", text: "signs" }) : null,
+      ),
+    );
+  }
+  body.push(answers);
+  body.push(h("p", { class: "p-needs" }, ...needsLine(p.terms)));
+
+  let state = null;
+  if (open) {
+    const pendNames = p.pending.map(roleName);
+    if (concludesWithMe) state = h("p", { class: "p-concl is-now" }, h("strong", { text: "Your acceptance concludes the agreement now." }), " The negotiation then ends and the deal is scored.");
+    else if (p.pending.length === 0 && agreementNow) state = h("p", { class: "p-concl is-now", text: "Every signatory has accepted." });
+    else if (p.pending.length === 0) state = h("p", { class: "p-concl is-ready", text: "Every signatory has accepted: it becomes the agreement when the final stage opens, unless someone changes their answer." });
+    else if (agreementNow) state = h("p", { class: "p-concl" }, `Concludes the agreement when ${listText(pendNames)} ${p.pending.length > 1 ? "accept" : "accepts"}.`);
+    else {
+      const names = ((S.st && S.st.session.phases) || []).filter((x) => x.agreement).map((x) => x.name);
+      state = h("p", { class: "p-concl" }, `Still to sign: ${listText(pendNames)}. An agreement can be concluded only in the ${listText(names) || "final stage"}.`);
+    }
+  } else if (p.status === "agreed") {
+    state = h("p", { class: "p-concl is-agreed", text: "This is the agreement of your table." });
+  }
+  if (state) body.push(state);
+
+  if (open && canAct()) {
+    const actions = h("div", { class: "p-actions" });
+    if (myAnswer !== "accept") {
+      actions.append(h("button", { type: "button", class: "btn small", dataset: { action: "accept" } }, concludesWithMe ? `Accept #${p.id} and conclude` : `Accept #${p.id}`));
+    }
+    if (!mine && myAnswer !== "reject") {
+      actions.append(h("button", { type: "button", class: "btn small secondary", dataset: { action: "reject" } }, `Reject #${p.id}`));
+    }
+    actions.append(h("button", { type: "button", class: "btn small secondary", dataset: { action: "counter" }, "aria-label": `Counter #${p.id}: edit its terms in the builder` }, "Counter…"));
+    if (mine) actions.append(h("button", { type: "button", class: "btn small danger-outline", dataset: { action: "withdraw" } }, `Withdraw #${p.id}`));
+    body.push(actions);
+  }
+  const card = h("article", { class: cls.join(" "), id: `proposal-${p.id}`, dataset: { id: String(p.id) }, "aria-labelledby": `p-${p.id}-title` }, ...body);
+  return card;
+}
+
+function onProposalAction(e) {
+  const btn = e.target.closest("[data-action]");
+  if (!btn) return;
+  const card = btn.closest(".proposal");
+  const p = S.proposals.get(Number(card.dataset.id));
+  if (!p) return;
+  const status = $("proposals-hint");
+  const action = btn.dataset.action;
+  if (action === "counter") {
+    startCounter(p);
+    return;
+  }
+  btn.disabled = true;
+  const onError = (m) => {
+    btn.disabled = false;
+    flash(status, m.message || "That did not work.", true);
+  };
+  const onAck = () => flash(status, "");
+  if (action === "accept" || action === "reject") act({ type: "proposal.answer", proposal: p.id, answer: action }, { onAck, onError });
+  else if (action === "withdraw") act({ type: "proposal.withdraw", proposal: p.id }, { onAck, onError });
+}
+$("proposal-list").addEventListener("click", onProposalAction);
+$("proposal-history-list").addEventListener("click", onProposalAction);
+
+const cardSigs = new Map();
+function renderProposals() {
+  if (!S.st) return;
+  const all = [...S.proposals.values()].sort((a, b) => b.id - a.id);
+  const open = all.filter((p) => p.status === "open" || p.status === "agreed");
+  const past = all.filter((p) => !(p.status === "open" || p.status === "agreed"));
+  const ph = phase();
+  const ctx = JSON.stringify([myRole(), ph && ph.agreement, tableEnded(), canAct(), you().values, (S.st.session.phases || []).length]);
+  const place = (list, container) => {
+    const keep = new Set(list.map((p) => p.id));
+    for (const el of [...container.children]) if (!keep.has(Number(el.dataset.id))) el.remove();
+    let prev = null;
+    for (const p of list) {
+      const sig = JSON.stringify([p, ctx]);
+      let el = document.getElementById(`proposal-${p.id}`);
+      if (!el || cardSigs.get(p.id) !== sig || el.parentElement !== container) {
+        const fresh = proposalCard(p);
+        const focused = el && el.contains(document.activeElement) ? document.activeElement.dataset.action : null;
+        if (el) el.remove();
+        el = fresh;
+        cardSigs.set(p.id, sig);
+        if (focused) {
+          queueMicrotask(() => {
+            const again = el.querySelector(`[data-action="${focused}"]`) || el.querySelector("[data-action]") || null;
+            if (again) again.focus({ preventScroll: true });
+          });
+        }
+      }
+      const want = prev ? prev.nextSibling : container.firstChild;
+      if (want !== el) container.insertBefore(el, want);
+      prev = el;
+    }
+  };
+  place(open, $("proposal-list"));
+  place(past, $("proposal-history-list"));
+  $("proposal-history").hidden = past.length === 0;
+  $("history-count").textContent = `(${past.length})`;
+  $("proposals-empty").hidden = all.length > 0;
+  const waiting = open.filter((p) => p.status === "open" && p.answers[myRole()] === undefined).length;
+  const badge = $("tab-proposals-badge");
+  badge.hidden = waiting === 0;
+  badge.textContent = String(waiting);
+  badge.setAttribute("aria-label", `${waiting} waiting for your answer`);
+  renderActionsEnabled();
+  renderJump();
+}
+
+let proposalsInView = false;
+function renderJump() {
+  const el = $("table-jump");
+  const open = [...S.proposals.values()].filter((p) => p.status === "open");
+  const waiting = open.filter((p) => p.answers[myRole()] === undefined).length;
+  const show = open.length > 0 && !proposalsInView && !PHONE.matches && currentView() === "game";
+  el.hidden = !show;
+  if (show) {
+    el.textContent = `On the table: ${open.length} open proposal${open.length > 1 ? "s" : ""}${waiting ? ` · ${waiting} await${waiting > 1 ? "" : "s"} your answer` : ""} ↓`;
+  }
+}
+if ("IntersectionObserver" in window) {
+  new IntersectionObserver((entries) => {
+    for (const e of entries) proposalsInView = e.isIntersecting;
+    renderJump();
+  }).observe($("panel-proposals"));
+}
+$("table-jump").addEventListener("click", (e) => {
+  e.preventDefault();
+  const head = $("proposals-title");
+  head.setAttribute("tabindex", "-1");
+  $("panel-proposals").scrollIntoView({ block: "start" });
+  head.focus({ preventScroll: true });
+});
+
+// --- chat -------------------------------------------------------------------------------------
+
+function chatChannels() {
+  const me = myRole();
+  let mine = you().channels;
+  if (!Array.isArray(mine)) mine = me ? S.roleOrder.filter((r) => r !== me).map((r) => [me, r].sort().join("+")) : [];
+  return ["table", ...mine.filter((c) => typeof c === "string")];
+}
+
+function channelOther(ch) {
+  if (ch === "table") return null;
+  return ch.split("+").find((r) => r !== myRole()) || ch;
+}
+
+function channelLabel(ch) {
+  return ch === "table" ? "Table" : roleName(channelOther(ch));
+}
+
+function unread(ch) {
+  const mark = (S.readMarks || {})[ch] || 0;
+  return (S.chat.get(ch) || []).filter((m) => m.seq > mark && m.role !== myRole()).length;
+}
+
+function chatVisible() {
+  if (document.visibilityState !== "visible") return false;
+  if (currentView() !== "game" && currentView() !== "ended") return false;
+  return !PHONE.matches || S.activeTab === "chat";
+}
+
+function markRead() {
+  if (!S.st || !chatVisible()) return;
+  const list = S.chat.get(S.activeChannel) || [];
+  const last = list.length ? list[list.length - 1].seq : 0;
+  if ((S.readMarks[S.activeChannel] || 0) < last) {
+    S.readMarks[S.activeChannel] = last;
+    store.set("read", S.readMarks);
+  }
+}
+
+function chatMessage(m) {
+  const mine = m.role === myRole();
+  const time = m.at ? new Date(m.at) : null;
+  return h(
+    "li",
+    { class: `msg role-${cssKey(m.role)}${mine ? " is-mine" : ""}`, dataset: { seq: String(m.seq) } },
+    h(
+      "div",
+      { class: "msg-head" },
+      roleChip(m.role, { cls: "msg-role" }),
+      m.name ? h("span", { class: "msg-name", text: m.name }) : null,
+      time && !Number.isNaN(time.getTime())
+        ? h("time", { class: "msg-time num", datetime: m.at, text: time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) })
+        : null,
+    ),
+    h("p", { class: "msg-text", text: m.text || "" }),
+  );
+}
+
+function renderChat() {
+  if (!S.st) return;
+  const channels = chatChannels();
+  const tabs = $("chat-tabs");
+  const logs = $("chat-logs");
+  if (tabs.dataset.sig !== channels.join(",") + myRole()) {
+    tabs.dataset.sig = channels.join(",") + myRole();
+    tabs.replaceChildren(
+      ...channels.map((ch) => {
+        const other = channelOther(ch);
+        return h(
+          "button",
+          { type: "button", role: "tab", class: "chat-tab", id: `chat-tab-${cssKey(ch)}`, "aria-controls": `chat-log-${cssKey(ch)}`, dataset: { channel: ch } },
+          other ? roleChip(other, { cls: "chat-tab-role" }) : h("span", { class: "chat-tab-table", text: "Table" }),
+          h("span", { class: "chat-unread num", hidden: true }),
+        );
+      }),
+    );
+    logs.replaceChildren(
+      ...channels.map((ch) =>
+        h(
+          "div",
+          { class: "chat-log-wrap", id: `chat-wrap-${cssKey(ch)}`, role: "tabpanel", "aria-labelledby": `chat-tab-${cssKey(ch)}` },
+          h("p", { class: "chat-empty", text: ch === "table" ? "No messages yet. Everything here is read by the whole table." : `No messages yet. Only you and ${channelLabel(ch)} read this channel.` }),
+          h("ol", { class: "chat-log", id: `chat-log-${cssKey(ch)}`, role: "log", "aria-live": "polite", "aria-label": `Messages: ${channelLabel(ch)}` }),
+        ),
+      ),
+    );
+  }
+  for (const ch of channels) {
+    const log = document.getElementById(`chat-log-${cssKey(ch)}`);
+    const wrap = document.getElementById(`chat-wrap-${cssKey(ch)}`);
+    const list = S.chat.get(ch) || [];
+    const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    const have = new Set([...log.children].map((li) => Number(li.dataset.seq)));
+    let added = false;
+    for (const m of list) {
+      if (have.has(m.seq)) continue;
+      const li = chatMessage(m);
+      const after = [...log.children].find((x) => Number(x.dataset.seq) > m.seq);
+      log.insertBefore(li, after || null);
+      added = true;
+    }
+    wrap.querySelector(".chat-empty").hidden = list.length > 0;
+    const active = ch === S.activeChannel;
+    wrap.hidden = !active;
+    if (added && (atBottom || active)) log.scrollTop = log.scrollHeight;
+  }
+  markRead();
+  let total = 0;
+  for (const btn of tabs.children) {
+    const ch = btn.dataset.channel;
+    const active = ch === S.activeChannel;
+    btn.setAttribute("aria-selected", active ? "true" : "false");
+    btn.tabIndex = active ? 0 : -1;
+    const n = active && chatVisible() ? 0 : unread(ch);
+    total += unread(ch);
+    const badge = btn.querySelector(".chat-unread");
+    badge.hidden = n === 0;
+    badge.textContent = String(n);
+    btn.setAttribute("aria-label", `${channelLabel(ch)}${n ? `, ${n} unread` : ""}`);
+  }
+  const ch = S.activeChannel;
+  const scope = $("chat-scope");
+  if (ch === "table") scope.replaceChildren("Everyone at the table reads this.");
+  else scope.replaceChildren("Private: only you and ", roleChip(channelOther(ch)), " read this.");
+  $("chat-input").placeholder = ch === "table" ? "Write to the whole table" : `Write privately to ${channelLabel(ch)}`;
+  $("chat-input-label").textContent = ch === "table" ? "Message to the whole table" : `Private message to ${channelLabel(ch)}`;
+  const tabBadge = $("tab-chat-badge");
+  const phoneUnread = S.activeTab === "chat" ? total - unread(ch) : total;
+  tabBadge.hidden = !(PHONE.matches && phoneUnread > 0);
+  tabBadge.textContent = String(phoneUnread);
+  tabBadge.setAttribute("aria-label", `${phoneUnread} unread`);
+}
+
+function selectChannel(ch, focus = false) {
+  S.activeChannel = ch;
+  store.set("channel", ch);
+  renderChat();
+  const log = document.getElementById(`chat-log-${cssKey(ch)}`);
+  if (log) log.scrollTop = log.scrollHeight;
+  if (focus) document.getElementById(`chat-tab-${cssKey(ch)}`).focus();
+}
+
+$("chat-tabs").addEventListener("click", (e) => {
+  const btn = e.target.closest("[data-channel]");
+  if (btn) selectChannel(btn.dataset.channel);
+});
+$("chat-tabs").addEventListener("keydown", (e) => arrowTabs(e, $("chat-tabs"), (btn) => selectChannel(btn.dataset.channel, true)));
+
+function arrowTabs(e, list, choose) {
+  const tabs = [...list.querySelectorAll('[role="tab"]')].filter((t) => !t.hidden);
+  const i = tabs.indexOf(document.activeElement);
+  if (i < 0) return;
+  let j = null;
+  if (e.key === "ArrowRight" || e.key === "ArrowDown") j = (i + 1) % tabs.length;
+  else if (e.key === "ArrowLeft" || e.key === "ArrowUp") j = (i - 1 + tabs.length) % tabs.length;
+  else if (e.key === "Home") j = 0;
+  else if (e.key === "End") j = tabs.length - 1;
+  if (j === null) return;
+  e.preventDefault();
+  choose(tabs[j]);
+}
+
+function sendChat() {
+  const input = $("chat-input");
+  const text = input.value.trim();
+  if (!text) return;
+  const channel = S.activeChannel;
+  input.value = "";
+  flash($("chat-status"), isOpen() ? "" : "Offline: your message will be sent when the connection is back.");
+  act(
+    { type: "chat.send", channel, text },
+    {
+      onAck: () => flash($("chat-status"), ""),
+      onError: (m) => {
+        if (!input.value) input.value = text;
+        flash($("chat-status"), m.message || "The message was not sent.", true);
+      },
+    },
+  );
+}
+$("chat-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  sendChat();
+});
+$("chat-input").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    sendChat();
+  }
+});
+
+// --- the outcome ------------------------------------------------------------------------------
+
+const outcomeChart = survivalChart({ width: 640, height: 300, title: "How long the peace holds: the chance it still holds at the end of each year" });
+$("outcome-chart").append(outcomeChart.el);
+let outcomeSig = "";
+
+function renderOutcome() {
+  const panel = $("panel-outcome");
+  const o = S.outcome;
+  const builder = $("panel-builder");
+  if (!o) {
+    panel.hidden = true;
+    builder.hidden = false;
+    $("tab-outcome").hidden = true;
+    $("tab-builder").hidden = false;
+    return;
+  }
+  panel.hidden = false;
+  builder.hidden = true;
+  $("tab-outcome").hidden = false;
+  $("tab-builder").hidden = true;
+  const sig = JSON.stringify([o, you().role, you().values]);
+  if (sig === outcomeSig) return;
+  outcomeSig = sig;
+  const dur = o.durability || {};
+  const survival = Array.isArray(dur.survival) ? dur.survival : [];
+  const T = survival.length || (S.st && S.st.horizon_years) || 10;
+  const real = dur.realized || null;
+  const agreed = o.agreement && typeof o.agreement === "object";
+
+  let title;
+  if (!agreed) title = "No deal. The war goes on.";
+  else if (real && real.held === false && real.collapse_year) title = `Agreement signed, but the peace collapsed in year ${real.collapse_year}.`;
+  else if (real && real.held) title = `Agreement signed. The peace held all ${T} years.`;
+  else title = "Agreement signed.";
+  $("outcome-title").textContent = title;
+  const story = [];
+  if (!agreed) story.push("Your table concluded no agreement before the end. With no peace to hold, durability is 0 and every party scores its no-deal value.");
+  else if (real && real.cause) story.push(real.cause);
+  if (agreed && typeof dur.p_hold === "number") {
+    story.push(`A deal like this holds ${T} years with ${pct(dur.p_hold)} probability and keeps the peace, on average, for ${pct(dur.expected_peace || 0)} of the time; your table's story is one draw of that chance.`);
+  }
+  $("outcome-story").textContent = story.join(" ");
+
+  // the terms
+  const termsBox = $("outcome-terms");
+  if (agreed) {
+    const ul = h("ul", { class: "p-terms" });
+    for (const i of S.issues) {
+      const opt = optionOf(i.key, o.agreement[i.key]);
+      const mp = myPoints(i.key, o.agreement[i.key]);
+      ul.append(h("li", {}, h("span", { class: "t-issue", text: i.name }), h("span", { class: "t-option", text: opt ? opt.label : o.agreement[i.key] || "–" }), h("span", { class: "t-pts num", "aria-label": mp === null ? "" : `${num(mp)} of your points` }, mp === null ? "" : num(mp))));
+    }
+    const signers = requiredFor(o.agreement);
+    termsBox.replaceChildren(ul, h("p", { class: "p-needs" }, "Signed by ", ...listNodes(signers.map((r) => roleChip(r))), "."));
+  } else {
+    termsBox.replaceChildren(h("p", { class: "no-deal", text: "No agreement. Every party is left with what it expects from continuing the war." }));
+  }
+
+  // the chart
+  const collapse = real && real.held === false && real.collapse_year ? real.collapse_year : null;
+  if (agreed && survival.length) outcomeChart.update(survival, { collapseYear: collapse });
+  else outcomeChart.update(null, { empty: agreed ? "No survival curve was sent." : "No agreement: there was no peace to hold." });
+  $("outcome-chart-hint").textContent = agreed
+    ? `The line is the chance that the peace still holds at the end of each year; the shaded area is the expected share of the ${T} years at peace.${collapse ? " The dashed line marks the year it collapsed at your table." : ""}`
+    : "";
+
+  // the factors
+  const factors = Array.isArray(dur.factors) ? dur.factors : [];
+  const maxAbs = Math.max(0.05, ...factors.map((f) => Math.abs(f.effect || 0)));
+  $("outcome-factors").replaceChildren(
+    ...(factors.length
+      ? factors.map((f) => {
+          const e = f.effect || 0;
+          const dir = e < -0.01 ? "lowers the risk" : e > 0.01 ? "raises the risk" : "little effect";
+          const hr = typeof f.hazard_ratio === "number" ? f.hazard_ratio : Math.exp(e);
+          return h(
+            "li",
+            { class: `factor ${e < -0.01 ? "is-good" : e > 0.01 ? "is-bad" : "is-none"}` },
+            h("div", { class: "factor-head" }, h("span", { class: "factor-label", text: f.label || f.key }), h("span", { class: "factor-effect num", text: `${dir}${Math.abs(e) > 0.01 ? ` · risk ×${hr.toFixed(2)}` : ""}` })),
+            effectBar(e, maxAbs),
+            h("p", { class: "factor-expl", text: f.explanation || "" }),
+          );
+        })
+      : [h("li", { class: "f-none", text: agreed ? "No factor details were sent." : "Without an agreement there is nothing to weigh: the war simply goes on." })]),
+  );
+
+  // the scores
+  const scores = o.scores || {};
+  const me = myRole();
+  const mine = scores[me];
+  const nd = you().no_deal_value;
+  const youBox = $("outcome-you");
+  if (mine) {
+    const D = typeof dur.expected_peace === "number" ? dur.expected_peace : (mine.durability || 0) / 100;
+    const formula = agreed
+      ? `Total = tactical × D + no-deal value × (1 − D) = ${fmt1(mine.tactical)} × ${D.toFixed(2)} + ${typeof nd === "number" ? num(nd) : "no-deal"} × ${(1 - D).toFixed(2)} = ${fmt1(mine.total)}`
+      : `No agreement, so your total is your no-deal value${typeof nd === "number" ? `: ${num(nd)}` : ""}.`;
+    youBox.replaceChildren(
+      h(
+        "div",
+        { class: "score-row" },
+        h("div", { class: "score big-num is-total" }, h("span", { class: "big-label", text: "Total" }), h("span", { class: "big-value num", text: fmt1(mine.total) })),
+        h("div", { class: "score big-num" }, h("span", { class: "big-label", text: "Tactical" }), h("span", { class: "big-value num", text: fmt1(mine.tactical) })),
+        h("div", { class: "score big-num" }, h("span", { class: "big-label", text: "Durability" }), h("span", { class: "big-value num", text: fmt1(mine.durability) })),
+      ),
+      h("p", { class: "formula num", text: formula }),
+      h(
+        "p",
+        { class: "hint" },
+        "Tactical: your points for the package on a 0 (worst for you) to 100 (best) scale. Durability: 100 × D, the expected share of the years at peace. For the years the deal holds you enjoy what you won; for the rest you are back at war, worth your no-deal value.",
+      ),
+    );
+  } else {
+    youBox.replaceChildren(h("p", { text: "Your score was not sent." }));
+  }
+  const rows = S.roleOrder
+    .filter((r) => scores[r])
+    .map((r) =>
+      h(
+        "tr",
+        { class: r === me ? "is-you" : "" },
+        h("th", { scope: "row" }, roleChip(r), r === me ? h("span", { class: "you-tag", text: " (you)" }) : null),
+        h("td", { class: "num", text: fmt1(scores[r].tactical) }),
+        h("td", { class: "num", text: fmt1(scores[r].durability) }),
+        h("td", { class: "num total", text: fmt1(scores[r].total) }),
+      ),
+    );
+  $("outcome-others").replaceChildren(
+    h(
+      "table",
+      { class: "score-table" },
+      h("caption", { class: "visually-hidden", text: "Scores of every party" }),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Party" }), h("th", { scope: "col", text: "Tactical" }), h("th", { scope: "col", text: "Durability" }), h("th", { scope: "col", text: "Total" }))),
+      h("tbody", {}, rows),
+    ),
+    h("p", { class: "hint", text: "Tactically the parties may win; strategically there can be no winners. Every party shares the same durability." }),
+  );
+}
+
+/** The outcome has just arrived: bring it into view and move the focus to its headline. */
+function showOutcome() {
+  document.querySelector(".col-mid").scrollTop = 0;
+  window.scrollTo({ top: 0 });
+  const title = $("outcome-title");
+  title.setAttribute("tabindex", "-1");
+  title.focus({ preventScroll: true });
+}
+
+// --- tabs on a phone --------------------------------------------------------------------------
+
+function renderTabs() {
+  const ended = Boolean(S.outcome);
+  if (ended && S.activeTab === "builder") S.activeTab = "outcome";
+  if (!ended && S.activeTab === "outcome") S.activeTab = "builder";
+  for (const btn of document.querySelectorAll("#tabbar [role=tab]")) {
+    const on = btn.dataset.tab === S.activeTab;
+    btn.setAttribute("aria-selected", on ? "true" : "false");
+    btn.tabIndex = on ? 0 : -1;
+  }
+  for (const panel of document.querySelectorAll("#game .panel")) panel.classList.toggle("is-active", panel.dataset.tab === S.activeTab);
+}
+
+function selectTab(tab, focus = false) {
+  S.activeTab = tab;
+  store.set("tab", tab);
+  renderTabs();
+  renderChat();
+  window.scrollTo({ top: 0 });
+  if (focus) document.getElementById(`tab-${tab}`).focus();
+}
+
+$("tabbar").addEventListener("click", (e) => {
+  const btn = e.target.closest("[data-tab]");
+  if (btn) selectTab(btn.dataset.tab);
+});
+$("tabbar").addEventListener("keydown", (e) => arrowTabs(e, $("tabbar"), (btn) => selectTab(btn.dataset.tab, true)));
+PHONE.addEventListener("change", () => {
+  renderTabs();
+  renderChat();
+});
+
+// --- go ---------------------------------------------------------------------------------------
+
+// The height of what sits above the panels, so a phone's chat fits between it and the tabs.
+const chrome = [$("topbar")];
+const setChrome = () => document.documentElement.style.setProperty("--chrome-h", `${$("topbar").offsetHeight}px`);
+if ("ResizeObserver" in window) new ResizeObserver(setChrome).observe(chrome[0]);
+setChrome();
+// The brief starts open where there is room for it beside the builder.
+$("brief-details").open = !window.matchMedia("(min-width: 760px) and (max-width: 1199px)").matches;
+
+setConn("connecting");
+connect();
