@@ -1,4 +1,4 @@
-"""The balance report of bot-only games, and the simulate command that prints it."""
+"""The balance report: the simulate command and the staff page share game.simulate."""
 
 from __future__ import annotations
 
@@ -9,11 +9,18 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import path
 
-from game import simulate
+from game import simulate, views_balance
 from game.engine.scenario import Scenario
+from negotiation.urls import urlpatterns as project_urls
 
 DEFAULT_JSON = Path(__file__).resolve().parents[1] / "game" / "scenarios" / "default.json"
+BALANCE_URL = "host/scenario/<slug:slug>/balance/"
+
+# The page's URL as it is to be added to negotiation/urls.py.
+urlpatterns = [*project_urls, path(BALANCE_URL, views_balance.scenario_balance, name="scenario_balance")]
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +101,54 @@ def test_the_command_names_what_is_wrong():
         call_command("simulate", "--games", "0")
     with pytest.raises(CommandError, match="Unknown news"):
         call_command("simulate", "--file", str(DEFAULT_JSON), "--games", "1", "--news", "martians")
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_the_balance_page_is_for_staff_only(default_scenario):
+    r = Client().get("/host/scenario/default/balance/")
+    assert r.status_code == 302 and "login" in r["Location"]
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_the_balance_page_shows_the_report_with_role_colours(default_scenario, staff_user):
+    c = Client()
+    c.force_login(staff_user)
+    r = c.get("/host/scenario/default/balance/?games=20&seed=3")
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert (
+        "Games ending in agreement" in html and "Packages agreed" in html and "What broke the peace" in html
+    )
+    for role in default_scenario.roles.all():
+        assert role.colour in html and role.name in html
+    assert "<svg" in html
+    assert r.context["games"] == 20
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_the_balance_page_caps_the_games_and_shows_problems(default_scenario, staff_user, monkeypatch):
+    c = Client()
+    c.force_login(staff_user)
+    asked = []
+    real = simulate.balance
+    monkeypatch.setattr(
+        simulate, "balance", lambda sc, games, seed, **k: asked.append(games) or real(sc, 3, seed)
+    )
+    r = c.get("/host/scenario/default/balance/?games=100000&seed=abc")
+    assert r.status_code == 200 and asked == [simulate.MAX_PAGE_GAMES]
+    assert c.get("/host/scenario/nope/balance/").status_code == 404
+    default_scenario.phases.update(agreement=False)
+    r = c.get("/host/scenario/default/balance/")
+    assert r.status_code == 200 and "cannot be played yet" in r.content.decode()
+
+
+def test_the_page_lists_the_most_frequent_packages_and_sums_up_the_rest(scenario):
+    report = simulate.balance(scenario, games=300, seed=4)
+    shown = views_balance.display(report, scenario)
+    assert len(shown["packages"]) == min(views_balance.TOP_PACKAGES, len(report["packages"]))
+    assert sum(p["count"] for p in shown["packages"]) + shown["rest"]["games"] == report["agreements"]
+    assert all(0 <= p["bar"] <= 100 for p in shown["packages"])
+    assert shown["packages"][0]["bar"] == 100
