@@ -214,7 +214,7 @@ def decide_for(b: BotSeat, now: datetime) -> tuple[int, dict[str, Any]] | None:
 
 def build_view(state: dict[str, Any], b: BotSeat, now: datetime) -> bot.BotView:
     """The bot's view: ``player_state`` (this seat's values only) plus the public scenario."""
-    session = GameSession.objects.only("scenario_data").get(pk=b.session_id)
+    session = GameSession.objects.defer("scenario_data").get(pk=b.session_id)  # loaded only if not cached
     public = bot.public_scenario(session.engine_scenario(), b.role)
     return bot.view_from_state(state, public, progress=progress(state["session"], now), seed=b.seed)
 
