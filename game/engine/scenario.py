@@ -111,7 +111,9 @@ class NewsItem:
     headline: str
     body: str = ""
     factor_effects: Mapping[str, float] = field(default_factory=dict)  # factor key -> added value
-    value_effects: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # role -> "issue/option" -> delta
+    value_effects: Mapping[str, Mapping[str, float]] = field(
+        default_factory=dict
+    )  # role -> "issue/option" -> delta
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factor_effects", _frozen(self.factor_effects))
@@ -309,7 +311,9 @@ def validate(s: Scenario) -> list[str]:
                 )
             extra = [r for r in o.points if r not in roles]
             if extra:
-                problems.append(f"Option {issue.key}/{o.key} gives points to unknown roles {', '.join(extra)}.")
+                problems.append(
+                    f"Option {issue.key}/{o.key} gives points to unknown roles {', '.join(extra)}."
+                )
             for r in o.commits:
                 if r not in roles:
                     problems.append(f"Option {issue.key}/{o.key} commits {r!r}, which is not a role.")
