@@ -52,6 +52,7 @@ def host_state(session_id: int) -> dict[str, Any]:
         "server_time": timezone.now().isoformat(),
         "roles": [{"key": r.key, "name": r.name, "colour": r.colour} for r in scenario.roles],
         "issues": services._public_scenario(scenario)["issues"],
+        "necessary_signatories": list(scenario.necessary_signatories),
         "news_items": [{"key": n.key, "headline": n.headline, "body": n.body} for n in scenario.news],
         "players": [
             {
@@ -161,6 +162,7 @@ def results(session: GameSession) -> dict[str, Any]:
         rows.append(row)
     factor_labels = {f.key: f.label for f in scenario.model.factors}
     factor_labels["no_deal"] = "No agreement: the war went on"
+    factor_labels["baseline"] = "The ordinary risk that any settlement breaks down"
     return {
         "tables": rows,
         "causes": [{"key": k, "label": factor_labels.get(k, k), "count": n} for k, n in causes.most_common()],

@@ -335,26 +335,21 @@ class GameSession(models.Model):
         return f"{self.code} ({self.get_status_display()})"
 
     def engine_scenario(self) -> Scenario:
-        return scenario_from_data(self.scenario_data)
+        """The engine's scenario for this session, built once per process.
+
+        The snapshot never changes after a session opens, so its id and creation time are a safe key,
+        and a caller that deferred ``scenario_data`` only pays for it on the first call.
+        """
+        key = (self.pk, self.created_at)
+        sc = _scenario_cache.get(key)
+        if sc is None:
+            if len(_scenario_cache) > 256:
+                _scenario_cache.clear()
+            sc = _scenario_cache[key] = Scenario.from_dict(self.scenario_data)
+        return sc
 
 
-_scenario_cache: dict[str, Scenario] = {}
-
-
-def scenario_from_data(data: dict[str, Any]) -> Scenario:
-    """Build (and memoise) the engine scenario of a session's snapshot.
-
-    The snapshot never changes after a session opens, so its JSON text is a safe cache key.
-    """
-    import json
-
-    key = json.dumps(data, sort_keys=True)
-    sc = _scenario_cache.get(key)
-    if sc is None:
-        if len(_scenario_cache) > 64:
-            _scenario_cache.clear()
-        sc = _scenario_cache[key] = Scenario.from_dict(data)
-    return sc
+_scenario_cache: dict[tuple, Scenario] = {}
 
 
 class GameTable(models.Model):

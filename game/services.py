@@ -110,7 +110,12 @@ def _append(table: GameTable, kind: str, data: dict[str, Any], audience: str, no
 
 
 def _lock_table(table_id: int) -> GameTable:
-    return GameTable.objects.select_for_update().select_related("session").get(pk=table_id)
+    return (
+        GameTable.objects.select_for_update()
+        .select_related("session")
+        .defer("session__scenario_data")
+        .get(pk=table_id)
+    )
 
 
 def _ends_at_iso(session: GameSession) -> str | None:
@@ -146,6 +151,15 @@ def _apply(
         data = dict(ev.data)
         if ev.kind == "phase.changed":
             data["phase"] = _phase_payload(scenario, session)
+        elif ev.kind == "proposal.made":
+            p = new_state.proposal(data["proposal"]["id"])
+            if p is not None:
+                data["proposal"] = _proposal_view(scenario, p)
+        elif ev.kind == "proposal.answered":
+            p = new_state.proposal(data["proposal"])
+            if p is not None:
+                data["pending"] = list(rules.pending_signatures(scenario, p))
+                data["status"] = p.status
         saved.append(_append(table, ev.kind, data, ev.visibility, now))
     if new_state.ended and not state.ended:
         saved.append(_finish(table, scenario, new_state, now, session))
@@ -275,7 +289,9 @@ def _seat(session: GameSession, player: Player, now: datetime) -> None:
 
     all_taken = all(counts.get((t.pk, r), 0) >= 1 for t in tables for r in roles)
     if session.table_count == 0 and session.status == GameSession.LOBBY and all_taken:
-        t = GameTable.objects.create(session=session, number=len(tables) + 1, state=rules.TableState().to_dict())
+        t = GameTable.objects.create(
+            session=session, number=len(tables) + 1, state=rules.TableState().to_dict()
+        )
         tables.append(t)
     table, role = pick()
     player.table, player.role = table, role
@@ -381,22 +397,31 @@ def _lock_session(session_id: int) -> GameSession:
     return GameSession.objects.select_for_update().get(pk=session_id)
 
 
-def _for_each_table(session: GameSession, action, now: datetime, only: Sequence[int] | None = None) -> None:
+def _for_each_table(session: GameSession, action, now: datetime, only: Sequence[int] | None = None) -> int:
+    """Apply a session-wide action to each table it still concerns; returns how many took it.
+
+    A table that has ended (or already has this news) is skipped rather than failing the
+    whole class: one finished table must not block news or phases for the others.
+    """
     scenario = session.engine_scenario()
     ids = list(session.tables.values_list("pk", flat=True))
     if only is not None:
         ids = [i for i in ids if i in set(only)]
+    applied = 0
     for tid in ids:
         table = _lock_table(tid)
-        if table.engine_state().ended and not isinstance(action, rules.InjectNews):
+        state = table.engine_state()
+        if state.ended:
+            continue
+        if isinstance(action, rules.InjectNews) and action.key in state.news:
             continue
         try:
             events = _apply(table, scenario, action, now, session=session)
-        except RuleViolation as e:
-            if isinstance(action, rules.InjectNews):
-                raise ServiceError(e.code, f"Table {table.number}: {e.message}") from e
+        except RuleViolation:
             continue
+        applied += 1
         _commit_broadcast(table, events)
+    return applied
 
 
 def start_session(session_id: int, now: datetime | None = None) -> None:
@@ -528,7 +553,10 @@ def inject_news(
                 or any(not isinstance(t, int) or t not in known for t in tables)
             ):
                 raise ServiceError("invalid", "tables must be a list of this session's table ids.")
-        _for_each_table(session, rules.InjectNews(key), now, only=tables)
+        if not _for_each_table(session, rules.InjectNews(key), now, only=tables):
+            raise ServiceError(
+                "conflict", "No table took this news: every chosen table already has it or has finished."
+            )
         notify_session(session.pk, "news")
 
 

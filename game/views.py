@@ -163,7 +163,17 @@ def host_session(request: HttpRequest, code: str) -> HttpResponse:
     url = join_url(request, session.code)
     qr = segno.make(url, error="m")
     buf = io.BytesIO()
-    qr.save(buf, kind="svg", scale=6, border=2, dark="#111", light="#fff", xmldecl=False, svgns=True)
+    qr.save(
+        buf,
+        kind="svg",
+        scale=6,
+        border=2,
+        dark="#111",
+        light="#fff",
+        xmldecl=False,
+        svgns=True,
+        omitsize=True,
+    )
     return render(
         request,
         "game/host.html",
@@ -249,6 +259,14 @@ def host_control(request: HttpRequest, code: str) -> HttpResponse:
                 return redirect("host_session", code=session.code)
     if request.POST.get("news"):
         msg["news"] = request.POST["news"]
+    if request.POST.getlist("tables"):
+        try:
+            msg["tables"] = [int(t) for t in request.POST.getlist("tables")]
+        except ValueError:
+            messages.error(request, "tables must be table ids.")
+            return redirect("host_session", code=session.code)
+    if "on" in request.POST:
+        msg["on"] = request.POST["on"] not in ("0", "false", "off", "")
     if request.POST.get("role"):
         msg["role"] = request.POST["role"]
     try:
