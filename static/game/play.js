@@ -959,7 +959,7 @@ function renderMeter() {
     if (p !== null) partial += p;
   }
   $("m-points").textContent = pts !== null ? num(pts) : Object.keys(terms).length ? num(partial) : "–";
-  $("m-points-max").textContent = max ? ` / ${num(max)}` : "";
+  $("m-points-max").textContent = max ? `(of ${num(max)})` : "";
   const horizon = (S.st && S.st.horizon_years) || 10;
   $("m-hold-label").textContent = `Holds ${horizon} years`;
   const data = S.preview.data;
@@ -1300,22 +1300,16 @@ function renderProposals() {
   renderJump();
 }
 
-let proposalsInView = false;
+/** A link from the builder to the proposals below it, saying how many wait for an answer. */
 function renderJump() {
   const el = $("table-jump");
   const open = [...S.proposals.values()].filter((p) => p.status === "open");
   const waiting = open.filter((p) => p.answers[myRole()] === undefined).length;
-  const show = open.length > 0 && !proposalsInView && !PHONE.matches && currentView() === "game";
+  const show = open.length > 0 && !PHONE.matches && currentView() === "game";
   el.hidden = !show;
   if (show) {
-    el.textContent = `On the table: ${open.length} open proposal${open.length > 1 ? "s" : ""}${waiting ? ` · ${waiting} await${waiting > 1 ? "" : "s"} your answer` : ""} ↓`;
+    el.textContent = `${open.length} open on the table${waiting ? `, ${waiting} await${waiting > 1 ? "" : "s"} your answer` : ""} ↓`;
   }
-}
-if ("IntersectionObserver" in window) {
-  new IntersectionObserver((entries) => {
-    for (const e of entries) proposalsInView = e.isIntersecting;
-    renderJump();
-  }).observe($("panel-proposals"));
 }
 $("table-jump").addEventListener("click", (e) => {
   e.preventDefault();
@@ -1706,7 +1700,9 @@ const setChrome = () => document.documentElement.style.setProperty("--chrome-h",
 if ("ResizeObserver" in window) new ResizeObserver(setChrome).observe(chrome[0]);
 setChrome();
 // The brief starts open where there is room for it beside the builder.
-$("brief-details").open = !window.matchMedia("(min-width: 760px) and (max-width: 1199px)").matches;
+const medium = window.matchMedia("(min-width: 760px) and (max-width: 1199px)").matches;
+$("brief-details").open = !medium;
+$("points-details").open = !medium;
 
 setConn("connecting");
 connect();
