@@ -429,8 +429,13 @@ function applyState(st) {
     return;
   }
   const tableId = st.table ? st.table.id : null;
-  if (tableId !== S.tableId) S.lastSeq = st.seq || 0;
-  else S.lastSeq = Math.max(S.lastSeq, st.seq || 0);
+  if (tableId !== S.tableId) {
+    // A new table (or the first): its seq counts from its own start, and its chat is new.
+    S.lastSeq = st.seq || 0;
+    if (S.tableId !== undefined) $("chat-tabs").dataset.sig = "";
+  } else {
+    S.lastSeq = Math.max(S.lastSeq, st.seq || 0);
+  }
   S.tableId = tableId;
   S.st = st;
   const sig = JSON.stringify([st.roles, st.issues]);
@@ -498,6 +503,7 @@ function applyEvent(ev) {
       const p = S.proposals.get(d.proposal);
       if (p) {
         p.answers = { ...p.answers, [d.role]: d.answer };
+        if (typeof d.status === "string") p.status = d.status;
         S.proposals.set(p.id, normalise(p));
       }
       renderProposals();
