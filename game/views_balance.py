@@ -11,6 +11,7 @@ import hashlib
 import json
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -91,35 +92,52 @@ def display(report: dict[str, Any], scenario) -> dict[str, Any]:
     }
 
 
-@staff_member_required
-@require_GET
-def scenario_balance(request: HttpRequest, slug: str) -> HttpResponse:
+def _prepare(request: HttpRequest, slug: str) -> dict[str, Any]:
     config = get_object_or_404(ScenarioConfig, slug=slug)
     games = _int(request.GET.get("games"), DEFAULT_GAMES, 1, simulate.MAX_PAGE_GAMES)
     seed = _int(request.GET.get("seed"), 0, 0, 2**31 - 1)
     data = config.to_dict()
     scenario = config.to_engine()
-    problems = validate(scenario)
-    report = None
-    if not problems:
-        # Keyed by the scenario's content, so an edit shows at once and a reload is instant.
-        digest = hashlib.blake2b(json.dumps(data, sort_keys=True).encode(), digest_size=12).hexdigest()
-        key = f"balance:{digest}:{games}:{seed}"
-        report = cache.get(key)
-        if report is None:
-            report = simulate.balance(scenario, games, seed)
-            cache.set(key, report, CACHE_SECONDS)
-        report = display(report, scenario)
+    # Keyed by the scenario's content, so an edit shows at once and a reload is instant.
+    digest = hashlib.blake2b(json.dumps(data, sort_keys=True).encode(), digest_size=12).hexdigest()
+    key = f"balance:{digest}:{games}:{seed}"
+    return {
+        "config": config,
+        "scenario": scenario,
+        "problems": validate(scenario),
+        "games": games,
+        "seed": seed,
+        "key": key,
+        "report": cache.get(key),
+    }
+
+
+def _render(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
+    report = display(ctx["report"], ctx["scenario"]) if ctx["report"] is not None else None
     return render(
         request,
         "game/balance.html",
         {
-            "config": config,
-            "scenario": scenario,
+            "config": ctx["config"],
+            "scenario": ctx["scenario"],
             "report": report,
-            "problems": problems,
-            "games": games,
-            "seed": seed,
+            "problems": ctx["problems"],
+            "games": ctx["games"],
+            "seed": ctx["seed"],
             "max_games": simulate.MAX_PAGE_GAMES,
         },
     )
+
+
+@staff_member_required
+@require_GET
+async def scenario_balance(request: HttpRequest, slug: str) -> HttpResponse:
+    """Async so that seconds of simulation run in a worker thread of their own: a sync view
+    would hold the thread that every socket's database work shares, freezing live classes."""
+    ctx = await sync_to_async(_prepare)(request, slug)
+    if not ctx["problems"] and ctx["report"] is None:
+        ctx["report"] = await sync_to_async(simulate.balance, thread_sensitive=False)(
+            ctx["scenario"], ctx["games"], ctx["seed"]
+        )
+        cache.set(ctx["key"], ctx["report"], CACHE_SECONDS)
+    return await sync_to_async(_render)(request, ctx)

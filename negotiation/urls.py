@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from game import views
+from game import views, views_balance
 
 urlpatterns = [
     path("", views.join_page, name="join"),
@@ -9,6 +9,7 @@ urlpatterns = [
     path("play/<str:code>/", views.play, name="play"),
     path("healthz", views.healthz, name="healthz"),
     path("host/", views.host_index, name="host_index"),
+    path("host/scenario/<slug:slug>/balance/", views_balance.scenario_balance, name="scenario_balance"),
     path("host/<str:code>/", views.host_session, name="host_session"),
     path("host/<str:code>/control/", views.host_control, name="host_control"),
     path("host/<str:code>/debrief/", views.debrief, name="debrief"),
