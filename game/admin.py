@@ -197,10 +197,12 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
     def playable(self, obj):
         return not obj.problems()
 
-    @admin.display(description="File")
+    @admin.display(description="Tools")
     def export_link(self, obj):
         return format_html(
-            '<a href="{}">Export JSON</a>', reverse("admin:game_scenario_export", args=[obj.pk])
+            '<a href="{}">Export JSON</a> · <a href="{}">Balance report (bots)</a>',
+            reverse("admin:game_scenario_export", args=[obj.pk]),
+            reverse("scenario_balance", args=[obj.slug]),
         )
 
     @admin.display(description="Problems to fix")
