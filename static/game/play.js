@@ -53,6 +53,12 @@ const pct = (x) => `${Math.round(x * 100)}%`;
 const num = (x) => (Number.isInteger(x) ? String(x) : fmt1(x));
 const cssKey = (k) => String(k).replace(/[^a-zA-Z0-9_-]/g, "_");
 
+/** ISO 8601 from the server (microseconds, +00:00) as ms; every browser reads 3 fraction digits. */
+function parseTime(iso) {
+  if (typeof iso !== "string") return NaN;
+  return Date.parse(iso.replace(/(\.\d{3})\d+/, "$1"));
+}
+
 function listText(items) {
   if (items.length <= 1) return items.join("");
   return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
@@ -468,7 +474,7 @@ function applyState(st) {
 function applyEvent(ev) {
   if (typeof ev.seq !== "number" || ev.seq <= S.lastSeq) return; // already in the snapshot
   S.lastSeq = ev.seq;
-  const at = Date.parse(ev.at);
+  const at = parseTime(ev.at);
   if (!Number.isNaN(at)) {
     const cand = at - Date.now(); // the event was made before it arrived: offset >= cand
     S.offset = S.offset === null ? cand : Math.max(S.offset, cand);
@@ -716,7 +722,7 @@ function tick() {
     cls += " is-paused";
     label = `Clock paused with ${fmtClock(rem)} left`;
   } else if (ph.ends_at) {
-    const left = (Date.parse(ph.ends_at) - (Date.now() + (S.offset || 0))) / 1000;
+    const left = (parseTime(ph.ends_at) - (Date.now() + (S.offset || 0))) / 1000;
     text = left > 0 ? `${fmtClock(left)} left` : "Time’s up";
     if (left <= 60) cls += " is-low";
     label = left > 0 ? `${fmtClock(left)} left in ${ph.name}` : `Time is up for ${ph.name}`;
@@ -1366,7 +1372,7 @@ function markRead() {
 
 function chatMessage(m) {
   const mine = m.role === myRole();
-  const time = m.at ? new Date(m.at) : null;
+  const time = m.at ? new Date(parseTime(m.at)) : null;
   return h(
     "li",
     { class: `msg role-${cssKey(m.role)}${mine ? " is-mine" : ""}`, dataset: { seq: String(m.seq) } },
@@ -1685,6 +1691,10 @@ function selectTab(tab, focus = false) {
   renderTabs();
   renderChat();
   window.scrollTo({ top: 0 });
+  if (tab === "chat") {
+    const log = document.getElementById(`chat-log-${cssKey(S.activeChannel)}`);
+    if (log) log.scrollTop = log.scrollHeight; // it could not scroll while hidden
+  }
   if (focus) document.getElementById(`tab-${tab}`).focus();
 }
 
