@@ -295,6 +295,8 @@ function connect() {
     setConn("open");
     if (again && S.lastSeq > 0) sendRaw({ type: "hello", since: S.lastSeq });
     for (const item of outbox.values()) sendRaw(item.msg);
+    for (const [k, v] of cardPreviews) if (v === "pending") cardPreviews.delete(k);
+    cardPreviewRefs.clear();
     if (S.preview.terms && !S.preview.data) schedulePreview(0);
   });
   sock.addEventListener("message", (e) => {
@@ -403,10 +405,19 @@ function onMessage(m) {
         S.preview.data = m;
         S.preview.error = "";
         renderMeter();
+      } else if (m.ref && cardPreviewRefs.has(m.ref)) {
+        cardPreviews.set(cardPreviewRefs.get(m.ref), m);
+        cardPreviewRefs.delete(m.ref);
+        renderProposals();
       }
       break;
     case "ack":
     case "error": {
+      if (m.type === "error" && m.ref && cardPreviewRefs.has(m.ref)) {
+        cardPreviews.set(cardPreviewRefs.get(m.ref), "error");
+        cardPreviewRefs.delete(m.ref);
+        break;
+      }
       if (m.type === "error" && m.ref && m.ref === S.preview.ref) {
         S.preview.error = m.message || "The server could not compute this package.";
         renderMeter();
@@ -553,7 +564,9 @@ function applyEvent(ev) {
         announceNews(d);
       }
       renderNews();
-      // News changes what options are worth: fetch the fresh values and preview.
+      // News changes what options are worth and how long deals hold: fetch the fresh values.
+      cardPreviews.clear();
+      cardPreviewRefs.clear();
       sendRaw({ type: "hello", since: S.lastSeq });
       break;
     case "presence": {
@@ -1146,6 +1159,25 @@ function renderActionsEnabled() {
 
 // --- proposals on the table -------------------------------------------------------------------
 
+// What-if answers for the packages on the table, by their terms: asked once per package.
+const cardPreviews = new Map(); // terms key -> preview message, "pending" or "error"
+const cardPreviewRefs = new Map(); // ref -> terms key
+
+function cardPreview(p) {
+  const terms = normaliseTerms(p.terms || {});
+  if (!complete(terms)) return null;
+  const key = JSON.stringify(terms);
+  if (!cardPreviews.has(key) && isOpen()) {
+    previewN += 1;
+    const ref = `pc-${previewN}`;
+    cardPreviewRefs.set(ref, key);
+    cardPreviews.set(key, "pending");
+    sendRaw({ type: "package.preview", ref, terms });
+  }
+  const v = cardPreviews.get(key);
+  return v && typeof v === "object" ? v : null;
+}
+
 const STATUS_TEXT = { open: "Open", agreed: "Agreed", withdrawn: "Withdrawn", replaced: "Replaced", closed: "Closed" };
 
 function proposalCard(p) {
@@ -1186,7 +1218,23 @@ function proposalCard(p) {
     );
   }
   body.push(terms);
-  if (pts !== null) body.push(h("p", { class: "p-points" }, "Your points for this package: ", h("strong", { class: "num", text: num(pts) }), ` / ${num(maxPoints())}`));
+  const pv = open || p.status === "agreed" ? cardPreview(p) : null;
+  if (pts !== null) {
+    const dur = pv && pv.durability;
+    const horizon = (S.st && S.st.horizon_years) || 10;
+    const nd = you().no_deal_value;
+    body.push(
+      h(
+        "dl",
+        { class: "p-figures" },
+        h("div", {}, h("dt", { text: "Your points" }), h("dd", { class: "num" }, h("strong", { text: num(pts) }), ` / ${num(maxPoints())}`)),
+        dur && typeof dur.p_hold === "number" ? h("div", {}, h("dt", { text: `Holds ${horizon} years` }), h("dd", { class: "num" }, h("strong", { text: pct(dur.p_hold) }))) : null,
+        pv && typeof pv.total === "number"
+          ? h("div", {}, h("dt", { text: "Your score if signed" }), h("dd", { class: "num" }, h("strong", { text: fmt1(pv.total) }), typeof nd === "number" ? ` (no deal ${num(nd)})` : ""))
+          : null,
+      ),
+    );
+  }
   if (p.note) body.push(h("blockquote", { class: "p-note" }, h("span", { class: "visually-hidden", text: "Note: " }), h("span", { text: p.note })));
 
   const answers = h("ul", { class: "p-answers", "aria-label": "Answers" });
@@ -1278,7 +1326,7 @@ function renderProposals() {
     for (const el of [...container.children]) if (!keep.has(Number(el.dataset.id))) el.remove();
     let prev = null;
     for (const p of list) {
-      const sig = JSON.stringify([p, ctx]);
+      const sig = JSON.stringify([p, ctx, cardPreviews.get(JSON.stringify(normaliseTerms(p.terms || {})))]);
       let el = document.getElementById(`proposal-${p.id}`);
       if (!el || cardSigs.get(p.id) !== sig || el.parentElement !== container) {
         const fresh = proposalCard(p);

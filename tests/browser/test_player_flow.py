@@ -243,6 +243,11 @@ def test_four_players_negotiate_to_an_agreement(server, contexts, shots):
     expect(card(ru, 2).locator('.ans[data-role="us"]')).to_contain_text("accepts")
     card(eu, 2).get_by_role("button", name="Accept #2").click()
     expect(card(ru, 2)).to_contain_text("Your acceptance concludes the agreement now.")
+    # The card says what signing would be worth to Russia, next to its no-deal value.
+    expect(card(ru, 2).locator(".p-figures")).to_contain_text(
+        re.compile(r"Your score if signed\s*[\d.]+ \(no deal 35\)")
+    )
+    card(ru, 2).scroll_into_view_if_needed()
     ru.screenshot(path=str(shots / "concludes-desktop.png"))
     card(ru, 2).get_by_role("button", name="Accept #2 and conclude").click()
 
