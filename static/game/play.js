@@ -1113,6 +1113,7 @@ function submitProposal(asCounter) {
   act(msg, {
     onAck: () => {
       $("note").value = "";
+      store.set("note", "");
       S.builder.replaces = null;
       saveBuilder();
       renderBuilderMode();
@@ -1547,6 +1548,7 @@ function sendChat() {
   if (!text) return;
   const channel = S.activeChannel;
   input.value = "";
+  store.set("draft", "");
   flash($("chat-status"), isOpen() ? "" : "Offline: your message will be sent when the connection is back.");
   act(
     { type: "chat.send", channel, text },
@@ -1757,6 +1759,12 @@ PHONE.addEventListener("change", () => {
 });
 
 // --- go ---------------------------------------------------------------------------------------
+
+// Drafts survive a reload: the note of a proposal and the message being written.
+$("note").value = store.get("note", "");
+$("chat-input").value = store.get("draft", "");
+$("note").addEventListener("input", () => store.set("note", $("note").value));
+$("chat-input").addEventListener("input", () => store.set("draft", $("chat-input").value));
 
 // The height of what sits above the panels, so a phone's chat fits between it and the tabs.
 const chrome = [$("topbar")];
