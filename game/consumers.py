@@ -218,8 +218,8 @@ class PlayerConsumer(GameSocket):
         await self.accept()
         await self.join_group(services.player_group(player.pk))
         await self.join_group(services.session_group(player.session_id))
+        await db(services.socket_opened)(player.pk, self.channel_name)  # so the snapshot shows us online
         await self._seat_and_state(since=None)
-        await db(services.socket_opened)(player.pk, self.channel_name)
         self.start_sync()
 
     async def _seat_and_state(self, since: int | None) -> None:
