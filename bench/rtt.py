@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.infra import Redis, Worker, manage, server_env  # noqa: E402
-from tests.test_department import Seat, join  # noqa: E402
+from tests.infra import Redis, Worker, manage, server_env
+from tests.test_department import Seat, join
 
 
 async def measure(base: str, code: str, count: int) -> list[float]:
@@ -38,13 +38,17 @@ async def measure(base: str, code: str, count: int) -> list[float]:
     for n in range(count):
         author = seats[n % 4]
         others = [s for s in seats if s is not author]
-        terms = {k: opts[(n + j) % len(opts)] for j, (k, opts) in enumerate(zip(issues, options, strict=True))}
+        terms = {
+            k: opts[(n + j) % len(opts)] for j, (k, opts) in enumerate(zip(issues, options, strict=True))
+        }
         note = f"rtt {n}"
         t0 = time.perf_counter()
         await author.send("proposal.make", terms=terms, note=note)
         for s in others:
             await s.wait(
-                lambda m, note=note: m.get("kind") == "proposal.made" and m["data"]["proposal"]["note"] == note,
+                lambda m, note=note: (
+                    m.get("kind") == "proposal.made" and m["data"]["proposal"]["note"] == note
+                ),
                 timeout=10,
             )
         rtts.append((time.perf_counter() - t0) * 1000)
@@ -85,7 +89,10 @@ async def _run(base, code, env, count):
     seats_task = asyncio.create_task(measure(base, code, count))
     await asyncio.sleep(3)  # let the four join and connect, then start the session
     await asyncio.to_thread(
-        manage, env, "shell", "-c",
+        manage,
+        env,
+        "shell",
+        "-c",
         f"from game import services; from game.models import GameSession; "
         f"services.start_session(GameSession.objects.get(code='{code}').pk)",
     )

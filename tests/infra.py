@@ -146,7 +146,7 @@ class Worker:
     def __init__(self, env: dict[str, str], port: int | None = None):
         self.env, self.port = env, port or free_port()
         self.proc: subprocess.Popen | None = None
-        self.log = tempfile.NamedTemporaryFile(prefix="daphne-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(prefix="daphne-", suffix=".log", delete=False)  # noqa: SIM115 - open for the life of the worker
 
     @property
     def base(self) -> str:

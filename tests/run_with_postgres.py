@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.infra import Postgres  # noqa: E402
+from tests.infra import Postgres
 
 
 def main() -> int:

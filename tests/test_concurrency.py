@@ -61,8 +61,8 @@ def test_the_last_two_signatures_arriving_at_once_make_exactly_one_agreement(mak
         results = at_once(
             *(
                 (
-                    lambda r=r: services.player_action(
-                        p[r].pk, {"type": "proposal.answer", "proposal": 1, "answer": "accept"}
+                    lambda pid=p[r].pk: services.player_action(
+                        pid, {"type": "proposal.answer", "proposal": 1, "answer": "accept"}
                     )
                 )
                 for r in ("russia", "europe")

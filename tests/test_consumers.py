@@ -276,7 +276,7 @@ async def test_a_reconnecting_seat_receives_every_event_it_missed_in_order(make_
     session = await db(make_session)(start=True)
     players = await join_players(session, 4)
     by_role = {p.role: (p, cookie) for p, cookie in players}
-    ok, us = await connect(f"/ws/play/{session.code}/", by_role["us"][1], name="us")
+    _ok, us = await connect(f"/ws/play/{session.code}/", by_role["us"][1], name="us")
     st = await us.wait(lambda m: m.get("type") == "state")
     seen = st["seq"]
     await us.close()

@@ -1,45 +1,23 @@
 """The instructor's flow in a real browser: sign in, open a session, watch four students join,
 start, advance to the leaders' phase, inject news, see a deal, end, and walk the debrief.
 
-Runs its own Daphne on its own SQLite database (the fixtures are in this module so that they do
-not clash with the player tests' conftest). Screenshots of every host page, desktop and phone,
+Runs its own Daphne on its own SQLite database (the server of tests/browser/conftest.py, with an
+instructor account). Screenshots of every host page, desktop and phone,
 go to ``artifacts/screenshots/host-*.png``.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import socket
-import subprocess
-import time
-import urllib.request
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import DESKTOP, PHONE, SHOTS, GameServer
 
 pytestmark = pytest.mark.browser
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-sync_playwright, expect = playwright_api.sync_playwright, playwright_api.expect
-
-ROOT = Path(__file__).resolve().parents[2]
-PY = ROOT / ".venv" / "bin" / "python"
-DAPHNE = ROOT / ".venv" / "bin" / "daphne"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = ROOT / "artifacts" / "screenshots"
-DESKTOP = {"width": 1440, "height": 900}
-PHONE = {"width": 390, "height": 844}
 USER, PASSWORD = "instructor-test", "a-long-test-password-91"
 STUDENTS = ["Alina", "Bogdan", "Chloé", "Dieter"]  # seated in role order: us, russia, ukraine, europe
 T = 15_000  # ms: how long the dashboard may take to follow a change
@@ -122,80 +100,23 @@ async ([code, messages]) => {
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def host_game_server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's Chromium is not installed (/usr/bin/chromium)")
-    var = tmp_path_factory.mktemp("host-flow-var")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        {
-            "GAME_VAR_DIR": str(var),
-            "DJANGO_DEBUG": "1",
-            "GAME_BOTS": "0",
-            "DJANGO_SETTINGS_MODULE": "negotiation.settings",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-
-    def manage(*args: str) -> str:
-        res = subprocess.run(
-            [str(PY), "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-        )
-        assert res.returncode == 0, f"manage.py {args[0]} failed:\n{res.stdout}\n{res.stderr}"
-        return res.stdout
-
-    manage("migrate", "--noinput", "-v", "0")
-    manage("load_default_scenario")
-    manage("shell", "-c", CREATE_USER)
-    port = _free_port()
-    log = open(var / "daphne.log", "w")  # noqa: SIM115 - open for the life of the server
-    proc = subprocess.Popen(
-        [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "negotiation.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as r:
-                if json.loads(r.read()).get("ok"):
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("Daphne did not start:\n" + (var / "daphne.log").read_text())
-        time.sleep(0.2)
+    """The shared test server (tests/browser/conftest.py) with an instructor account of its own."""
+    srv = GameServer(tmp_path_factory.mktemp("host-flow-var"))
+    srv.manage("migrate", "--noinput", "-v", "0")
+    srv.manage("load_default_scenario")
+    srv.manage("shell", "-c", CREATE_USER)
+    srv.start()
     try:
-        yield SimpleNamespace(base=base, manage=manage, log=var / "daphne.log")
+        yield SimpleNamespace(base=srv.base, manage=srv.manage, log=srv.log_path)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
+        srv.stop()
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+def chromium(browser):
+    return browser
 
 
 def shoot(page, name: str, *, full: bool = False) -> None:
