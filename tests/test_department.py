@@ -7,6 +7,7 @@ restarts. Nothing that was acknowledged may be lost.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 import tempfile
@@ -303,3 +304,41 @@ async def test_a_phase_deadline_passes_with_nobody_connected_across_workers(depa
             break
         await asyncio.sleep(0.25)
     assert out.strip() == "1", "no worker advanced the expired phase"
+
+
+async def test_bots_on_two_workers_reach_an_outcome_and_never_act_twice_for_one_decision(department):
+    env = {**department["env"], "GAME_BOTS": "1", "GAME_BOT_DELAY_SECONDS": "0.3"}
+    code = (await asyncio.to_thread(new_session, env))["code"]
+    await asyncio.to_thread(host_call, env, code, "__import__('game.bots').bots.fill_empty_seats(s.pk)")
+    await asyncio.to_thread(start, env, code)
+    bot_workers = [Worker(env).start(), Worker(env).start()]  # both drive the same bots
+    try:
+        await asyncio.sleep(6)
+        await asyncio.to_thread(host_call, env, code, "services.advance_phase(s.pk)")
+        await asyncio.to_thread(host_call, env, code, "services.advance_phase(s.pk)")
+        ended = ""
+        for _ in range(120):
+            ended = await asyncio.to_thread(
+                host_call, env, code, "list(s.tables.values_list('state__ended', flat=True))"
+            )
+            if ended == "[True]":
+                break
+            await asyncio.sleep(0.5)
+        assert ended == "[True]", "the bots did not reach an outcome"
+        actions = await asyncio.to_thread(
+            host_call,
+            env,
+            code,
+            "__import__('json').dumps([[e.kind, e.data] for e in __import__('game.models').models.Event"
+            ".objects.filter(table__session=s, kind__in=['chat.message', 'proposal.made', 'proposal.answered'])"
+            ".order_by('seq')])",
+        )
+        actions = json.loads(actions)
+        assert any(kind == "proposal.made" for kind, _ in actions)
+        # A decision taken by both workers at once shares one ref and is applied once: no bot
+        # ever repeats its own last action back to back.
+        for before, after in itertools.pairwise(actions):
+            assert before != after, f"an action was applied twice: {after}"
+    finally:
+        for w in bot_workers:
+            w.stop()
