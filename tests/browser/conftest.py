@@ -170,8 +170,10 @@ def own_server(tmp_path_factory):
     srv.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped: sync Playwright keeps an event loop running in the main thread while it is
+    open, which would stop later async tests (pytest-asyncio) from running their own."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
