@@ -43,7 +43,7 @@ def fill_empty_seats(session_id: int) -> int:
                 added += 1
                 changed.append(table)
         if changed:
-            services._seats_changed(session, list(dict.fromkeys(changed)), timezone.now())
+            services.seats_changed(session, list(dict.fromkeys(changed)), timezone.now())
     return added
 
 
@@ -58,7 +58,7 @@ def set_stand_in(session_id: int, player_id: int, on: bool) -> None:
         player.stand_in = on
         player.save(update_fields=["stand_in"])
         if player.table_id:
-            services._seats_changed(player.session, [player.table], timezone.now())
+            services.seats_changed(player.session, [player.table], timezone.now())
 
 
 async def run_bots() -> None:

@@ -40,7 +40,7 @@ def host_state(session_id: int) -> dict[str, Any]:
                 "started": state.started,
                 "ended": state.ended,
                 "agreement": state.agreement,
-                "proposals": [services._proposal_view(scenario, p) for p in state.proposals],
+                "proposals": [services.proposal_view(scenario, p) for p in state.proposals],
                 "news": list(state.news),
                 "last_activity": t.last_activity.isoformat() if t.last_activity else None,
                 "outcome": t.outcome,
@@ -48,10 +48,10 @@ def host_state(session_id: int) -> dict[str, Any]:
         )
     return {
         "type": "host.state",
-        "session": services._session_payload(session, scenario),
+        "session": services.session_payload(session, scenario),
         "server_time": timezone.now().isoformat(),
         "roles": [{"key": r.key, "name": r.name, "colour": r.colour} for r in scenario.roles],
-        "issues": services._public_scenario(scenario)["issues"],
+        "issues": services.public_scenario(scenario)["issues"],
         "necessary_signatories": list(scenario.necessary_signatories),
         "news_items": [{"key": n.key, "headline": n.headline, "body": n.body} for n in scenario.news],
         "players": [

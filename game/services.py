@@ -154,7 +154,7 @@ def _apply(
         elif ev.kind == "proposal.made":
             p = new_state.proposal(data["proposal"]["id"])
             if p is not None:
-                data["proposal"] = _proposal_view(scenario, p)
+                data["proposal"] = proposal_view(scenario, p)
         elif ev.kind == "proposal.answered":
             p = new_state.proposal(data["proposal"])
             if p is not None:
@@ -296,10 +296,10 @@ def _seat(session: GameSession, player: Player, now: datetime) -> None:
     table, role = pick()
     player.table, player.role = table, role
     player.save(update_fields=["table", "role"])
-    _seats_changed(session, [table], now)
+    seats_changed(session, [table], now)
 
 
-def _seats_changed(session: GameSession, tables: Iterable[GameTable], now: datetime) -> None:
+def seats_changed(session: GameSession, tables: Iterable[GameTable], now: datetime) -> None:
     for t in tables:
         locked = _lock_table(t.pk)
         ev = _append(locked, "seats", {"seats": seats_of(locked)}, "table", now)
@@ -352,7 +352,7 @@ def move_player(session: GameSession, player_id: int, table_id: int, role: str) 
         old = player.table
         player.table, player.role = table, role
         player.save(update_fields=["table", "role"])
-        _seats_changed(session, [t for t in (old, table) if t is not None], timezone.now())
+        seats_changed(session, [t for t in (old, table) if t is not None], timezone.now())
         notify_player(player.pk)
 
 
@@ -366,7 +366,7 @@ def remove_player(session: GameSession, player_id: int) -> None:
         player.removed, player.table, player.role = True, None, ""
         player.save(update_fields=["removed", "table", "role"])
         if old is not None:
-            _seats_changed(session, [old], timezone.now())
+            seats_changed(session, [old], timezone.now())
         notify_player(player.pk, "removed")
 
 
@@ -729,7 +729,7 @@ def brief_html(markdown_text: str) -> str:
     return nh3.clean(html)
 
 
-def _public_scenario(scenario: Scenario) -> dict[str, Any]:
+def public_scenario(scenario: Scenario) -> dict[str, Any]:
     return {
         "roles": [
             {"key": r.key, "name": r.name, "colour": r.colour, "description": r.description}
@@ -758,7 +758,7 @@ def _public_scenario(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def _session_payload(session: GameSession, scenario: Scenario) -> dict[str, Any]:
+def session_payload(session: GameSession, scenario: Scenario) -> dict[str, Any]:
     return {
         "code": session.code,
         "title": session.title or scenario.title,
@@ -801,8 +801,8 @@ def player_state(player_id: int) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "state",
         "seq": 0,
-        "session": _session_payload(session, scenario),
-        **_public_scenario(scenario),
+        "session": session_payload(session, scenario),
+        **public_scenario(scenario),
         "you": {"id": player.pk, "name": player.name, "role": role, "brief": "", "values": {}},
         "table": None,
         "proposals": [],
@@ -838,7 +838,7 @@ def player_state(player_id: int) -> dict[str, Any]:
         "ended": state.ended,
         "agreement": state.agreement,
     }
-    out["proposals"] = [_proposal_view(scenario, p) for p in state.proposals]
+    out["proposals"] = [proposal_view(scenario, p) for p in state.proposals]
     chats = visible_events(table.pk, role)
     out["chat"] = [
         {"seq": e.seq, "at": e.at.isoformat(), **e.data} for e in chats if e.kind == "chat.message"
@@ -852,7 +852,7 @@ def player_state(player_id: int) -> dict[str, Any]:
     return out
 
 
-def _proposal_view(scenario: Scenario, p: rules.Proposal) -> dict[str, Any]:
+def proposal_view(scenario: Scenario, p: rules.Proposal) -> dict[str, Any]:
     d = p.to_dict()
     d["required"] = list(rules.required_signatories(scenario, p.terms))
     d["pending"] = list(rules.pending_signatures(scenario, p))
