@@ -78,7 +78,10 @@ class TableStream:
 
     async def catch_up(self) -> None:
         """Read every event after last_seq from the log and deliver the visible ones."""
-        events = await db(services.visible_events)(self.table_id, None, self.last_seq, host=True)
+        await self.absorb(await db(services.visible_events)(self.table_id, None, self.last_seq, host=True))
+
+    async def absorb(self, events) -> None:
+        """Deliver logged events (of every audience, in seq order) that this socket has not seen."""
         for e in events:
             if e.seq > self.last_seq:
                 self.last_seq = e.seq
@@ -303,12 +306,15 @@ class PlayerConsumer(GameSocket):
 
     async def sync_once(self) -> None:
         await self.rejoin_groups()
-        await db(services.socket_seen)(self.channel_name)
-        if self.table_id is None:
+        stream = self.streams.get(self.table_id) if self.table_id is not None else None
+        # One trip to the database: mark the socket alive, fetch what it missed, and the latest
+        # seq it may see (this runs for every socket every sync period, so it must stay cheap).
+        missed, latest = await db(services.sync_check)(
+            self.channel_name, self.table_id, self.role, stream.last_seq if stream else 0
+        )
+        if stream is None:
             return
-        stream = self.streams[self.table_id]
-        await stream.catch_up()
-        latest = await db(services.latest_visible_seq)(self.table_id, self.role)
+        await stream.absorb(missed)
         await self.send_json({"type": "sync", "seq": latest})
 
     async def disconnect(self, code):

@@ -884,6 +884,21 @@ def socket_seen(channel_name: str) -> None:
     Connection.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
 
 
+def sync_check(
+    channel_name: str, table_id: int | None, role: str | None, since: int
+) -> tuple[list[Event], int]:
+    """A socket's periodic check: mark it alive, and return the table's events after ``since``
+    (every audience: the socket filters) and the latest seq this role may see."""
+    socket_seen(channel_name)
+    if table_id is None:
+        return [], 0
+    missed = list(Event.objects.filter(table_id=table_id, seq__gt=since).order_by("seq"))
+    latest = max((e.seq for e in missed if chat_rules.can_read(e.audience, role)), default=None)
+    if latest is None:
+        latest = latest_visible_seq(table_id, role)
+    return missed, latest
+
+
 def _presence(player_id: int, now: datetime) -> None:
     player = Player.objects.filter(pk=player_id).select_related("table").first()
     if player is None or player.table_id is None:

@@ -93,7 +93,10 @@ ASGI_APPLICATION = "negotiation.asgi.application"
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=0,
+        # Persistent connections: every socket action is a database trip, and opening a
+        # PostgreSQL connection for each one costs more than the action itself.
+        conn_max_age=600,
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
