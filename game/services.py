@@ -616,17 +616,18 @@ class Seat:
     session_id: int
     table_id: int | None
     role: str | None
+    name: str = ""
 
 
 def load_seat(player_id: int) -> Seat | None:
     p = (
         Player.objects.filter(pk=player_id, removed=False)
-        .only("pk", "session_id", "table_id", "role")
+        .only("pk", "session_id", "table_id", "role", "name")
         .first()
     )
     if p is None:
         return None
-    return Seat(p.pk, p.session_id, p.table_id, p.role or None)
+    return Seat(p.pk, p.session_id, p.table_id, p.role or None, p.name)
 
 
 def _ref_of(msg: dict[str, Any]) -> str | None:
@@ -657,7 +658,7 @@ def player_action(player_id: int, msg: dict[str, Any], now: datetime | None = No
         scenario = table.session.engine_scenario()
         state = table.engine_state()
         try:
-            events = _player_events(table, scenario, state, seat.role, kind, msg, now)
+            events = _player_events(table, scenario, state, seat, kind, msg, now)
         except RuleViolation as e:
             raise ServiceError(e.code, e.message) from e
         answer = {"type": "ack", "ref": ref}
@@ -667,13 +668,12 @@ def player_action(player_id: int, msg: dict[str, Any], now: datetime | None = No
         return answer
 
 
-def _player_events(table, scenario, state, role, kind, msg, now) -> list[Event]:
+def _player_events(table, scenario, state, seat: Seat, kind, msg, now) -> list[Event]:
+    role = seat.role
     if kind == "chat.send":
         audience = chat_rules.check_chat(scenario, state, role, msg.get("channel"))
         text = chat_rules.clean_text(msg.get("text"))
-        name = Player.objects.filter(table=table, role=role).values_list("name", flat=True)
-        names = list(name)
-        data = {"channel": msg["channel"], "role": role, "name": ", ".join(names) or role, "text": text}
+        data = {"channel": msg["channel"], "role": role, "name": seat.name, "text": text}
         ev = _append(table, "chat.message", data, audience, now)
         table.save(update_fields=["seq", "last_activity"])
         return [ev]
