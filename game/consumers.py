@@ -111,6 +111,11 @@ class GameSocket(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined.append(group)
 
+    async def rejoin_groups(self) -> None:
+        """Re-add this socket to its groups: a restarted Redis has forgotten every membership."""
+        for g in self.groups_joined:
+            await self.channel_layer.group_add(g, self.channel_name)
+
     async def leave_groups(self) -> None:
         for g in self.groups_joined:
             await self.channel_layer.group_discard(g, self.channel_name)
@@ -219,8 +224,9 @@ class PlayerConsumer(GameSocket):
         self.player_id = player.pk
         self.session_id = player.session_id
         await self.accept()
+        # Not the session group: its notifications are for the host's dashboard, and sending
+        # each join and presence change to every student's socket flooded a large class.
         await self.join_group(services.player_group(player.pk))
-        await self.join_group(services.session_group(player.session_id))
         await db(services.socket_opened)(player.pk, self.channel_name)  # so the snapshot shows us online
         await self._seat_and_state(since=None)
         self.start_sync()
@@ -293,16 +299,6 @@ class PlayerConsumer(GameSocket):
             await self.close(code=4403)
             return
         await self._seat_and_state(None)
-
-    async def session_changed(self, message):
-        # Lobby players without a table learn of seating and the start from here.
-        if message.get("what") in ("started", "seats") and self.table_id is None:
-            await self._seat_and_state(None)
-
-    async def rejoin_groups(self) -> None:
-        """Re-add this socket to its groups: a restarted Redis has forgotten every membership."""
-        for g in self.groups_joined:
-            await self.channel_layer.group_add(g, self.channel_name)
 
     async def sync_once(self) -> None:
         await self.rejoin_groups()

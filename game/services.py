@@ -111,7 +111,9 @@ def _append(table: GameTable, kind: str, data: dict[str, Any], audience: str, no
 
 def _lock_table(table_id: int) -> GameTable:
     return (
-        GameTable.objects.select_for_update()
+        # of=("self",): lock the table's row only. Without it PostgreSQL also locks the joined
+        # session row, and every table of a class would wait for one lock.
+        GameTable.objects.select_for_update(of=("self",))
         .select_related("session")
         .defer("session__scenario_data")
         .get(pk=table_id)

@@ -93,10 +93,9 @@ ASGI_APPLICATION = "negotiation.asgi.application"
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        # Persistent connections: every socket action is a database trip, and opening a
-        # PostgreSQL connection for each one costs more than the action itself.
-        conn_max_age=600,
-        conn_health_checks=True,
+        # No persistent connections: under ASGI each HTTP request runs in a thread of its own,
+        # and connections kept open per thread pile up until PostgreSQL refuses new clients.
+        conn_max_age=0,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
