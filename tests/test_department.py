@@ -317,13 +317,13 @@ async def test_bots_on_two_workers_reach_an_outcome_and_never_act_twice_for_one_
         await asyncio.to_thread(host_call, env, code, "services.advance_phase(s.pk)")
         await asyncio.to_thread(host_call, env, code, "services.advance_phase(s.pk)")
         ended = ""
-        for _ in range(120):
+        for _ in range(100):  # up to about 150 s: bots pace themselves like people
             ended = await asyncio.to_thread(
                 host_call, env, code, "list(s.tables.values_list('state__ended', flat=True))"
             )
             if ended == "[True]":
                 break
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(1.0)
         assert ended == "[True]", "the bots did not reach an outcome"
         actions = await asyncio.to_thread(
             host_call,
