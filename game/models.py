@@ -352,6 +352,21 @@ class GameSession(models.Model):
 _scenario_cache: dict[tuple, Scenario] = {}
 
 
+def scenario_for(session_id: int, stamp: Any) -> Scenario:
+    """The engine's scenario of a session known by id and creation time, as read by raw SQL (the
+    database's own representation of ``created_at``): no query once cached in this process."""
+    key = ("raw", session_id, stamp)
+    sc = _scenario_cache.get(key)
+    if sc is None:
+        sc = (
+            GameSession.objects.only("pk", "created_at", "scenario_data").get(pk=session_id).engine_scenario()
+        )
+        if len(_scenario_cache) > 256:
+            _scenario_cache.clear()
+        _scenario_cache[key] = sc
+    return sc
+
+
 class GameTable(models.Model):
     session = models.ForeignKey(GameSession, on_delete=models.CASCADE, related_name="tables")
     number = models.PositiveSmallIntegerField()
@@ -359,6 +374,13 @@ class GameTable(models.Model):
     seq = models.PositiveIntegerField(default=0, help_text="The seq of the table's latest event.")
     outcome = models.JSONField(null=True, blank=True)
     last_activity = models.DateTimeField(null=True, blank=True)
+    WAITING, LIVE, ENDED = "waiting", "live", "ended"
+    stage = models.CharField(
+        max_length=8,
+        choices=[(WAITING, "Not started"), (LIVE, "In play"), (ENDED, "Ended")],
+        default=WAITING,
+        help_text="Mirrors the state's started/ended flags, so a chat line needs no state parsing.",
+    )
 
     class Meta:
         ordering = ["number"]
@@ -369,6 +391,17 @@ class GameTable(models.Model):
 
     def engine_state(self) -> rules.TableState:
         return rules.TableState.from_dict(self.state) if self.state else rules.TableState()
+
+    def set_state(self, state: rules.TableState) -> None:
+        """Store the engine's state and the stage that mirrors it (save both fields)."""
+        self.state = state.to_dict()
+        self.stage = stage_of(state)
+
+
+def stage_of(state: rules.TableState) -> str:
+    if state.ended:
+        return GameTable.ENDED
+    return GameTable.LIVE if state.started else GameTable.WAITING
 
 
 class Player(models.Model):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -21,7 +23,7 @@ import nh3
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
@@ -39,6 +41,7 @@ from game.models import (
     ScenarioConfig,
     new_code,
     normalise_code,
+    scenario_for,
 )
 
 log = logging.getLogger(__name__)
@@ -69,7 +72,31 @@ def player_group(player_id: int) -> str:
 # --- broadcasting --------------------------------------------------------------------------
 
 
+_outbox = threading.local()
+
+
+@contextmanager
+def collect_broadcasts() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Collect, instead of sending, the broadcasts of committed changes made in this block.
+
+    A socket's database thread runs the block and the socket sends the collected messages from
+    its event loop afterwards, so the one database thread that all sockets of a worker share
+    never waits for the channel layer. Without it (views, commands, bots) they are sent at once.
+    """
+    previous = getattr(_outbox, "box", None)
+    box: list[tuple[str, dict[str, Any]]] = []
+    _outbox.box = box
+    try:
+        yield box
+    finally:
+        _outbox.box = previous
+
+
 def _send(group: str, message: dict[str, Any]) -> None:
+    box = getattr(_outbox, "box", None)
+    if box is not None:
+        box.append((group, message))
+        return
     layer = get_channel_layer()
     if layer is None:
         return
@@ -144,14 +171,16 @@ def _table_seed(session: GameSession, table: GameTable) -> int:
 def _apply(
     table: GameTable, scenario: Scenario, action: Any, now: datetime, *, session: GameSession | None = None
 ) -> list[Event]:
-    """Apply one engine action to a locked table; persist state and events. Raises RuleViolation."""
-    session = session or table.session
+    """Apply one engine action to a locked table; persist state and events. Raises RuleViolation.
+
+    The session row is read only when an event needs it (a phase change, the outcome)."""
     state = table.engine_state()
     new_state, engine_events = rules.apply(scenario, state, action)
     saved: list[Event] = []
     for ev in engine_events:
         data = dict(ev.data)
         if ev.kind == "phase.changed":
+            session = session or table.session
             data["phase"] = _phase_payload(scenario, session)
         elif ev.kind == "proposal.made":
             p = new_state.proposal(data["proposal"]["id"])
@@ -164,9 +193,9 @@ def _apply(
                 data["status"] = p.status
         saved.append(_append(table, ev.kind, data, ev.visibility, now))
     if new_state.ended and not state.ended:
-        saved.append(_finish(table, scenario, new_state, now, session))
-    table.state = new_state.to_dict()
-    table.save(update_fields=["state", "seq", "outcome", "last_activity"])
+        saved.append(_finish(table, scenario, new_state, now, session or table.session))
+    table.set_state(new_state)
+    table.save(update_fields=["state", "stage", "seq", "outcome", "last_activity"])
     return saved
 
 
@@ -278,27 +307,26 @@ def _seat(session: GameSession, player: Player, now: datetime) -> None:
     """
     scenario = session.engine_scenario()
     roles = scenario.role_keys
-    tables = list(session.tables.all())
+    # Table ids only: building every table (with its state) for each join made joins O(tables).
+    tables = list(session.tables.values_list("pk", flat=True))
     counts = _seat_counts(session)
 
-    def pick() -> tuple[GameTable, str]:
-        level = min((counts.get((t.pk, r), 0) for t in tables for r in roles), default=0)
+    def pick() -> tuple[int, str]:
+        level = min((counts.get((t, r), 0) for t in tables for r in roles), default=0)
         for t in tables:
             for r in roles:
-                if counts.get((t.pk, r), 0) == level:
+                if counts.get((t, r), 0) == level:
                     return t, r
         raise AssertionError("no seat")
 
-    all_taken = all(counts.get((t.pk, r), 0) >= 1 for t in tables for r in roles)
+    all_taken = all(counts.get((t, r), 0) >= 1 for t in tables for r in roles)
     if session.table_count == 0 and session.status == GameSession.LOBBY and all_taken:
-        t = GameTable.objects.create(
-            session=session, number=len(tables) + 1, state=rules.TableState().to_dict()
-        )
-        tables.append(t)
-    table, role = pick()
-    player.table, player.role = table, role
+        t = GameTable.objects.create(session=session, number=len(tables) + 1, state=rules.TableState().to_dict())
+        tables.append(t.pk)
+    table_id, role = pick()
+    player.table_id, player.role = table_id, role
     player.save(update_fields=["table", "role"])
-    seats_changed(session, [table], now)
+    seats_changed(session, [GameTable(pk=table_id, session=session)], now)
 
 
 def seats_changed(session: GameSession, tables: Iterable[GameTable], now: datetime) -> None:
@@ -642,43 +670,100 @@ def _ref_of(msg: dict[str, Any]) -> str | None:
 
 
 def player_action(player_id: int, msg: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    """Apply a mutating player message. Returns the ack; raises ServiceError on refusal."""
+    """Apply a mutating player message. Returns the ack; raises ServiceError on refusal.
+
+    This is the hot path of a class (every chat line and proposal), so it is a handful of
+    statements in one transaction: read the seat, claim the ``ref`` (a repeat stops there), then
+    either a chat line (bump the table's seq, insert the event: the table's state is not even
+    read) or an engine action (lock and load the table, apply, save).
+    """
     now = now or timezone.now()
     kind = msg.get("type")
     ref = _ref_of(msg)
-    seat = load_seat(player_id)
-    if seat is None:
-        raise ServiceError("forbidden", "You are no longer part of this session.")
-    if seat.table_id is None or seat.role is None:
-        raise ServiceError("phase", "You do not have a seat yet: wait for your instructor.")
+    if kind not in MUTATING:
+        raise ServiceError("unknown_type", f"Unknown message type {kind!r}.")
+    answer = {"type": "ack", "ref": ref}
     with transaction.atomic():
-        table = _lock_table(seat.table_id)
-        if ref is not None:
-            done = ClientRef.objects.filter(player_id=player_id, ref=ref).first()
-            if done is not None:
-                return done.answer
-        scenario = table.session.engine_scenario()
-        state = table.engine_state()
+        row = _seat_row(player_id)
+        if row is None:
+            raise ServiceError("forbidden", "You are no longer part of this session.")
+        table_id, role, name, session_id, stamp = row
+        if table_id is None or not role:
+            raise ServiceError("phase", "You do not have a seat yet: wait for your instructor.")
+        if ref is not None and not _claim_ref(player_id, ref, answer, now):
+            return ClientRef.objects.get(player_id=player_id, ref=ref).answer
+        scenario = scenario_for(session_id, stamp)
+        seat = Seat(player_id, session_id, table_id, role, name)
         try:
-            events = _player_events(table, scenario, state, seat, kind, msg, now)
+            if kind == "chat.send":
+                events = [_chat(table_id, scenario, seat, msg, now)]
+            else:
+                table = GameTable.objects.select_for_update(of=("self",)).get(pk=table_id)
+                events = _player_events(table, scenario, table.engine_state(), seat, kind, msg, now)
         except RuleViolation as e:
             raise ServiceError(e.code, e.message) from e
-        answer = {"type": "ack", "ref": ref}
-        if ref is not None:
-            ClientRef.objects.create(player_id=player_id, ref=ref, answer=answer)
-        _commit_broadcast(table, events)
+        if events:
+            _after_commit(_broadcast_events, table_id, events)
         return answer
+
+
+def _sql(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _db_value(model, field: str, value: Any) -> Any:
+    return model._meta.get_field(field).get_db_prep_save(value, connection)
+
+
+def _seat_row(player_id: int) -> tuple | None:
+    """(table_id, role, name, session_id, session created_at) of a player still in the session."""
+    with connection.cursor() as c:
+        c.execute(
+            f"SELECT p.table_id, p.role, p.name, p.session_id, s.created_at FROM {_sql(Player)} p "
+            f"JOIN {_sql(GameSession)} s ON s.id = p.session_id WHERE p.id = %s AND p.removed = %s",
+            [player_id, False],
+        )
+        return c.fetchone()
+
+
+def _claim_ref(player_id: int, ref: str, answer: dict[str, Any], now: datetime) -> bool:
+    """Record a client's ref; False if it was already recorded (the repeat changes nothing).
+    Inside the action's transaction, so a refused action leaves its ref unclaimed."""
+    with connection.cursor() as c:
+        c.execute(
+            f"INSERT INTO {_sql(ClientRef)} (player_id, ref, answer, at) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT DO NOTHING",
+            [player_id, ref, _db_value(ClientRef, "answer", answer), _db_value(ClientRef, "at", now)],
+        )
+        return c.rowcount == 1
+
+
+def _chat(table_id: int, scenario: Scenario, seat: Seat, msg: dict[str, Any], now: datetime) -> Event:
+    """A chat line: the engine's checks, then the table's next seq and one event row.
+
+    ``UPDATE ... RETURNING`` both takes the table's row lock (PostgreSQL; SQLite's IMMEDIATE
+    transaction already holds the write lock) and allocates the seq; a refusal rolls it back.
+    """
+    audience = chat_rules.check_channel(scenario, seat.role, msg.get("channel"))
+    at = _db_value(Event, "at", now)
+    with connection.cursor() as c:
+        c.execute(
+            f"UPDATE {_sql(GameTable)} SET seq = seq + 1, last_activity = %s WHERE id = %s RETURNING seq, stage",
+            [at, table_id],
+        )
+        seq, stage = c.fetchone()
+        chat_rules.check_open(stage != GameTable.WAITING, stage == GameTable.ENDED)
+        text = chat_rules.clean_text(msg.get("text"))
+        data = {"channel": msg["channel"], "role": seat.role, "name": seat.name, "text": text}
+        c.execute(
+            f"INSERT INTO {_sql(Event)} (table_id, seq, kind, data, audience, at) VALUES (%s, %s, %s, %s, %s, %s)",
+            [table_id, seq, "chat.message", _db_value(Event, "data", data), audience, at],
+        )
+    return Event(table_id=table_id, seq=seq, kind="chat.message", data=data, audience=audience, at=now)
 
 
 def _player_events(table, scenario, state, seat: Seat, kind, msg, now) -> list[Event]:
     role = seat.role
-    if kind == "chat.send":
-        audience = chat_rules.check_chat(scenario, state, role, msg.get("channel"))
-        text = chat_rules.clean_text(msg.get("text"))
-        data = {"channel": msg["channel"], "role": role, "name": seat.name, "text": text}
-        ev = _append(table, "chat.message", data, audience, now)
-        table.save(update_fields=["seq", "last_activity"])
-        return [ev]
     if kind == "proposal.make":
         note = msg.get("note", "") or ""
         if not isinstance(note, str):

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from game import bots, host, services
 from game.engine import scoring
-from game.models import Event, GameSession, GameTable, Player
+from game.models import ClientRef, Event, GameSession, GameTable, Player
 
 pytestmark = pytest.mark.django_db
 
@@ -236,31 +236,36 @@ def test_the_realized_story_is_the_same_when_the_session_is_replayed(make_sessio
     assert outcomes[0]["agreement"] is not None
 
 
-def test_a_failing_step_inside_an_action_leaves_no_half_applied_change(make_session, monkeypatch):
+@pytest.mark.parametrize("kind", ["proposal.make", "chat.send"])
+def test_a_failing_step_inside_an_action_leaves_no_half_applied_change(make_session, monkeypatch, kind):
     session = make_session(start=True)
     p = services.join(session.code, "Ann")
     table = GameTable.objects.get(session=session)
-    before = (table.seq, table.state, Event.objects.count())
+    before = (table.seq, table.state, Event.objects.count(), ClientRef.objects.count())
 
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services.ClientRef.objects, "create", boom)
+    if kind == "proposal.make":
+        # Fails after the engine applied the action and its events were inserted.
+        monkeypatch.setattr(services.GameTable, "save", boom)
+        msg = {
+            "type": kind,
+            "ref": "r1",
+            "terms": {"territory": "freeze_line", "nato": "moratorium", "guarantees": "assurances_army_cap"},
+        }
+    else:
+        # Fails after the ref was claimed and the table's seq was taken.
+        monkeypatch.setattr(services.chat_rules, "clean_text", boom)
+        msg = {"type": kind, "ref": "r1", "channel": "table", "text": "hello"}
     with pytest.raises(RuntimeError):
-        services.player_action(
-            p.pk,
-            {
-                "type": "proposal.make",
-                "ref": "r1",
-                "terms": {
-                    "territory": "freeze_line",
-                    "nato": "moratorium",
-                    "guarantees": "assurances_army_cap",
-                },
-            },
-        )
+        services.player_action(p.pk, msg)
     table.refresh_from_db()
-    assert (table.seq, table.state, Event.objects.count()) == before
+    assert (table.seq, table.state, Event.objects.count(), ClientRef.objects.count()) == before
+    monkeypatch.undo()
+    services.player_action(p.pk, msg)  # the same ref is not taken: the retry is applied
+    table.refresh_from_db()
+    assert table.seq == before[0] + 1
 
 
 # --- bots' seats ----------------------------------------------------------------------------

@@ -56,6 +56,13 @@ def clean_text(text: object) -> str:
 
 def check_chat(scenario: Scenario, state: TableState, role: str, channel: object) -> str:
     """Return the audience of a message from ``role`` on ``channel``, or raise RuleViolation."""
+    audience = check_channel(scenario, role, channel)
+    check_open(state.started, state.ended)
+    return audience
+
+
+def check_channel(scenario: Scenario, role: str, channel: object) -> str:
+    """The channel part of :func:`check_chat`: its audience, or RuleViolation."""
     if not isinstance(channel, str):
         raise RuleViolation("invalid", "Say which channel: 'table' or a private one like 'russia+us'.")
     if channel != TABLE:
@@ -66,8 +73,12 @@ def check_chat(scenario: Scenario, state: TableState, role: str, channel: object
             raise RuleViolation("invalid", f"Write the channel as {channel_name(*parts)!r} (keys sorted).")
         if role not in parts:
             raise RuleViolation("forbidden", "You can only write in private channels that include your role.")
-    if not state.started:
-        raise RuleViolation("phase", "The session has not started yet: wait for your instructor.")
-    if state.ended:
-        raise RuleViolation("phase", "The game at this table has ended.")
     return audience_of(channel)
+
+
+def check_open(started: bool, ended: bool) -> None:
+    """The table part of :func:`check_chat`: talk only while the game at the table is on."""
+    if not started:
+        raise RuleViolation("phase", "The session has not started yet: wait for your instructor.")
+    if ended:
+        raise RuleViolation("phase", "The game at this table has ended.")
