@@ -66,13 +66,12 @@ async def run_bots() -> None:
     the database, so two workers never act twice for one decision)."""
     if not settings.GAME.get("BOTS", True):
         return
-    from channels.db import database_sync_to_async
-
     from game import bot_runner
+    from game.socketdb import db
 
     while True:
         try:
-            await database_sync_to_async(bot_runner.step)()
+            await db(bot_runner.step)()
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Any
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -22,11 +22,24 @@ from game import host as host_services
 from game import services
 from game.engine import chat as chat_rules
 from game.models import normalise_code
+from game.socketdb import db
 
 log = logging.getLogger(__name__)
 
 GAP_WAIT_SECONDS = 0.4
-db = database_sync_to_async
+
+
+class DirectDispatch:
+    """channels >= 4.2 awaits ``close_old_connections()`` in the shared database thread before every
+    handler (``AsyncConsumer.dispatch``), so each frame delivered to each socket waited behind the
+    database work of the whole worker. These consumers reach the database only through ``db``,
+    which manages the connection itself, so they dispatch straight to the handler."""
+
+    async def dispatch(self, message):
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
 
 class RateLimiter:
@@ -51,17 +64,34 @@ class RateLimiter:
 class TableStream:
     """Delivers one table's events in seq order, exactly once, to one socket."""
 
-    def __init__(self, consumer: GameSocket, table_id: int, last_seq: int):
-        self.consumer, self.table_id, self.last_seq = consumer, table_id, last_seq
+    def __init__(self, consumer: GameSocket, table_id: int, last_seq: int | None):
+        """``last_seq=None``: the stream buffers until :meth:`start` says where the snapshot the
+        socket sent ends (the socket joins the table's group before it reads the snapshot, so
+        nothing broadcast in between is lost)."""
+        self.consumer, self.table_id = consumer, table_id
+        self.last_seq = last_seq if last_seq is not None else 0
+        self.started = last_seq is not None
         self.buffer: dict[int, dict[str, Any]] = {}
         self.repair: asyncio.Task | None = None
 
+    async def start(self, last_seq: int) -> None:
+        self.last_seq, self.started = last_seq, True
+        for seq in [s for s in self.buffer if s <= last_seq]:
+            del self.buffer[seq]
+        await self._drain()
+        self._watch_gap()
+
     async def offer(self, audience: str, event: dict[str, Any]) -> None:
         seq = event["seq"]
-        if seq <= self.last_seq:
+        if self.started and seq <= self.last_seq:
             return
         self.buffer[seq] = {"audience": audience, "event": event}
+        if not self.started:
+            return
         await self._drain()
+        self._watch_gap()
+
+    def _watch_gap(self) -> None:
         if self.buffer and (self.repair is None or self.repair.done()):
             self.repair = asyncio.create_task(self._repair_later())
 
@@ -95,7 +125,7 @@ class TableStream:
             self.repair.cancel()
 
 
-class GameSocket(AsyncWebsocketConsumer):
+class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
     """What the player and host sockets share: frames, errors, rate limits, ordered streams."""
 
     groups_joined: list[str]
@@ -235,21 +265,25 @@ class PlayerConsumer(GameSocket):
         seat = await db(services.load_seat)(self.player_id)
         self.role = seat.role if seat else None
         table_id = seat.table_id if seat else None
+        fresh = None
         if table_id not in self.streams:
             for tid, s in list(self.streams.items()):
                 s.close()
                 await self.channel_layer.group_discard(services.table_group(tid), self.channel_name)
+                self.groups_joined.remove(services.table_group(tid))
                 del self.streams[tid]
             if table_id is not None:
+                # Buffer the table's broadcasts from now on, before the snapshot is read.
+                fresh = self.streams[table_id] = TableStream(self, table_id, None)
                 await self.join_group(services.table_group(table_id))
         state = await db(services.player_state)(self.player_id)
         self.table_id = table_id
         await self.send_json(state)
         if table_id is None:
             return
-        stream = self.streams.get(table_id)
-        if stream is None:
-            self.streams[table_id] = TableStream(self, table_id, state["seq"])
+        stream = self.streams[table_id]
+        if stream is fresh:
+            await stream.start(state["seq"])
             return
         if since is None:
             # Live delivery goes on from where it was: an event that the snapshot already
@@ -285,11 +319,20 @@ class PlayerConsumer(GameSocket):
     async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:
         if chat_rules.can_read(audience, self.role):
             await self.send_json(event)
-            if event.get("kind") == "seats":
-                # A host may have moved this player: re-read the seat if its role changed.
+            if event.get("kind") == "seats" and not self._still_seated(event.get("data") or {}):
+                # A host may have moved this player: re-read the seat if it changed.
                 seat = await db(services.load_seat)(self.player_id)
                 if seat is None or seat.role != self.role or seat.table_id != self.table_id:
                     await self._seat_and_state(None)
+
+    def _still_seated(self, data: dict[str, Any]) -> bool:
+        """Does this table's ``seats`` event list this player in its role? (Then nothing changed
+        for this socket, and a join storm costs no database trip per socket.)"""
+        for seat in data.get("seats") or ():
+            for p in seat.get("players") or ():
+                if p.get("id") == self.player_id:
+                    return seat.get("role") == self.role
+        return False
 
     async def player_changed(self, message):
         if message.get("what") == "removed":
@@ -379,7 +422,7 @@ class HostConsumer(GameSocket):
         await self.send_json({"type": "sync", "seq": {str(t): s.last_seq for t, s in self.streams.items()}})
 
 
-class RelayConsumer(AsyncWebsocketConsumer):
+class RelayConsumer(DirectDispatch, AsyncWebsocketConsumer):
     """The benchmark's baseline: relays each frame to its group; no database, no engine."""
 
     async def connect(self):

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from game import services
+from game.socketdb import db
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ async def run_ticker(period: float | None = None) -> None:
     period = period or settings.GAME["TICK_SECONDS"]
     while True:
         try:
-            await database_sync_to_async(services.tick)()
+            await db(services.tick)()
         except asyncio.CancelledError:
             raise
         except Exception:

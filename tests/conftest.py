@@ -24,6 +24,17 @@ def _no_background_tasks():
     settings.GAME.update(old)
 
 
+@pytest.fixture(autouse=True)
+def _close_socket_thread_connection():
+    """The sockets' database thread keeps its connection between calls (game.socketdb); close it
+    after each test, as a worker does at exit, so that PostgreSQL can drop the test database."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
+
+
 @pytest.fixture
 def default_scenario(db):
     from game.scenario_io import ensure_default
