@@ -656,9 +656,12 @@ async def run_config(stack: servers.Stack, args) -> dict:
     code, table_ids = session["code"], session["tables"]
     say(f"session {code}: {len(table_ids)} tables; joining {N} players")
 
+    # With --profile, the first 20 s of the joins and of the socket connects are sampled too.
+    prof = stack.profile(args.profile, f"{stack.config}-join", 20) if args.profile is not None else []
     players, join_s, per_join, join_fail = await join_players(
         bases, code, N, args.join_concurrency, args.join_timeout
     )
+    await asyncio.to_thread(stack.wait_for, prof, 30)
     rep["join"] = {
         "players": N,
         "joined": len(players),
@@ -724,9 +727,11 @@ async def run_config(stack: servers.Stack, args) -> dict:
                 s.state_seen.clear()
                 await asyncio.sleep(min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0))
 
+    prof = stack.profile(args.profile, f"{stack.config}-connect", 15) if args.profile is not None else []
     t0 = now()
     res = await bounded_gather((open_player(s) for s in game), 64)
     game_connect_s = now() - t0
+    await asyncio.to_thread(stack.wait_for, prof, 30)
     game_fail = sum(isinstance(r, BaseException) for r in res)
     game = [s for s, r in zip(game, res, strict=True) if not isinstance(r, BaseException)]
     moved = 0

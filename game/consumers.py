@@ -125,6 +125,66 @@ class TableStream:
             self.repair.cancel()
 
 
+class SyncSweep:
+    """Every socket of a worker syncs every ``SYNC_SECONDS``, in batches: once a tick, the sockets
+    that are due share one database trip (their presence marked, their tables' latest seq read),
+    and only a socket whose stream is behind reads the log. With 800 sockets that is one trip a
+    second instead of 40, and the syncs are spread over the period instead of bunched."""
+
+    _by_loop: dict[asyncio.AbstractEventLoop, SyncSweep] = {}
+
+    @classmethod
+    def of_loop(cls) -> SyncSweep:
+        loop = asyncio.get_running_loop()
+        sweep = cls._by_loop.get(loop)
+        if sweep is None:
+            for old in [lp for lp in cls._by_loop if lp.is_closed()]:
+                del cls._by_loop[old]
+            sweep = cls._by_loop[loop] = cls()
+        return sweep
+
+    def __init__(self) -> None:
+        self.due: dict[GameSocket, float] = {}
+        self.task: asyncio.Task | None = None
+
+    @staticmethod
+    def period() -> float:
+        return float(settings.GAME["SYNC_SECONDS"])
+
+    def add(self, sock: GameSocket) -> None:
+        self.due[sock] = time.monotonic() + self.period()
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._run())
+
+    def discard(self, sock: GameSocket) -> None:
+        self.due.pop(sock, None)
+
+    async def _run(self) -> None:
+        while self.due:
+            await asyncio.sleep(min(1.0, self.period() / 4))
+            now = time.monotonic()
+            batch = [sock for sock, at in self.due.items() if at <= now]
+            if not batch:
+                continue
+            for sock in batch:
+                self.due[sock] = now + self.period()
+            try:
+                await self.sync(batch)
+            except Exception:
+                log.exception("sync failed")
+
+    async def sync(self, batch: list[GameSocket]) -> None:
+        presence = [sock.channel_name for sock in batch if isinstance(sock, PlayerConsumer)]
+        tables = sorted({tid for sock in batch for tid in sock.streams})
+        seqs = await db(services.sweep)(presence, tables)
+        for sock in batch:
+            if sock in self.due:  # not closed meanwhile
+                try:
+                    await sock.synced(seqs)
+                except Exception:
+                    log.exception("sync of one socket failed")
+
+
 class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
     """What the player and host sockets share: frames, errors, rate limits, ordered streams."""
 
@@ -134,7 +194,6 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
         self.groups_joined = []
         self.streams: dict[int, TableStream] = {}
         self.limiter = RateLimiter(settings.GAME["RATE_LIMIT_PER_10S"])
-        self.sync_task: asyncio.Task | None = None
         await super().websocket_connect(message)
 
     async def join_group(self, group: str) -> None:
@@ -215,25 +274,23 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
         raise NotImplementedError
 
     def start_sync(self) -> None:
-        self.sync_task = asyncio.create_task(self._sync_loop())
+        SyncSweep.of_loop().add(self)
 
-    async def _sync_loop(self) -> None:
-        period = settings.GAME["SYNC_SECONDS"]
-        while True:
-            await asyncio.sleep(period)
-            try:
-                await self.sync_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("sync failed")
+    async def synced(self, table_seqs: dict[int, int]) -> None:
+        """This socket's periodic sync, given each table's latest seq (read once for a batch of
+        sockets): re-join the groups (a restarted Redis forgot them), deliver from the log what a
+        stream is missing (a lost last broadcast reveals no gap by itself), then say ``sync``."""
+        await self.rejoin_groups()
+        for tid, stream in list(self.streams.items()):
+            if stream.started and table_seqs.get(tid, 0) > stream.last_seq:
+                await stream.catch_up()
+        await self.send_sync()
 
-    async def sync_once(self) -> None:
+    async def send_sync(self) -> None:
         raise NotImplementedError
 
     async def disconnect(self, code):
-        if self.sync_task is not None:
-            self.sync_task.cancel()
+        SyncSweep.of_loop().discard(self)
         for s in self.streams.values():
             s.close()
         await self.leave_groups()
@@ -241,6 +298,9 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
 
 class PlayerConsumer(GameSocket):
     player_id: int | None = None
+    table_id: int | None = None
+    # The highest seq this socket has shown its client (snapshot or event): what ``sync`` reports.
+    last_visible = 0
 
     async def connect(self):
         code = normalise_code(self.scope["url_route"]["kwargs"]["code"])
@@ -279,6 +339,7 @@ class PlayerConsumer(GameSocket):
         state = await db(services.player_state)(self.player_id)
         self.table_id = table_id
         await self.send_json(state)
+        self.last_visible = state["seq"] if fresh is not None else max(self.last_visible, state["seq"])
         if table_id is None:
             return
         stream = self.streams[table_id]
@@ -319,6 +380,7 @@ class PlayerConsumer(GameSocket):
     async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:
         if chat_rules.can_read(audience, self.role):
             await self.send_json(event)
+            self.last_visible = max(self.last_visible, event["seq"])
             if event.get("kind") == "seats" and not self._still_seated(event.get("data") or {}):
                 # A host may have moved this player: re-read the seat if it changed.
                 seat = await db(services.load_seat)(self.player_id)
@@ -343,18 +405,9 @@ class PlayerConsumer(GameSocket):
             return
         await self._seat_and_state(None)
 
-    async def sync_once(self) -> None:
-        await self.rejoin_groups()
-        stream = self.streams.get(self.table_id) if self.table_id is not None else None
-        # One trip to the database: mark the socket alive, fetch what it missed, and the latest
-        # seq it may see (this runs for every socket every sync period, so it must stay cheap).
-        missed, latest = await db(services.sync_check)(
-            self.channel_name, self.table_id, self.role, stream.last_seq if stream else 0
-        )
-        if stream is None:
-            return
-        await stream.absorb(missed)
-        await self.send_json({"type": "sync", "seq": latest})
+    async def send_sync(self) -> None:
+        if self.table_id is not None:
+            await self.send_json({"type": "sync", "seq": self.last_visible})
 
     async def disconnect(self, code):
         await super().disconnect(code)
@@ -415,10 +468,7 @@ class HostConsumer(GameSocket):
     async def player_changed(self, message):
         return
 
-    async def sync_once(self) -> None:
-        await self.rejoin_groups()
-        for stream in list(self.streams.values()):
-            await stream.catch_up()
+    async def send_sync(self) -> None:
         await self.send_json({"type": "sync", "seq": {str(t): s.last_seq for t, s in self.streams.items()}})
 
 

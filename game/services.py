@@ -321,7 +321,9 @@ def _seat(session: GameSession, player: Player, now: datetime) -> None:
 
     all_taken = all(counts.get((t, r), 0) >= 1 for t in tables for r in roles)
     if session.table_count == 0 and session.status == GameSession.LOBBY and all_taken:
-        t = GameTable.objects.create(session=session, number=len(tables) + 1, state=rules.TableState().to_dict())
+        t = GameTable.objects.create(
+            session=session, number=len(tables) + 1, state=rules.TableState().to_dict()
+        )
         tables.append(t.pk)
     table_id, role = pick()
     player.table_id, player.role = table_id, role
@@ -872,14 +874,6 @@ def visible_events(table_id: int, role: str | None, since: int = 0, *, host: boo
     return [e for e in events if chat_rules.can_read(e.audience, role, host=host)]
 
 
-def latest_visible_seq(table_id: int, role: str | None) -> int:
-    candidates = Event.objects.filter(table_id=table_id).filter(visible_q(role)).order_by("-seq")
-    for e in candidates.only("seq", "audience")[:50]:
-        if chat_rules.can_read(e.audience, role):
-            return e.seq
-    return 0
-
-
 def player_state(player_id: int) -> dict[str, Any]:
     player = Player.objects.select_related("session", "table").get(pk=player_id)
     session = player.session
@@ -967,23 +961,18 @@ def socket_closed(player_id: int, channel_name: str) -> None:
         _presence(player_id, now)
 
 
-def socket_seen(channel_name: str) -> None:
-    Connection.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
-
-
-def sync_check(
-    channel_name: str, table_id: int | None, role: str | None, since: int
-) -> tuple[list[Event], int]:
-    """A socket's periodic check: mark it alive, and return the table's events after ``since``
-    (every audience: the socket filters) and the latest seq this role may see."""
-    socket_seen(channel_name)
-    if table_id is None:
-        return [], 0
-    missed = list(Event.objects.filter(table_id=table_id, seq__gt=since).order_by("seq"))
-    latest = max((e.seq for e in missed if chat_rules.can_read(e.audience, role)), default=None)
-    if latest is None:
-        latest = latest_visible_seq(table_id, role)
-    return missed, latest
+def sweep(channel_names: Sequence[str], table_ids: Sequence[int]) -> dict[int, int]:
+    """A batch of sockets' periodic sync: mark them alive (presence counts a socket while its
+    ``seen_at`` is fresh), and return each of their tables' latest seq."""
+    now = timezone.now()
+    names = list(channel_names)
+    for i in range(0, len(names), 500):
+        Connection.objects.filter(channel_name__in=names[i : i + 500]).update(seen_at=now)
+    ids = list(table_ids)
+    seqs: dict[int, int] = {}
+    for i in range(0, len(ids), 500):
+        seqs.update(GameTable.objects.filter(pk__in=ids[i : i + 500]).values_list("pk", "seq"))
+    return seqs
 
 
 def _presence(player_id: int, now: datetime) -> None:

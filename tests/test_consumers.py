@@ -7,9 +7,10 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
+from django.utils import timezone
 
 from game import services
-from game.models import Event, GameSession, GameTable
+from game.models import Connection, Event, GameSession, GameTable
 from tests.conftest import connect, cookie_for_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
@@ -336,20 +337,54 @@ async def test_a_broadcast_lost_by_the_channel_layer_is_recovered_from_the_log(m
         await x.close()
 
 
-async def test_sync_reports_the_latest_seq_the_seat_may_see(make_session, seat_clients, settings):
+async def test_the_periodic_sync_delivers_a_lost_last_event_and_reports_the_latest_visible_seq(
+    make_session, seat_clients
+):
+    from django.conf import settings
+
+    settings.GAME["SYNC_SECONDS"] = 0.4  # restored by the autouse fixture
     session = await db(make_session)(start=True)
     c = await seat_clients(session, 4)
-    ref = await c["us"].send("chat.send", channel="russia+ukraine", text="x") if False else None
-    ref = await c["russia"].send("chat.send", channel="russia+ukraine", text="private")
-    await c["russia"].answer(ref)
-    # Drive one sync directly rather than waiting the period out.
-    from game.consumers import PlayerConsumer  # noqa: F401
+    started = timezone.now()
+    table = await db(GameTable.objects.get)(session=session)
+    ref = await c["us"].send("chat.send", channel="table", text="seen by all")
+    await c["us"].answer(ref)
+    public = (await c["us"].event("chat.message", text="seen by all"))["seq"]
 
-    seq_all = await db(lambda: GameTable.objects.get(session=session).seq)()
-    latest_us = await db(services.latest_visible_seq)(c["us"].state["table"]["id"], "us")
-    latest_ru = await db(services.latest_visible_seq)(c["us"].state["table"]["id"], "russia")
-    assert latest_ru == seq_all
-    assert latest_us < seq_all
+    # The table's last event is a private one whose broadcast is lost: no later event will
+    # reveal the gap, so only the periodic sync can deliver it.
+    @db
+    def silent_private_event():
+        from django.db import transaction
+        from django.utils import timezone
+
+        with transaction.atomic():
+            t = services._lock_table(table.pk)
+            ev = services._append(
+                t,
+                "chat.message",
+                {"channel": "russia+ukraine", "role": "russia", "name": "x", "text": "lost and private"},
+                "channel:russia+ukraine",
+                timezone.now(),
+            )
+            t.save()
+            return ev.seq
+
+    private = await silent_private_event()
+    for role in ("russia", "ukraine"):
+        got = await c[role].event("chat.message", text="lost and private", timeout=5)
+        assert got["seq"] == private
+        sync = await c[role].wait(lambda m: m["type"] == "sync" and m["seq"] == private, timeout=5)
+        assert sync["seq"] == private
+    for role in ("us", "europe"):
+        sync = await c[role].wait(lambda m: m["type"] == "sync", timeout=5)
+        assert public <= sync["seq"] < private
+        assert "lost and private" not in json.dumps(await c[role].drain(0.3))
+    # Presence: the sync marked every socket alive.
+    marked = await db(
+        lambda: Connection.objects.filter(player__session=session, seen_at__gt=started).count()
+    )()
+    assert marked == 4
     for x in c.values():
         await x.close()
 
