@@ -966,8 +966,9 @@ def sweep(channel_names: Sequence[str], table_ids: Sequence[int]) -> dict[int, i
     ``seen_at`` is fresh), and return each of their tables' latest seq."""
     now = timezone.now()
     names = list(channel_names)
-    for i in range(0, len(names), 500):
-        Connection.objects.filter(channel_name__in=names[i : i + 500]).update(seen_at=now)
+    with transaction.atomic():  # a transaction: on SQLite it queues for the write lock without sleeping
+        for i in range(0, len(names), 500):
+            Connection.objects.filter(channel_name__in=names[i : i + 500]).update(seen_at=now)
     ids = list(table_ids)
     seqs: dict[int, int] = {}
     for i in range(0, len(ids), 500):

@@ -99,6 +99,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, except that the threads of a process hand the write lock over through a
+    # Python lock instead of SQLite's sleeping busy handler (negotiation/sqlite3/base.py).
+    DATABASES["default"]["ENGINE"] = "negotiation.sqlite3"
     # Writers wait for each other instead of failing with "database is locked" under load;
     # IMMEDIATE transactions take the write lock up front, serialising a table's changes.
     # WAL with synchronous=NORMAL: a committed action survives a crash of the server process
