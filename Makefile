@@ -55,6 +55,7 @@ test: install system-deps
 
 bench: install system-deps
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_actions.py
 	$(BIN)/python bench/load.py
 
 clean:

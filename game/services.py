@@ -267,26 +267,35 @@ def clean_name(raw: str) -> str:
 
 
 def join(code: str, name: str) -> Player:
+    """Seat a new player. One transaction of a few statements: the session row locked (which
+    serialises a class's joins), the seat chosen from the counts, the player inserted already
+    seated (a taken name fails on the unique constraint), then the table's ``seats`` event."""
     clean = normalise_code(code)
     if not clean:
         raise JoinError("code", "Type the six-character code your instructor shows.")
     name = clean_name(name)
-    session = find_open_session(clean)
-    if session is None:
-        if GameSession.objects.filter(code=clean, status=GameSession.ENDED).exists():
-            raise JoinError("code", f"The session {clean} has ended; ask your instructor for the new code.")
-        raise JoinError("code", f"No session has the code {clean}; check it with your instructor.")
     try:
         with transaction.atomic():
-            session = GameSession.objects.select_for_update().get(pk=session.pk)
-            if session.players.filter(name__iexact=name).exists():
-                raise JoinError(
-                    "name", f"Someone in this session is already called {name}; add an initial or a surname."
-                )
-            player = Player.objects.create(session=session, name=name)
-            _seat(session, player, timezone.now())
+            session = (
+                GameSession.objects.select_for_update()
+                .defer("scenario_data")  # large, and the engine's scenario is cached per process
+                .filter(code=clean)
+                .exclude(status=GameSession.ENDED)
+                .first()
+            )
+            if session is None:
+                if GameSession.objects.filter(code=clean, status=GameSession.ENDED).exists():
+                    raise JoinError(
+                        "code", f"The session {clean} has ended; ask your instructor for the new code."
+                    )
+                raise JoinError("code", f"No session has the code {clean}; check it with your instructor.")
+            table_id, role = _pick_seat(session)
+            player = Player.objects.create(session=session, name=name, table_id=table_id, role=role)
+            seats_changed(session, [GameTable(pk=table_id, session=session)], timezone.now())
     except IntegrityError as e:
-        raise JoinError("name", f"Someone in this session is already called {name}; add an initial.") from e
+        raise JoinError(
+            "name", f"Someone in this session is already called {name}; add an initial or a surname."
+        ) from e
     return player
 
 
@@ -299,44 +308,34 @@ def _seat_counts(session: GameSession) -> dict[tuple[int, str], int]:
     return {(r["table_id"], r["role"]): r["n"] for r in rows}
 
 
-def _seat(session: GameSession, player: Player, now: datetime) -> None:
-    """Seat a player: every role of every table gets a player before any role gets a second.
-
-    In 'as many as needed' mode a new table opens (before the start) once all seats are taken.
-    Caller holds the session's row lock.
-    """
-    scenario = session.engine_scenario()
-    roles = scenario.role_keys
+def _pick_seat(session: GameSession) -> tuple[int, str]:
+    """The seat for the next player: every role of every table gets a player before any role gets
+    a second. In 'as many as needed' mode a new table opens (before the start) once all seats are
+    taken. Caller holds the session's row lock."""
+    roles = session.engine_scenario().role_keys
     # Table ids only: building every table (with its state) for each join made joins O(tables).
     tables = list(session.tables.values_list("pk", flat=True))
     counts = _seat_counts(session)
-
-    def pick() -> tuple[int, str]:
-        level = min((counts.get((t, r), 0) for t in tables for r in roles), default=0)
-        for t in tables:
-            for r in roles:
-                if counts.get((t, r), 0) == level:
-                    return t, r
-        raise AssertionError("no seat")
-
     all_taken = all(counts.get((t, r), 0) >= 1 for t in tables for r in roles)
     if session.table_count == 0 and session.status == GameSession.LOBBY and all_taken:
         t = GameTable.objects.create(
             session=session, number=len(tables) + 1, state=rules.TableState().to_dict()
         )
         tables.append(t.pk)
-    table_id, role = pick()
-    player.table_id, player.role = table_id, role
-    player.save(update_fields=["table", "role"])
-    seats_changed(session, [GameTable(pk=table_id, session=session)], now)
+    level = min((counts.get((t, r), 0) for t in tables for r in roles), default=0)
+    for t in tables:
+        for r in roles:
+            if counts.get((t, r), 0) == level:
+                return t, r
+    raise AssertionError("no seat")
 
 
 def seats_changed(session: GameSession, tables: Iterable[GameTable], now: datetime) -> None:
+    """Append a ``seats`` event to each table (its seq taken as a chat line's is)."""
+    scenario = session.engine_scenario()
     for t in tables:
-        locked = _lock_table(t.pk)
-        ev = _append(locked, "seats", {"seats": seats_of(locked)}, "table", now)
-        locked.save(update_fields=["seq", "last_activity"])
-        _commit_broadcast(locked, [ev])
+        data = {"seats": seats_of(t, scenario)}
+        _commit_broadcast(t, [_append_raw(t.pk, "seats", data, "table", now)[0]])
     notify_session(session.pk, "seats")
 
 
@@ -349,9 +348,13 @@ def live_player_ids(player_ids: Iterable[int]) -> set[int]:
     )
 
 
-def seats_of(table: GameTable) -> list[dict[str, Any]]:
-    scenario = table.session.engine_scenario()
-    players = list(table.players.filter(removed=False))
+def seats_of(table: GameTable, scenario: Scenario | None = None) -> list[dict[str, Any]]:
+    scenario = scenario or table.session.engine_scenario()
+    players = list(
+        Player.objects.filter(table_id=table.pk, removed=False).only(
+            "pk", "name", "role", "is_bot", "stand_in"
+        )
+    )
     live = live_player_ids(p.pk for p in players)
     out = []
     for r in scenario.roles:
@@ -741,12 +744,23 @@ def _claim_ref(player_id: int, ref: str, answer: dict[str, Any], now: datetime) 
 
 
 def _chat(table_id: int, scenario: Scenario, seat: Seat, msg: dict[str, Any], now: datetime) -> Event:
-    """A chat line: the engine's checks, then the table's next seq and one event row.
-
-    ``UPDATE ... RETURNING`` both takes the table's row lock (PostgreSQL; SQLite's IMMEDIATE
-    transaction already holds the write lock) and allocates the seq; a refusal rolls it back.
-    """
+    """A chat line: the engine's checks, then the table's next seq and one event row, without
+    reading the table's state (its stage says whether the game is on)."""
     audience = chat_rules.check_channel(scenario, seat.role, msg.get("channel"))
+
+    def checked(stage: str) -> dict[str, Any]:
+        chat_rules.check_open(stage != GameTable.WAITING, stage == GameTable.ENDED)
+        text = chat_rules.clean_text(msg.get("text"))
+        return {"channel": msg["channel"], "role": seat.role, "name": seat.name, "text": text}
+
+    return _append_raw(table_id, "chat.message", checked, audience, now)[0]
+
+
+def _append_raw(table_id: int, kind: str, data, audience: str, now: datetime) -> tuple[Event, str]:
+    """Append one event without loading the table: ``UPDATE ... RETURNING`` takes the table's row
+    lock (PostgreSQL; SQLite's IMMEDIATE transaction already holds the write lock) and its next
+    seq, then one INSERT. ``data`` may be a function of the table's stage that raises to refuse
+    (the caller's transaction then rolls the seq back). Returns the event and the stage."""
     at = _db_value(Event, "at", now)
     with connection.cursor() as c:
         c.execute(
@@ -754,14 +768,13 @@ def _chat(table_id: int, scenario: Scenario, seat: Seat, msg: dict[str, Any], no
             [at, table_id],
         )
         seq, stage = c.fetchone()
-        chat_rules.check_open(stage != GameTable.WAITING, stage == GameTable.ENDED)
-        text = chat_rules.clean_text(msg.get("text"))
-        data = {"channel": msg["channel"], "role": seat.role, "name": seat.name, "text": text}
+        if callable(data):
+            data = data(stage)
         c.execute(
             f"INSERT INTO {_sql(Event)} (table_id, seq, kind, data, audience, at) VALUES (%s, %s, %s, %s, %s, %s)",
-            [table_id, seq, "chat.message", _db_value(Event, "data", data), audience, at],
+            [table_id, seq, kind, _db_value(Event, "data", data), audience, at],
         )
-    return Event(table_id=table_id, seq=seq, kind="chat.message", data=data, audience=audience, at=now)
+    return Event(table_id=table_id, seq=seq, kind=kind, data=data, audience=audience, at=now), stage
 
 
 def _player_events(table, scenario, state, seat: Seat, kind, msg, now) -> list[Event]:
@@ -997,6 +1010,7 @@ def player_for(session_code: str, token: str | None) -> Player | None:
         return (
             Player.objects.filter(token=token, session__code=normalise_code(session_code), removed=False)
             .select_related("session")
+            .defer("session__scenario_data")  # large; the engine's scenario is cached per process
             .first()
         )
     except (ValueError, TypeError):  # not a UUID
