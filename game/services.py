@@ -888,7 +888,11 @@ def visible_events(table_id: int, role: str | None, since: int = 0, *, host: boo
 
 
 def player_state(player_id: int) -> dict[str, Any]:
-    player = Player.objects.select_related("session", "table").get(pk=player_id)
+    player = (
+        Player.objects.select_related("session", "table")
+        .defer("session__scenario_data")  # large; the engine's scenario is cached per process
+        .get(pk=player_id)
+    )
     session = player.session
     scenario = session.engine_scenario()
     role = player.role or None
@@ -927,7 +931,7 @@ def player_state(player_id: int) -> dict[str, Any]:
     out["table"] = {
         "id": table.pk,
         "number": table.number,
-        "seats": seats_of(table),
+        "seats": seats_of(table, scenario),
         "started": state.started,
         "ended": state.ended,
         "agreement": state.agreement,
@@ -990,16 +994,13 @@ def sweep(channel_names: Sequence[str], table_ids: Sequence[int]) -> dict[int, i
 
 
 def _presence(player_id: int, now: datetime) -> None:
-    player = Player.objects.filter(pk=player_id).select_related("table").first()
+    player = Player.objects.filter(pk=player_id).only("pk", "session_id", "table_id", "role", "name").first()
     if player is None or player.table_id is None:
         return
     connected = bool(live_player_ids([player_id]))
-    table = _lock_table(player.table_id)
-    ev = _append(
-        table, "presence", {"role": player.role, "name": player.name, "connected": connected}, "table", now
-    )
-    table.save(update_fields=["seq", "last_activity"])
-    _commit_broadcast(table, [ev])
+    data = {"role": player.role, "name": player.name, "connected": connected}
+    ev, _stage = _append_raw(player.table_id, "presence", data, "table", now)
+    _after_commit(_broadcast_events, player.table_id, [ev])
     notify_session(player.session_id, "presence")
 
 
