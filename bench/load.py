@@ -984,6 +984,12 @@ def parse_args(argv=None):
     ap.add_argument("--json-out", type=Path, default=None, help="where to write the JSON report")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument(
+        "--redis-layer",
+        choices=["core", "pubsub"],
+        default="core",
+        help="department: channels_redis's RedisChannelLayer (core) or RedisPubSubChannelLayer",
+    )
+    ap.add_argument(
         "--profile",
         type=Path,
         default=None,
@@ -1014,6 +1020,8 @@ def main(argv=None) -> int:
     per_10s = 10.0 / (args.interval * 0.5)
     if per_10s * 2 > 40:
         extra["GAME_RATE_LIMIT_PER_10S"] = str(int(per_10s * 4))
+    if args.redis_layer != "core":
+        extra["GAME_REDIS_LAYER"] = args.redis_layer
     for cfg in configs:
         stack = servers.Stack(
             config=cfg,

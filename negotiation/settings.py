@@ -118,7 +118,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
+# Redis: channels_redis's pub/sub layer by default (why: docs/deployment.md), the core layer on request.
+REDIS_LAYER = os.environ.get("GAME_REDIS_LAYER", "pubsub")
+if REDIS_LAYER not in ("pubsub", "core"):
+    raise ImproperlyConfigured(f"GAME_REDIS_LAYER must be 'pubsub' or 'core', not {REDIS_LAYER!r}.")
+if REDIS_URL and REDIS_LAYER == "pubsub":
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+elif REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",

@@ -48,6 +48,11 @@ def test_the_channel_layer_is_in_memory_without_redis_url_and_redis_with_it():
     out = settings_in_subprocess(
         {"REDIS_URL": "redis://127.0.0.1:6390/0"}, "settings.CHANNEL_LAYERS['default']"
     )
+    assert "channels_redis.pubsub.RedisPubSubChannelLayer" in out and "redis://127.0.0.1:6390/0" in out
+    out = settings_in_subprocess(
+        {"REDIS_URL": "redis://127.0.0.1:6390/0", "GAME_REDIS_LAYER": "core"},
+        "settings.CHANNEL_LAYERS['default']",
+    )
     assert "channels_redis.core.RedisChannelLayer" in out and "redis://127.0.0.1:6390/0" in out
 
 
@@ -104,12 +109,15 @@ def test_healthz_reports_a_broken_database_as_503(client, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_healthz_reports_a_broken_channel_layer_as_503(client, settings):
+@pytest.mark.parametrize(
+    "backend", ["channels_redis.pubsub.RedisPubSubChannelLayer", "channels_redis.core.RedisChannelLayer"]
+)
+def test_healthz_reports_a_broken_channel_layer_as_503(client, settings, backend):
     from channels.layers import channel_layers
 
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": backend,
             "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
         }
     }
