@@ -631,7 +631,9 @@ async def run_config(stack: servers.Stack, args) -> dict:
         "config": stack.config,
         "workers": W,
         "database": "PostgreSQL 15" if stack.db == "postgres" else "SQLite (WAL)",
-        "channel_layer": "channels_redis" if stack.config == "department" else "in-memory",
+        "channel_layer": f"channels_redis ({stack.env.get('GAME_REDIS_LAYER', 'pubsub')})"
+        if stack.config == "department"
+        else "in-memory",
         "debug": stack.debug,
         "tables": T,
         "players": N,

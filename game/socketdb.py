@@ -10,9 +10,12 @@ from the event loop once the call returns.
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import SyncToAsync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import close_old_connections, connections
 
 from game import services
@@ -37,6 +40,45 @@ class SocketDB(SyncToAsync):
                 conn.close_if_unusable_or_obsolete()
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def executor() -> ThreadPoolExecutor | None:
+    """The pool of database threads when ``GAME_DB_THREADS`` > 1 (PostgreSQL), else None: the one
+    thread-sensitive thread, as channels does. Several threads let one action's round trips to
+    PostgreSQL overlap another's; the rows each action locks keep a table's changes in order, and
+    the sockets' streams put broadcasts that overtake each other back in seq order."""
+    global _pool
+    n = settings.GAME["DB_THREADS"]
+    if n <= 1:
+        return None
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="socket-db")
+        return _pool
+
+
+def close_connections() -> None:
+    """Close the connections the sockets' database threads keep (a worker's exit does it anyway;
+    tests call this so that PostgreSQL can drop its test database)."""
+    global _pool
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        n = pool._max_workers
+        barrier = threading.Barrier(n, timeout=30)
+
+        def close_here() -> None:  # n tasks held at a barrier: each runs on a thread of its own
+            barrier.wait()
+            connections.close_all()
+
+        for f in [pool.submit(close_here) for _ in range(n)]:
+            f.result(timeout=60)
+        pool.shutdown(wait=True)
+
+
 def db(fn):
     """``await db(fn)(*args)``: run a service in the sockets' database thread, then send the
     broadcasts of what it committed from the event loop (the thread never waits for the layer)."""
@@ -48,7 +90,8 @@ def db(fn):
             except Exception as e:  # re-raised on the loop, after its committed broadcasts
                 return None, e, box
 
-    run = SocketDB(collecting, thread_sensitive=True)
+    pool = executor()
+    run = SocketDB(collecting, thread_sensitive=pool is None, executor=pool)
 
     async def call(*args, **kwargs):
         result, error, box = await run(*args, **kwargs)

@@ -201,7 +201,15 @@ GAME = {
     "MAX_NAME_LENGTH": 40,
     "TICKER": env_bool("GAME_TICKER", True),
     "BOTS": env_bool("GAME_BOTS", True),
+    # Threads per worker for the sockets' database work (game/socketdb.py): one for SQLite (one
+    # writer at a time anyway), four for PostgreSQL (their round trips overlap; each keeps a
+    # connection, so a worker holds up to this many).
+    "DB_THREADS": int(
+        os.environ.get("GAME_DB_THREADS", 1 if DATABASES["default"]["ENGINE"] == "negotiation.sqlite3" else 4)
+    ),
 }
+if GAME["DB_THREADS"] < 1:
+    raise ImproperlyConfigured("GAME_DB_THREADS must be at least 1.")
 
 LOGGING = {
     "version": 1,

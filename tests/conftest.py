@@ -29,10 +29,9 @@ def _close_socket_thread_connection():
     """The sockets' database thread keeps its connection between calls (game.socketdb); close it
     after each test, as a worker does at exit, so that PostgreSQL can drop the test database."""
     yield
-    from asgiref.sync import SyncToAsync
-    from django.db import connections
+    from game.socketdb import close_connections
 
-    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
+    close_connections()
 
 
 @pytest.fixture
