@@ -281,7 +281,9 @@ class Stack:
         for i, pid in enumerate(self.daphne_pids):
             out = out_dir / f"{label}-worker{i}.txt"
             cmd = [exe, "record", "-p", str(pid), "-o", str(out), "-f", "raw", "-r", str(rate)]
-            cmd += ["-d", str(max(1, int(seconds))), "--threads", "--idle", "--nonblocking"]
+            cmd += ["-d", str(max(1, int(seconds))), "--threads", "--nonblocking"]
+            # PYSPY_GIL=1: only the thread holding the GIL (where one worker's CPU really goes).
+            cmd += ["--gil"] if os.environ.get("PYSPY_GIL") == "1" else ["--idle"]
             procs.append(self._spawn(f"py-spy-{label}-{i}", cmd, out_dir / f"{label}-worker{i}.log"))
         return procs
 
