@@ -209,9 +209,10 @@ def _finish(table: GameTable, scenario: Scenario, state: rules.TableState, now: 
     return _append(table, "game.ended", outcome, "table", now)
 
 
-def _commit_broadcast(table: GameTable, events: Sequence[Event]) -> None:
+def _commit_broadcast(table_id: int, events: Sequence[Event]) -> None:
+    """Broadcast a table's new events once the transaction that wrote them has committed."""
     if events:
-        _after_commit(_broadcast_events, table.pk, list(events))
+        _after_commit(_broadcast_events, table_id, list(events))
 
 
 # --- sessions, joining and seats -----------------------------------------------------------
@@ -252,8 +253,9 @@ class JoinError(ValueError):
         self.field, self.message = field, message
 
 
-def find_open_session(code: str) -> GameSession | None:
-    return GameSession.objects.filter(code=normalise_code(code)).exclude(status=GameSession.ENDED).first()
+def open_sessions(code: str):
+    """The session with this code, unless it has ended (a queryset, so callers can lock it)."""
+    return GameSession.objects.filter(code=normalise_code(code)).exclude(status=GameSession.ENDED)
 
 
 def clean_name(raw: str) -> str:
@@ -276,13 +278,8 @@ def join(code: str, name: str) -> Player:
     name = clean_name(name)
     try:
         with transaction.atomic():
-            session = (
-                GameSession.objects.select_for_update()
-                .defer("scenario_data")  # large, and the engine's scenario is cached per process
-                .filter(code=clean)
-                .exclude(status=GameSession.ENDED)
-                .first()
-            )
+            # scenario_data deferred: large, and the engine's scenario is cached per process.
+            session = open_sessions(clean).select_for_update().defer("scenario_data").first()
             if session is None:
                 if GameSession.objects.filter(code=clean, status=GameSession.ENDED).exists():
                     raise JoinError(
@@ -335,7 +332,7 @@ def seats_changed(session: GameSession, tables: Iterable[GameTable], now: dateti
     scenario = session.engine_scenario()
     for t in tables:
         data = {"seats": seats_of(t, scenario)}
-        _commit_broadcast(t, [_append_raw(t.pk, "seats", data, "table", now)[0]])
+        _commit_broadcast(t.pk, [_append_raw(t.pk, "seats", data, "table", now)[0]])
     notify_session(session.pk, "seats")
 
 
@@ -420,7 +417,7 @@ def add_table(session: GameSession) -> GameTable:
             events = _apply(table, scenario, rules.Start(), now, session=session)
             for _ in range(session.phase_index):
                 events += _apply(table, scenario, rules.AdvancePhase(), now, session=session)
-            _commit_broadcast(table, events)
+            _commit_broadcast(table.pk, events)
         notify_session(session.pk, "tables")
         return table
 
@@ -455,7 +452,7 @@ def _for_each_table(session: GameSession, action, now: datetime, only: Sequence[
         except RuleViolation:
             continue
         applied += 1
-        _commit_broadcast(table, events)
+        _commit_broadcast(table.pk, events)
     return applied
 
 
@@ -517,7 +514,7 @@ def _clock_event(session: GameSession, now: datetime) -> None:
             continue
         ev = _append(table, "phase.changed", {"phase": _phase_payload(scenario, session)}, "table", now)
         table.save(update_fields=["seq", "last_activity"])
-        _commit_broadcast(table, [ev])
+        _commit_broadcast(table.pk, [ev])
     notify_session(session.pk, "clock")
 
 
@@ -704,11 +701,10 @@ def player_action(player_id: int, msg: dict[str, Any], now: datetime | None = No
                 events = [_chat(table_id, scenario, seat, msg, now)]
             else:
                 table = GameTable.objects.select_for_update(of=("self",)).get(pk=table_id)
-                events = _player_events(table, scenario, table.engine_state(), seat, kind, msg, now)
+                events = _player_events(table, scenario, seat, kind, msg, now)
         except RuleViolation as e:
             raise ServiceError(e.code, e.message) from e
-        if events:
-            _after_commit(_broadcast_events, table_id, events)
+        _commit_broadcast(table_id, events)
         return answer
 
 
@@ -777,7 +773,8 @@ def _append_raw(table_id: int, kind: str, data, audience: str, now: datetime) ->
     return Event(table_id=table_id, seq=seq, kind=kind, data=data, audience=audience, at=now), stage
 
 
-def _player_events(table, scenario, state, seat: Seat, kind, msg, now) -> list[Event]:
+def _player_events(table, scenario, seat: Seat, kind, msg, now) -> list[Event]:
+    """An engine action of a seat; ``_apply`` loads the table's state and applies it."""
     role = seat.role
     if kind == "proposal.make":
         note = msg.get("note", "") or ""
@@ -1000,7 +997,7 @@ def _presence(player_id: int, now: datetime) -> None:
     connected = bool(live_player_ids([player_id]))
     data = {"role": player.role, "name": player.name, "connected": connected}
     ev, _stage = _append_raw(player.table_id, "presence", data, "table", now)
-    _after_commit(_broadcast_events, player.table_id, [ev])
+    _commit_broadcast(player.table_id, [ev])
     notify_session(player.session_id, "presence")
 
 

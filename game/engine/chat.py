@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from game.engine.rules import RuleViolation, TableState
+from game.engine.rules import RuleViolation
 from game.engine.scenario import Scenario
 
 TABLE = "table"
@@ -54,15 +54,8 @@ def clean_text(text: object) -> str:
     return cleaned
 
 
-def check_chat(scenario: Scenario, state: TableState, role: str, channel: object) -> str:
-    """Return the audience of a message from ``role`` on ``channel``, or raise RuleViolation."""
-    audience = check_channel(scenario, role, channel)
-    check_open(state.started, state.ended)
-    return audience
-
-
 def check_channel(scenario: Scenario, role: str, channel: object) -> str:
-    """The channel part of :func:`check_chat`: its audience, or RuleViolation."""
+    """The audience of a message from ``role`` on ``channel``, or RuleViolation."""
     if not isinstance(channel, str):
         raise RuleViolation("invalid", "Say which channel: 'table' or a private one like 'russia+us'.")
     if channel != TABLE:
@@ -77,7 +70,7 @@ def check_channel(scenario: Scenario, role: str, channel: object) -> str:
 
 
 def check_open(started: bool, ended: bool) -> None:
-    """The table part of :func:`check_chat`: talk only while the game at the table is on."""
+    """Talk only while the game at the table is on (the table's started and ended flags)."""
     if not started:
         raise RuleViolation("phase", "The session has not started yet: wait for your instructor.")
     if ended:
