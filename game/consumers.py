@@ -76,8 +76,14 @@ class TableStream:
 
     async def start(self, last_seq: int) -> None:
         self.last_seq, self.started = last_seq, True
-        for seq in [s for s in self.buffer if s <= last_seq]:
-            del self.buffer[seq]
+        await self.advance(last_seq)
+
+    async def advance(self, seq: int) -> None:
+        """Everything up to ``seq`` has reached the client another way (a snapshot, a replay, the
+        log): drop it from the buffer and deliver what now follows in order."""
+        self.last_seq = max(self.last_seq, seq)
+        for s in [s for s in self.buffer if s <= self.last_seq]:
+            del self.buffer[s]
         await self._drain()
         self._watch_gap()
 
@@ -108,17 +114,12 @@ class TableStream:
 
     async def catch_up(self) -> None:
         """Read every event after last_seq from the log and deliver the visible ones."""
-        await self.absorb(await db(services.visible_events)(self.table_id, None, self.last_seq, host=True))
-
-    async def absorb(self, events) -> None:
-        """Deliver logged events (of every audience, in seq order) that this socket has not seen."""
+        events = await db(services.visible_events)(self.table_id, None, self.last_seq, host=True)
         for e in events:
             if e.seq > self.last_seq:
                 self.last_seq = e.seq
                 await self.consumer.deliver(self.table_id, e.audience, e.to_wire())
-        for seq in [s for s in self.buffer if s <= self.last_seq]:
-            del self.buffer[seq]
-        await self._drain()
+        await self.advance(self.last_seq)
 
     def close(self) -> None:
         if self.repair is not None:
@@ -354,10 +355,7 @@ class PlayerConsumer(GameSocket):
             if e.seq <= state["seq"]:
                 await self.send_json(e.to_wire())
         # The replay covered everything up to the snapshot; later events stay buffered.
-        stream.last_seq = max(stream.last_seq, state["seq"])
-        for seq in [s for s in stream.buffer if s <= stream.last_seq]:
-            del stream.buffer[seq]
-        await stream._drain()
+        await stream.advance(state["seq"])
 
     async def handle(self, msg: dict[str, Any]) -> None:
         kind = msg["type"]

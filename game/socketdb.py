@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from asgiref.sync import SyncToAsync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import connections
 
 from game import services
 
@@ -31,7 +31,7 @@ class SocketDB(SyncToAsync):
     in a transaction is still closed, and reopened by the next call."""
 
     def thread_handler(self, loop, *args, **kwargs):
-        close_old_connections()
+        # Checked after each call only: before the next one there is nothing new to check.
         try:
             return super().thread_handler(loop, *args, **kwargs)
         finally:
@@ -50,6 +50,8 @@ def executor() -> ThreadPoolExecutor | None:
     PostgreSQL overlap another's; the rows each action locks keep a table's changes in order, and
     the sockets' streams put broadcasts that overtake each other back in seq order."""
     global _pool
+    if _pool is not None:  # every socket action asks: no lock once the pool exists
+        return _pool
     n = settings.GAME["DB_THREADS"]
     if n <= 1:
         return None
