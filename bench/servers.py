@@ -30,12 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests import infra  # noqa: E402  (the test suite's server helpers: one manage() for both)
+
 VENV_BIN = (
     Path(sys.executable).parent
     if (Path(sys.executable).parent / "daphne").exists()
     else ROOT / ".venv" / "bin"
 )
-PYTHON = str(VENV_BIN / "python")
 DAPHNE = str(VENV_BIN / "daphne")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -246,18 +249,7 @@ class Stack:
         return out
 
     def manage(self, *args: str, timeout: float = 180) -> str:
-        r = subprocess.run(
-            [PYTHON, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if r.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
-        return r.stdout
+        return infra.manage(self.env, *args, timeout=timeout)
 
     def create_session(self, tables: int) -> dict:
         out = self.manage("create_session", "--tables", str(tables), "--json")
