@@ -12,7 +12,6 @@ game sees after the first ask. The target is well under 1,000 microseconds per p
 
 from __future__ import annotations
 
-import itertools
 import json
 import sys
 import time
@@ -24,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 from game.engine import durability as D  # noqa: E402
 from game.engine import scoring as S  # noqa: E402
 from game.engine.scenario import Scenario  # noqa: E402
+from game.engine.scenario import packages as all_packages  # noqa: E402
 
 DEFAULT_JSON = ROOT / "game" / "scenarios" / "default.json"
 
@@ -44,8 +44,7 @@ def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     data = json.loads(DEFAULT_JSON.read_text(encoding="utf-8"))
     sc = Scenario.from_dict(data)
-    issues = [[o.key for o in i.options] for i in sc.issues]
-    packages = [dict(zip(sc.issue_keys, combo, strict=True)) for combo in itertools.product(*issues)]
+    packages = all_packages(sc)
     news = ("summer_offensive", "us_steps_back")
     ev = D.evaluator(sc)
     ev.evaluate(packages[0])
@@ -54,7 +53,7 @@ def main() -> None:
     # Baseline: the same loop shape with trivial work, a product of three numbers per package.
     numbers = {
         ik: {ok: 1.0 + 0.01 * n for n, ok in enumerate(opts)}
-        for ik, opts in zip(sc.issue_keys, issues, strict=True)
+        for ik, opts in zip(sc.issue_keys, [[o.key for o in i.options] for i in sc.issues], strict=True)
     }
 
     def baseline(terms):

@@ -149,12 +149,94 @@ class NewsInline(admin.StackedInline):
     classes = ("collapse",)
 
 
+class FactorForm(forms.ModelForm):
+    """A factor whose parameters are read by the engine's own parser, so a misspelt field or
+    text where a number belongs is refused here, naming the factor and the field."""
+
+    class Meta:
+        model = ScenarioFactor
+        fields = ("order", "key", "label", "params")
+
+    def clean(self):
+        data = super().clean()
+        params = data.get("params")
+        if params is None:
+            return data
+        if not isinstance(params, dict):
+            raise ValidationError({"params": 'Write the parameters as a JSON object: {"beta": 1.2, ...}.'})
+        from game.engine.scenario import Factor, ScenarioError, _build
+
+        key = data.get("key") or "?"
+        try:
+            _build(
+                Factor,
+                {
+                    "key": key,
+                    "label": data.get("label") or key,
+                    **{k: v for k, v in params.items() if k not in ("key", "label")},
+                },
+                f"factor `{key}`",
+            )
+        except ScenarioError as e:
+            raise ValidationError({"params": str(e)}) from None
+        return data
+
+
 class FactorInline(admin.TabularInline):
     model = ScenarioFactor
     formset = FactorFormSet
+    form = FactorForm
     extra = 0
     fields = ("order", "key", "label", "params")
     classes = ("collapse",)
+
+
+class ScenarioConfigForm(forms.ModelForm):
+    """The scenario page, with the model's two sides chosen among the scenario's roles."""
+
+    implementer = forms.ChoiceField(
+        required=False,
+        label="Implementer",
+        help_text="The role that must implement the concessions (for the default scenario, Ukraine).",
+    )
+    challenger = forms.ChoiceField(
+        required=False,
+        label="Challenger",
+        help_text="The role able to restart the war (for the default scenario, Russia).",
+    )
+
+    class Meta:
+        model = ScenarioConfig
+        fields = (
+            "slug",
+            "title",
+            "description",
+            "horizon_years",
+            "baseline_hazard",
+            "baseline_decay",
+            "context_log_hr",
+            "context_label",
+            "peace_value",
+            "relapse_share",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        roles = list(self.instance.roles.all()) if self.instance and self.instance.pk else []
+        choices = [("", "(none)")] + [(r.key, r.name) for r in roles]
+        sides = dict(getattr(self.instance, "sides", None) or {})
+        for side in ("implementer", "challenger"):
+            self.fields[side].choices = choices
+            self.fields[side].initial = sides.get(side, "")
+
+    def save(self, commit=True):
+        obj = super().save(commit=False)
+        obj.sides = {
+            s: self.cleaned_data[s] for s in ("implementer", "challenger") if self.cleaned_data.get(s)
+        }
+        if commit:
+            obj.save()
+        return obj
 
 
 class ScenarioImportForm(forms.Form):
@@ -163,6 +245,7 @@ class ScenarioImportForm(forms.Form):
 
 @admin.register(ScenarioConfig)
 class ScenarioConfigAdmin(admin.ModelAdmin):
+    form = ScenarioConfigForm
     list_display = ("title", "slug", "role_count", "issue_count", "playable", "updated_at", "export_link")
     search_fields = ("title", "slug", "description")
     readonly_fields = ("problems_list",)
@@ -177,8 +260,20 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
                     "baseline_decay",
                     "context_log_hr",
                     "context_label",
+                    ("implementer", "challenger"),
                 ),
                 "description": "How the survival curve is computed; see docs/durability.md.",
+            },
+        ),
+        (
+            "Score",
+            {
+                "fields": ("peace_value", "relapse_share"),
+                "description": (
+                    "total = 100/(100 + peace value) x [D x (tactical + peace value) + (1 - D) x relapse "
+                    "share x tactical]: a year at peace pays what was won plus the peace itself, a year "
+                    "after a collapse a small share of what was won. See docs/durability.md."
+                ),
             },
         ),
     )
@@ -323,6 +418,7 @@ class OptionForm(forms.ModelForm):
             for r in self.roles:
                 self.fields[f"points_{r.key}"].initial = self.instance.points.get(r.key)
             self.fields["commits"].initial = list(self.instance.commits)
+            self.fields["excludes"].initial = list(self.instance.excludes or [])
 
     def clean_loadings(self):
         value = self.cleaned_data.get("loadings") or {}
@@ -334,12 +430,13 @@ class OptionForm(forms.ModelForm):
         obj = super().save(commit=False)
         obj.points = {r.key: self.cleaned_data[f"points_{r.key}"] for r in self.roles}
         obj.commits = list(self.cleaned_data.get("commits") or [])
+        obj.excludes = list(self.cleaned_data.get("excludes") or [])
         if commit:
             obj.save()
         return obj
 
 
-def option_form_for(roles: list[ScenarioRole]) -> type[OptionForm]:
+def option_form_for(roles: list[ScenarioRole], others: list[tuple[str, str]] = ()) -> type[OptionForm]:
     attrs: dict = {"roles": roles}
     for r in roles:
         attrs[f"points_{r.key}"] = forms.FloatField(
@@ -353,7 +450,27 @@ def option_form_for(roles: list[ScenarioRole]) -> type[OptionForm]:
         widget=forms.CheckboxSelectMultiple,
         help_text="Roles that must sign any agreement containing this option.",
     )
+    attrs["excludes"] = forms.MultipleChoiceField(
+        choices=list(others),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=(
+            "Options of the other issues this one contradicts: a package holding both is refused "
+            "(e.g. a ban on foreign troops and a foreign reassurance force)."
+        ),
+    )
     return type("ScenarioOptionForm", (OptionForm,), attrs)
+
+
+def other_options(issue: ScenarioIssue | None) -> list[tuple[str, str]]:
+    """The options of the scenario's other issues, as (issue/option, label) choices."""
+    if issue is None:
+        return []
+    out = []
+    for other in issue.scenario.issues.exclude(pk=issue.pk).prefetch_related("options"):
+        for o in other.options.all():
+            out.append((f"{other.key}/{o.key}", f"{other.name}: {o.label}"))
+    return out
 
 
 class OptionInline(admin.StackedInline):
@@ -364,7 +481,7 @@ class OptionInline(admin.StackedInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         roles = list(obj.scenario.roles.all()) if obj is not None else []
-        kwargs["form"] = option_form_for(roles)
+        kwargs["form"] = option_form_for(roles, other_options(obj))
         kwargs["fields"] = [
             "order",
             "key",
@@ -373,6 +490,7 @@ class OptionInline(admin.StackedInline):
             "loadings",
             *[f"points_{r.key}" for r in roles],
             "commits",
+            "excludes",
         ]
         return super().get_formset(request, obj, **kwargs)
 
@@ -385,6 +503,7 @@ class OptionInline(admin.StackedInline):
             "summary",
             *[f"points_{r.key}" for r in roles],
             "commits",
+            "excludes",
             "loadings",
         ]
 

@@ -62,6 +62,37 @@ class ScenarioConfig(models.Model):
     context_label = models.CharField(
         max_length=300, blank=True, help_text="Plain words for the fixed context, shown in the debrief."
     )
+    sides = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "Which role fills each side of the durability model: "
+            '{"implementer": role key (the side that must implement the concessions), '
+            '"challenger": role key (the side able to restart the war)}.'
+        ),
+    )
+    peace_value = models.FloatField(
+        default=50.0,
+        validators=[MinValueValidator(0), MaxValueValidator(1000)],
+        help_text="Score: what a year at peace is worth to every party, on top of its tactical points.",
+    )
+    relapse_share = models.FloatField(
+        default=0.1,
+        validators=[MinValueValidator(0), MaxValueValidator(0.99)],
+        help_text="Score: the share of its tactical points a party keeps in a year after the deal collapsed.",
+    )
+    shipped_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="For a shipped scenario: the digest of the file it was loaded from.",
+    )
+    content_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="The digest of the scenario as loaded, to tell whether it was edited since.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -106,6 +137,7 @@ class ScenarioConfig(models.Model):
                             "points": dict(o.points),
                             "commits": list(o.commits),
                             "loadings": dict(o.loadings),
+                            "excludes": list(o.excludes or []),
                         }
                         for o in i.options.all()
                     ],
@@ -137,14 +169,23 @@ class ScenarioConfig(models.Model):
                 "baseline_decay": self.baseline_decay,
                 "context_log_hr": self.context_log_hr,
                 "context_label": self.context_label,
+                "sides": dict(self.sides or {}),
+                "peace_value": self.peace_value,
+                "relapse_share": self.relapse_share,
                 "factors": [f.to_dict() for f in self.factors.all()],
             },
         }
 
     def problems(self) -> list[str]:
-        from game.engine.scenario import validate
+        """Everything that makes the scenario unplayable, each saying what to fix. A row that
+        cannot even be read (a mistyped factor field, text where a number belongs) is one
+        such problem, never an exception."""
+        from game.engine.scenario import ScenarioError, validate
 
-        return validate(self.to_engine())
+        try:
+            return validate(self.to_engine())
+        except ScenarioError as e:
+            return [str(e)]
 
 
 class ScenarioRole(models.Model):
@@ -215,6 +256,11 @@ class ScenarioOption(models.Model):
         default=dict,
         blank=True,
         help_text="How this option moves the durability factors: {factor key: value}.",
+    )
+    excludes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Options of other issues this one cannot be combined with, as issue/option.",
     )
 
     class Meta:

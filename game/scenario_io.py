@@ -6,6 +6,7 @@ nothing and the error names the line or the key at fault.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import jsonschema
 from django.db import transaction
 
-from game.engine.scenario import Scenario, validate
+from game.engine.scenario import Scenario, ScenarioError, validate
 from game.models import (
     ScenarioConfig,
     ScenarioFactor,
@@ -58,8 +59,8 @@ def check(data: Any) -> Scenario:
         raise ScenarioFileError(f"At {_where(data, list(e.absolute_path))}: {_say(e)}{more}.")
     try:
         scenario = Scenario.from_dict(data)
-    except TypeError as e:  # an unexpected field inside a factor, say
-        raise ScenarioFileError(f"Unexpected content: {e}.") from e
+    except (ScenarioError, TypeError) as e:  # a field of the wrong kind inside a factor, say
+        raise ScenarioFileError(str(e)) from e
     problems = validate(scenario)
     if problems:
         raise ScenarioFileError("The scenario is not playable: " + " ".join(problems))
@@ -115,6 +116,9 @@ def import_dict(data: dict[str, Any]) -> ScenarioConfig:
             "baseline_decay": model.get("baseline_decay", 0.85),
             "context_log_hr": model.get("context_log_hr", 0.0),
             "context_label": model.get("context_label", ""),
+            "sides": dict(model.get("sides", {})),
+            "peace_value": model.get("peace_value", 50.0),
+            "relapse_share": model.get("relapse_share", 0.1),
         },
     )
     config.roles.all().delete()
@@ -152,6 +156,7 @@ def import_dict(data: dict[str, Any]) -> ScenarioConfig:
                 points=o.get("points", {}),
                 commits=o.get("commits", []),
                 loadings=o.get("loadings", {}),
+                excludes=o.get("excludes", []),
             )
             for m, o in enumerate(i["options"])
         )
@@ -195,9 +200,56 @@ def import_text(text: str) -> ScenarioConfig:
     return import_dict(parse(text))
 
 
-def ensure_default() -> ScenarioConfig:
-    """Load the shipped default scenario unless it is already there (idempotent)."""
+def digest(data: Any) -> str:
+    """A stable digest of a scenario's JSON form (key order and whitespace do not count)."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _load_shipped(text: str) -> ScenarioConfig:
+    data = parse(text)
+    config = import_dict(data)
+    config.shipped_digest = digest(data)
+    config.content_digest = digest(config.to_dict())
+    config.save(update_fields=["shipped_digest", "content_digest"])
+    return config
+
+
+def ensure_default(report: Any = None) -> ScenarioConfig:
+    """Load the shipped default scenario, or bring an older copy up to date (idempotent).
+
+    A copy loaded from an older version of the file and never edited is replaced in place. A
+    copy that an instructor edited (or one loaded before the game kept digests) is kept under
+    a new slug, ``default-kept-<date>``, with its sessions, and the shipped version is loaded
+    as ``default``: an upgrade never overwrites an instructor's work. ``report`` (a callable)
+    is told what happened.
+    """
+    say = report or (lambda _msg: None)
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    shipped = digest(json.loads(text))
     existing = ScenarioConfig.objects.filter(slug="default").first()
-    if existing is not None:
+    if existing is None:
+        return _load_shipped(text)
+    if existing.shipped_digest == shipped:
         return existing
-    return import_text(DEFAULT_PATH.read_text(encoding="utf-8"))
+    with transaction.atomic():
+        edited = not existing.content_digest or digest(existing.to_dict()) != existing.content_digest
+        if edited:
+            from django.utils import timezone
+
+            stamp = timezone.now().strftime("%Y%m%d-%H%M")
+            slug = f"default-kept-{stamp}"
+            n = 2
+            while ScenarioConfig.objects.filter(slug=slug).exists():
+                slug = f"default-kept-{stamp}-{n}"
+                n += 1
+            ScenarioConfig.objects.filter(pk=existing.pk).update(
+                slug=slug, title=f"{existing.title} (kept before an update)"[:200]
+            )
+            say(
+                f"The default scenario in the database differs from the shipped one; it was kept as "
+                f"{slug!r} and the shipped version loaded as 'default'."
+            )
+        else:
+            say("The default scenario was updated to the shipped version.")
+        return _load_shipped(text)

@@ -10,7 +10,7 @@ on the options' loadings, the news and the model, so the bot asks it of the publ
 (:meth:`BotView.durability`).
 
 **What it wants.** Its expected total for a package is the game's own formula computed from its
-own values: ``tactical x D + no_deal x (1 - D)``, where D is the package's expected share of
+own values (:func:`game.engine.scoring.total_of`), where D is the package's expected share of
 peace. A durable package can therefore beat a greedier one.
 
 **How it plays** (:func:`decide`, one action per call, the first that applies):
@@ -59,6 +59,7 @@ from game.engine import rules
 from game.engine.durability import Durability, evaluator, seed_from
 from game.engine.rules import ACCEPT, REJECT, Answer, MakeProposal, Proposal, Withdraw
 from game.engine.scenario import Issue, NewsItem, Option, Role, Scenario
+from game.engine.scoring import total_of
 
 TABLE = "table"
 # Above this many packages the bot considers a fixed sample of them (plus every package on the table).
@@ -238,6 +239,10 @@ class _Book:
         else:  # a fixed sample: the same for every role, table and run
             rng = random.Random(seed_from(scenario.slug, "packages"))
             combos = sorted({tuple(rng.choice(p) for p in per_issue) for _ in range(MAX_PACKAGES)})
+        if scenario.exclusions:  # contradictory packages cannot be proposed: never consider them
+            keys = scenario.issue_keys
+            combos = [c for c in combos if not scenario.conflicts(dict(zip(keys, c, strict=True)))]
+        self.model = scenario.model
         self.packages: list[tuple[str, ...]] = []
         self.index: dict[tuple[str, ...], int] = {}
         self.peace: list[float] = []
@@ -307,20 +312,19 @@ def _utilities(view: BotView, book: _Book) -> list[float]:
     vals = [view.values.get(ik, {}) for ik in book.issue_keys]
     worst = sum(min(v.values(), default=0.0) for v in vals)
     best = sum(max(v.values(), default=0.0) for v in vals)
-    nd = view.no_deal_value
+    model = book.model
     for k, u in enumerate(us):
         if u == u:  # not NaN
             continue
         raw = sum(v.get(ok, 0.0) for v, ok in zip(vals, book.packages[k], strict=True))
         tac = 50.0 if best == worst else 100.0 * (raw - worst) / (best - worst)
-        d = book.peace[k]
-        us[k] = tac * d + nd * (1.0 - d)
+        us[k] = total_of(model, tac, book.peace[k])
     book.pending[key] = False
     return us
 
 
 def expected_total(view: BotView, terms: Mapping[str, str]) -> float:
-    """The bot's expected total for a package: tactical x D + no_deal x (1 - D)."""
+    """The bot's expected total for a package: the game's own formula (scoring.total_of)."""
     book = _book(view)
     k = book.key_of(terms)
     return _utilities(view, book)[k]

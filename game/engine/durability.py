@@ -5,13 +5,15 @@ Each simulated year t = 1..T has a baseline yearly risk of relapse into war,
 underlying (continuous-time) hazard by ``HR_t = exp(context_log_hr + sum_f c_f(t))``, where each
 factor contributes ``c_f(t) = beta_f * (x_f - centre_f) * w_f(t)``:
 
-- ``x_f`` is the factor's value for this deal: ``combine`` over the loadings of the chosen
-  options (an option that does not load on the factor counts as ``default``), plus the
-  ``factor_effects`` of every news item the table received, plus ``coupling`` terms
+- ``x_f`` is the factor's value for this deal: ``base`` plus ``combine`` over the loadings of
+  the chosen options (an option that does not load on the factor counts as ``default``), plus
+  the ``factor_effects`` of every news item the table received, plus ``coupling`` terms
   (``coef * x_other``, using the other factor's value before its own coupling), clamped to
-  ``[lo, hi]``;
+  ``[lo, hi]``; then, for a factor ``accepted_by`` rejection factors, multiplied by each one's
+  acceptance (1 at or below its ``lo``, 0 at or above its ``centre``);
 - ``w_f(t)`` is the factor's time profile: 1 (constant), ``min(1, time_start + time_rate*(t-1))``
-  (ramp) or ``(1 - time_rate)**(t-1)`` (decay).
+  (ramp) or ``(1 - time_rate)**(t-1)`` (decay);
+- a factor with a ``moderator`` has its contribution multiplied by ``x_m / centre_m``.
 
 The yearly probability of relapse is ``h_t = 1 - (1 - h0_t)**HR_t``: the grouped-time form of a
 proportional-hazards model, which equals ``h0_t * HR_t`` for small risks and never exceeds 1.
@@ -44,9 +46,11 @@ DISPLAY_DIGITS = 4
 NO_DEAL_CAUSE = "No agreement: the war goes on."
 NO_DEAL_CAUSE_KEY = "no_deal"
 BASELINE_CAUSE_KEY = "baseline"
-# Below this |log hazard ratio| (a hazard ratio between about 0.95 and 1.05) a factor is
-# described as having little effect, rather than with its up/down sentence.
-SMALL_EFFECT = 0.05
+# Below this |log hazard ratio| (a hazard ratio between about 0.91 and 1.10) a factor is
+# described as having little effect, rather than with its up/down sentence: a guarantee that
+# changes the risk by 5% does not "stand behind" anyone.
+SMALL_EFFECT = math.log(1.1)
+REPLAYS = 100
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class FactorEffect:
     effect: float
     hazard_ratio: float
     explanation: str
+    yearly: tuple[float, ...] = ()  # the factor's hazard ratio in each year
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +78,7 @@ class FactorEffect:
             "effect": round(self.effect, DISPLAY_DIGITS),
             "hazard_ratio": round(self.hazard_ratio, DISPLAY_DIGITS),
             "explanation": self.explanation,
+            "yearly": [round(x, DISPLAY_DIGITS) for x in self.yearly],
         }
 
 
@@ -84,13 +90,20 @@ class Realized:
     collapse_year: int | None
     cause: str  # a sentence for students
     cause_key: str | None  # the factor key, "baseline", "no_deal", or None when it held
+    risk: float | None = None  # the yearly risk in the collapse year (or the highest, if it held)
+    baseline_risk: float | None = None  # an average ceasefire's risk in that same year
+    year: int | None = None  # the year those two risks are for
 
     def to_dict(self) -> dict[str, Any]:
+        r = DISPLAY_DIGITS
         return {
             "held": self.held,
             "collapse_year": self.collapse_year,
             "cause": self.cause,
             "cause_key": self.cause_key,
+            "risk": None if self.risk is None else round(self.risk, r),
+            "baseline_risk": None if self.baseline_risk is None else round(self.baseline_risk, r),
+            "year": self.year,
         }
 
 
@@ -102,6 +115,7 @@ class Durability:
     hazards: tuple[float, ...]  # yearly probability of relapse, given peace so far
     factors: tuple[FactorEffect, ...]  # sorted by |effect|, largest first
     realized: Realized | None = None
+    baseline_hazards: tuple[float, ...] = ()  # an average ceasefire's yearly risk (h0)
 
     def to_dict(self) -> dict[str, Any]:
         r = DISPLAY_DIGITS
@@ -110,6 +124,7 @@ class Durability:
             "p_hold": round(self.p_hold, r),
             "expected_peace": round(self.expected_peace, r),
             "hazards": [round(h, r) for h in self.hazards],
+            "baseline_hazards": [round(h, r) for h in self.baseline_hazards],
             "factors": [f.to_dict() for f in self.factors],
             "realized": self.realized.to_dict() if self.realized is not None else None,
         }
@@ -133,10 +148,11 @@ class Evaluator:
 
     def __init__(self, scenario: Scenario, cache_size: int = 8192) -> None:
         model = scenario.model
+        say = scenario.say
         # Results per (package, news) are pure functions of the scenario: memoise them, so a
         # table's repeated what-ifs cost a dictionary look-up. 0 turns the memo off.
         self.cache_size = cache_size
-        self._results: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Durability, list[float]]] = {}
+        self._results: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Durability, _Deal]] = {}
         self._explanations: dict[tuple[Any, ...], str] = {}
         # No reference to the scenario itself: the per-scenario cache must not keep it alive.
         self.memo: dict[Any, Any] = {}  # for other engine modules' per-scenario tables (scoring)
@@ -148,7 +164,8 @@ class Evaluator:
         index = {k: i for i, k in enumerate(self.factor_keys)}
 
         # log(1 - h0_t): h_t = 1 - exp(HR_t * log(1 - h0_t))
-        self.log_keep0 = tuple(math.log1p(-model.baseline_hazard * model.baseline_decay**t) for t in range(T))
+        self.baseline = tuple(model.baseline_hazard * model.baseline_decay**t for t in range(T))
+        self.log_keep0 = tuple(math.log1p(-h) for h in self.baseline)
 
         self.issue_keys = tuple(i.key for i in scenario.issues)
         # issue -> option -> loading on every factor (defaults filled in)
@@ -165,6 +182,7 @@ class Evaluator:
             self.option_names[issue.key] = {
                 o.key: f"{issue.name}: {o.label or _humanize(o.key)}" for o in issue.options
             }
+        self.exclusions = scenario.exclusions  # a plain dict: no reference to the scenario
 
         self.news_effects: dict[str, tuple[float, ...]] = {
             n.key: tuple(n.factor_effects.get(f.key, 0.0) for f in factors) for n in scenario.news
@@ -173,6 +191,7 @@ class Evaluator:
 
         self.combine = tuple(f.combine for f in factors)
         self._combiners = tuple(_COMBINERS.get(kind, _opposition) for kind in self.combine)
+        self.bases = tuple(f.base for f in factors)
         self.bounds = tuple((f.lo, f.hi) for f in factors)
         self.couplings = tuple(
             (i, index[other], coef)
@@ -180,16 +199,37 @@ class Evaluator:
             for other, coef in f.coupling.items()
             if other in index
         )
-        # per factor: beta * w(t) for every year, so that c_f(t) = (x - centre) * bw[f][t]
+        # per gated factor: the rejection factors (index, lo, centre) whose acceptance it needs
+        self.gates = tuple(
+            (
+                i,
+                tuple(
+                    (index[k], factors[index[k]].lo, factors[index[k]].centre)
+                    for k in f.accepted_by
+                    if k in index
+                ),
+            )
+            for i, f in enumerate(factors)
+            if f.accepted_by
+        )
+        self.moderator_of = {i: index[f.moderator] for i, f in enumerate(factors) if f.moderator in index}
+        # per moderated factor: (index, moderator's index, moderator's centre)
+        self.moderators = tuple(
+            (i, index[f.moderator], factors[index[f.moderator]].centre)
+            for i, f in enumerate(factors)
+            if f.moderator in index and factors[index[f.moderator]].centre > 0
+        )
+        # per factor: beta * w(t) for every year, so that c_f(t) = (x - centre) * m * bw[f][t]
         self.centres = tuple(f.centre for f in factors)
+        self.betas = tuple(f.beta for f in factors)
         self.beta_w = tuple(tuple(f.beta * _time_weight(f, t) for t in range(T)) for f in factors)
         # the same, transposed: per year, the tuple over factors
         self.beta_w_by_year = tuple(tuple(self.beta_w[i][t] for i in range(nf)) for t in range(T))
         self.mean_beta_w = tuple(sum(bw) / T for bw in self.beta_w)
-        self.labels = tuple(f.label for f in factors)
-        self.expl_up = tuple(f.explanation_up or f"{f.label} raises the risk." for f in factors)
-        self.expl_down = tuple(f.explanation_down or f"{f.label} lowers the risk." for f in factors)
-        self.context_label = model.context_label
+        self.labels = tuple(say(f.label) for f in factors)
+        self.expl_up = tuple(say(f.explanation_up) or f"{say(f.label)} raises the risk." for f in factors)
+        self.expl_down = tuple(say(f.explanation_down) or f"{say(f.label)} lowers the risk." for f in factors)
+        self.context_label = say(model.context_label)
 
     # -- the factor values ------------------------------------------------------------------
     def _chosen(self, terms: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -199,7 +239,17 @@ class Evaluator:
             if ok is None or ok not in self.loadings[ik]:
                 raise ValueError(f"The terms must choose one of the options of issue {ik!r}; got {ok!r}.")
             chosen.append((ik, ok))
+        clash = self.conflicts(chosen)
+        if clash:
+            raise ValueError(conflict_message(self.option_names, clash))
         return chosen
+
+    def conflicts(self, chosen: Sequence[tuple[str, str]]) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+        """The pairs of chosen options that exclude each other (as ``Scenario.conflicts``)."""
+        ex = self.exclusions
+        if not ex:
+            return []
+        return [(a, b) for n, a in enumerate(chosen) for b in chosen[n + 1 :] if b in ex.get(a, ())]
 
     def _news(self, news: Sequence[str]) -> tuple[str, ...]:
         # A news item either happened or not: repeats do not count twice.
@@ -210,26 +260,39 @@ class Evaluator:
         return keys
 
     def values(self, terms: Mapping[str, str], news: Sequence[str] = ()) -> tuple[float, ...]:
-        """Each factor's value for this deal and news."""
-        return self._values(self._chosen(terms), self._news(news))
+        """Each factor's value for this deal and news (after acceptance, before moderation)."""
+        return self._finish(self._raw(self._chosen(terms), self._news(news)))[0]
 
-    def _values(self, chosen: list[tuple[str, str]], news: tuple[str, ...]) -> tuple[float, ...]:
+    def _raw(self, chosen: list[tuple[str, str]], news: tuple[str, ...]) -> list[float]:
         loadings = self.loadings
-        cols = zip(
-            *[loadings[ik][ok] for ik, ok in chosen], strict=False
-        )  # per factor: the chosen options' loadings
-        raw = [combine(col) for combine, col in zip(self._combiners, cols, strict=False)]
+        cols = zip(*[loadings[ik][ok] for ik, ok in chosen], strict=False)  # per factor
+        raw = [b + combine(col) for b, combine, col in zip(self.bases, self._combiners, cols, strict=False)]
         for k in news:
             raw = list(map(operator.add, raw, self.news_effects[k]))
-        base = [lo if x < lo else hi if x > hi else x for x, (lo, hi) in zip(raw, self.bounds, strict=False)]
-        if not self.couplings:
-            return tuple(base)
+        return raw
+
+    def _finish(self, raw: Sequence[float]) -> tuple[tuple[float, ...], list[float], list[float]]:
+        """(values, acceptance, multipliers) from the raw values: clamp, couple, gate, moderate."""
+        bounds = self.bounds
+        base = [lo if x < lo else hi if x > hi else x for x, (lo, hi) in zip(raw, bounds, strict=False)]
         out = list(base)
-        for i, j, coef in self.couplings:
-            out[i] += coef * base[j]
-        return tuple(
-            lo if x < lo else hi if x > hi else x for x, (lo, hi) in zip(out, self.bounds, strict=False)
-        )
+        if self.couplings:
+            for i, j, coef in self.couplings:
+                out[i] += coef * base[j]
+            out = [lo if x < lo else hi if x > hi else x for x, (lo, hi) in zip(out, bounds, strict=False)]
+        accept = [1.0] * len(out)
+        if self.gates:
+            coupled = list(out)
+            for i, gate in self.gates:
+                a = 1.0
+                for j, lo, centre in gate:
+                    a *= min(1.0, max(0.0, (centre - coupled[j]) / (centre - lo)))
+                accept[i] = a
+                out[i] = coupled[i] * a
+        mult = [1.0] * len(out)
+        for i, j, centre in self.moderators:
+            mult[i] = out[j] / centre
+        return tuple(out), accept, mult
 
     # -- the curve --------------------------------------------------------------------------
     def evaluate(
@@ -247,25 +310,31 @@ class Evaluator:
                 self._results[key] = hit
         if seed is None:
             return hit[0]
-        return dataclasses.replace(
-            hit[0], realized=self._realize(seed, hit[0].hazards, hit[1], chosen, news_keys)
-        )
+        return dataclasses.replace(hit[0], realized=self._realize(seed, hit[0], hit[1]))
 
-    def _compute(
-        self, chosen: list[tuple[str, str]], news_keys: tuple[str, ...]
-    ) -> tuple[Durability, list[float]]:
-        x = self._values(chosen, news_keys)
-        dev = list(map(operator.sub, x, self.centres))
-        context = self.context
-        exp = math.exp
-        hazards = []
-        survival = []
-        s = 1.0
-        for bw, lk in zip(self.beta_w_by_year, self.log_keep0, strict=False):
-            h = -math.expm1(exp(context + sum(map(operator.mul, dev, bw))) * lk)
+    def _curve(self, lhr: Sequence[float]) -> tuple[list[float], list[float]]:
+        hazards, survival, s = [], [], 1.0
+        for x, lk in zip(lhr, self.log_keep0, strict=True):
+            h = -math.expm1(math.exp(x) * lk)
             s *= 1.0 - h
             hazards.append(h)
             survival.append(s)
+        return hazards, survival
+
+    def _contributions(
+        self, x: Sequence[float], mult: Sequence[float]
+    ) -> tuple[list[float], list[list[float]]]:
+        """(deviation x multiplier per factor, contribution c_f(t) per year and factor)."""
+        dev = [(xi - c) * m for xi, c, m in zip(x, self.centres, mult, strict=True)]
+        by_year = [list(map(operator.mul, dev, bw)) for bw in self.beta_w_by_year]
+        return dev, by_year
+
+    def _compute(self, chosen: list[tuple[str, str]], news_keys: tuple[str, ...]) -> tuple[Durability, _Deal]:
+        x, accept, mult = self._finish(self._raw(chosen, news_keys))
+        dev, by_year = self._contributions(x, mult)
+        context = self.context
+        hazards, survival = self._curve([context + sum(c) for c in by_year])
+        exp = math.exp
         effects = []
         for i, d in enumerate(dev):
             eff = d * self.mean_beta_w[i]
@@ -276,89 +345,141 @@ class Evaluator:
                     x[i],
                     eff,
                     exp(eff),
-                    self._explain(i, eff, d, chosen, news_keys),
+                    self._explain(i, eff, x[i] - self.centres[i], chosen, news_keys, accept[i], mult[i]),
+                    tuple(exp(c[i]) for c in by_year),
                 )
             )
         effects.sort(key=lambda fe: -abs(fe.effect))
         dur = Durability(
             survival=tuple(survival),
-            p_hold=s,
+            p_hold=survival[-1],
             expected_peace=sum(survival) / len(survival),
             hazards=tuple(hazards),
             factors=tuple(effects),
             realized=None,
+            baseline_hazards=self.baseline,
         )
-        return dur, dev
+        return dur, _Deal(chosen, news_keys, x, accept, mult, by_year)
 
     def _explain(
-        self, i: int, effect: float, dev: float, chosen: list[tuple[str, str]], news: tuple[str, ...]
+        self,
+        i: int,
+        effect: float,
+        dev: float,
+        chosen: list[tuple[str, str]],
+        news: tuple[str, ...],
+        accept: float = 1.0,
+        mult: float = 1.0,
     ) -> str:
         """The factor's plain-words sentence for this deal, naming what drives it."""
+        hr = math.exp(effect)
         if abs(effect) < SMALL_EFFECT:
-            return "Little effect on this deal."
+            return f"Little effect on this deal (x{hr:.2f})."
         up = effect > 0
-        # Which chosen option pushes the value in the direction it went (high or low)?
-        sign = 1.0 if dev > 0 else -1.0
+        # Is the effect there because the deal has a lot of the factor (a high value) or too
+        # little of it (a protective factor that is missing)?
+        high = dev > 0
         best, best_ok = None, None
         for ik, ok in chosen:
             if i in self.explicit[ik][ok]:
-                v = sign * self.loadings[ik][ok][i]
+                v = self.loadings[ik][ok][i]
                 if best is None or v > best:
                     best, best_ok = v, (ik, ok)
-        pushing = tuple(k for k in news if self.news_effects[k][i] * sign > 0)
-        key = (i, up, best_ok, pushing)
+        pushing = tuple(k for k in news if self.news_effects[k][i] * (1.0 if high else -1.0) > 0)
+        key = (i, up, high, best_ok, pushing, round(accept, 2), round(mult, 2))
         text = self._explanations.get(key)
         if text is None:
             parts = [self.expl_up[i] if up else self.expl_down[i]]
-            if best_ok is not None:
+            if high and best_ok is not None:
                 parts.append(f"Mainly: {self.option_names[best_ok[0]][best_ok[1]]}.")
+            elif up and not high:
+                parts.append("Nothing in this deal provides much of it.")
+            if accept < 0.999:
+                parts.append(
+                    f"It counts only as far as both sides accept the terms: here {100 * accept:.0f}%."
+                )
+            if abs(mult - 1.0) >= 0.05 and i in self.moderator_of:
+                parts.append(f"Weighted x{mult:.2f} by: {self.labels[self.moderator_of[i]]}.")
             if pushing:
                 parts.append("News: " + "; ".join(self.news_headlines[k] for k in pushing) + ".")
             text = self._explanations[key] = " ".join(parts)
         return text
 
-    def _realize(
-        self,
-        seed: int,
-        hazards: list[float],
-        dev: list[float],
-        chosen: list[tuple[str, str]],
-        news: tuple[str, ...],
-    ) -> Realized:
+    def _realize(self, seed: int, dur: Durability, deal: _Deal) -> Realized:
         # One uniform draw per year, always all of them: with the same seed, a deal whose
         # hazards are all lower never collapses earlier (common random numbers).
-        rng = random.Random(seed)
-        draws = [rng.random() for _ in hazards]
-        for t, (u, h) in enumerate(zip(draws, hazards, strict=True)):
-            if u < h:
-                year = t + 1
-                contribs = [d * self.beta_w[i][t] for i, d in enumerate(dev)]
-                top = max(range(len(contribs)), key=contribs.__getitem__) if contribs else None
-                if top is not None and contribs[top] > 0:
-                    why = self._explain(top, max(contribs[top], SMALL_EFFECT), dev[top], chosen, news)
-                    return Realized(False, year, f"Collapsed in year {year}: {why}", self.factor_keys[top])
-                why = "no term of the deal stood out; the ordinary risk that any ceasefire faces did it" + (
-                    f" ({self.context_label})." if self.context_label else "."
-                )
-                return Realized(False, year, f"Collapsed in year {year}: {why}", BASELINE_CAUSE_KEY)
-        return Realized(True, None, f"Held through all {self.n_years} years.", None)
+        year = first_collapse(seed, dur.hazards)
+        if year is None:
+            t = max(range(len(dur.hazards)), key=dur.hazards.__getitem__)
+            text = (
+                f"Held through all {self.n_years} years. Its yearly risk of war was highest in year {t + 1}: "
+                f"{_pct(dur.hazards[t])}, against {_pct(self.baseline[t])} for an average ceasefire."
+            )
+            return Realized(True, None, text, None, dur.hazards[t], self.baseline[t], t + 1)
+        t = year - 1
+        risk, base = dur.hazards[t], self.baseline[t]
+        head = (
+            f"Collapsed in year {year}: that year the risk of war was {_pct(risk)}, against "
+            f"{_pct(base)} for an average ceasefire."
+        )
+        contribs = deal.by_year[t]
+        top = max(range(len(contribs)), key=contribs.__getitem__) if contribs else None
+        if top is not None and contribs[top] > 0:
+            i = top
+            why = self._explain(
+                i,
+                max(contribs[i], SMALL_EFFECT),
+                deal.x[i] - self.centres[i],
+                deal.chosen,
+                deal.news,
+                deal.accept[i],
+                deal.mult[i],
+            )
+            text = f"{head} The biggest push came from: {self.labels[i]} (x{math.exp(contribs[i]):.2f} that year): {why}"
+            return Realized(False, year, text, self.factor_keys[i], risk, base, year)
+        if self.context > 0:
+            ctx = f" ({self.context_label})" if self.context_label else ""
+            text = (
+                f"{head} No term of the deal pushed the risk up; the fixed context did{ctx}, "
+                f"x{math.exp(self.context):.2f}, and the dice fell badly."
+            )
+        else:
+            text = f"{head} No term of the deal pushed the risk up: this was the ordinary risk every ceasefire faces."
+        return Realized(False, year, text, BASELINE_CAUSE_KEY, risk, base, year)
+
+    def replays(self, hazards: Sequence[float], seed: int, n: int = REPLAYS) -> dict[str, Any]:
+        """The deal replayed under ``n`` other histories (seeds derived from ``seed``): how
+        often it held, and in which years it collapsed, so one draw is not taken for the rule."""
+        years = [0] * len(hazards)
+        held = 0
+        rng = random.Random(seed_from("replays", seed))
+        draw = rng.random
+        for _ in range(n):
+            for t, h in enumerate(hazards):
+                if draw() < h:
+                    years[t] += 1
+                    break
+            else:
+                held += 1
+        collapsed = [y for y, c in enumerate(years, start=1) for _ in range(c)]
+        return {
+            "n": n,
+            "held": held,
+            "collapse_years": years,
+            "median_collapse_year": collapsed[len(collapsed) // 2] if collapsed else None,
+            "earliest_collapse_year": collapsed[0] if collapsed else None,
+            "latest_collapse_year": collapsed[-1] if collapsed else None,
+        }
 
     def curve(self, values: Mapping[str, float]) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """(hazards, survival) for factor values given directly, e.g. a historical case coded
         in the model's terms. Missing factors sit at their centre (no effect); values are
-        clamped to each factor's bounds."""
-        hazards, survival, s = [], [], 1.0
-        dev = []
-        for i, k in enumerate(self.factor_keys):
-            lo, hi = self.bounds[i]
-            x = values.get(k)
-            dev.append(0.0 if x is None else min(max(x, lo), hi) - self.centres[i])
-        for bw, lk in zip(self.beta_w_by_year, self.log_keep0, strict=True):
-            lhr = self.context + sum(d * b for d, b in zip(dev, bw, strict=True))
-            h = -math.expm1(math.exp(lhr) * lk)
-            s *= 1.0 - h
-            hazards.append(h)
-            survival.append(s)
+        clamped to each factor's bounds, then coupled, gated by acceptance and moderated as in
+        a deal. The fixed context is not applied: it belongs to this scenario's war."""
+        raw = [values.get(k, self.centres[i]) for i, k in enumerate(self.factor_keys)]
+        x, _, mult = self._finish(raw)
+        _, by_year = self._contributions(x, mult)
+        hazards, survival = self._curve([sum(c) for c in by_year])
         return tuple(hazards), tuple(survival)
 
     def no_deal(self, news: Sequence[str] = (), seed: int | None = None) -> Durability:
@@ -379,14 +500,56 @@ class Evaluator:
             hazards=(1.0,) * T,
             factors=(),
             realized=realized,
+            baseline_hazards=self.baseline,
         )
+
+
+@dataclass(frozen=True)
+class _Deal:
+    """What the story needs of a computed deal: its options, news, values and contributions."""
+
+    chosen: list[tuple[str, str]]
+    news: tuple[str, ...]
+    x: tuple[float, ...]
+    accept: list[float]
+    mult: list[float]
+    by_year: list[list[float]]
+
+
+def first_collapse(seed: int, hazards: Sequence[float]) -> int | None:
+    """The year (1-based) a history drawn with ``seed`` collapses in, or None if it holds.
+
+    Always draws one uniform number per year, so with one seed a deal whose yearly risks are
+    all lower never collapses earlier (common random numbers)."""
+    rng = random.Random(seed)
+    draws = [rng.random() for _ in hazards]
+    for t, (u, h) in enumerate(zip(draws, hazards, strict=True)):
+        if u < h:
+            return t + 1
+    return None
+
+
+def conflict_message(option_names: Mapping[str, Mapping[str, str]], clash: Sequence[Any]) -> str:
+    (ia, oa), (ib, ob) = clash[0]
+    return (
+        f"These options cannot be combined: {option_names[ia][oa]} excludes {option_names[ib][ob]}. "
+        "Choose another option for one of the two issues."
+    )
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
 
 
 def _opposition(col: Sequence[float]) -> float:
     return OPPOSITION_MAX_WEIGHT * max(col) + (1.0 - OPPOSITION_MAX_WEIGHT) * sum(col) / len(col)
 
 
-_COMBINERS: dict[str, Any] = {"sum": sum, "max": max, "opposition": _opposition}
+def _mean(col: Sequence[float]) -> float:
+    return sum(col) / len(col)
+
+
+_COMBINERS: dict[str, Any] = {"sum": sum, "mean": _mean, "max": max, "opposition": _opposition}
 
 
 def _time_weight(f: Any, t: int) -> float:

@@ -227,6 +227,15 @@ def check_terms(scenario: Scenario, terms: object) -> dict[str, str]:
         out[issue.key] = choice
     if problems:
         raise RuleViolation(INVALID, " ".join(problems))
+    for (ia, oa), (ib, ob) in scenario.conflicts(out):
+        a, b = scenario.issue(ia), scenario.issue(ib)
+        la, lb = a.option(oa), b.option(ob)  # type: ignore[union-attr]
+        problems.append(
+            f"These options cannot be combined: {la.label!r} ({a.name}) excludes "  # type: ignore[union-attr]
+            f"{lb.label!r} ({b.name}). Choose another option for one of the two."  # type: ignore[union-attr]
+        )
+    if problems:
+        raise RuleViolation(INVALID, " ".join(problems))
     return out
 
 

@@ -8,15 +8,25 @@ scenario unplayable, each as a sentence that says what to fix.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 # How a factor combines the loadings of the chosen options into one value.
-COMBINE_KINDS = ("sum", "max", "opposition")
+COMBINE_KINDS = ("sum", "mean", "max", "opposition")
 # How a factor's contribution changes over the simulated years.
 TIME_KINDS = ("constant", "ramp", "decay")
+# The sides the model speaks of. A scenario maps each to one of its roles (``Model.sides``), so
+# that factors, explanations and stories can name them ("{implementer}" in a text becomes the
+# role's name) and the same engine can describe another conflict.
+SIDES = {
+    "implementer": "the side that must implement the concessions",
+    "challenger": "the side able to restart the war",
+}
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
 def _frozen(d: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -42,11 +52,15 @@ class Option:
     points: Mapping[str, float] = field(default_factory=dict)  # role key -> points
     commits: tuple[str, ...] = ()  # roles that must sign any agreement containing this option
     loadings: Mapping[str, float] = field(default_factory=dict)  # factor key -> value
+    # Options of other issues this one cannot be combined with, as "issue/option": a package
+    # holding both is contradictory (the rules refuse it). Exclusion works both ways.
+    excludes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "points", _frozen(self.points))
         object.__setattr__(self, "loadings", _frozen(self.loadings))
         object.__setattr__(self, "commits", tuple(self.commits))
+        object.__setattr__(self, "excludes", tuple(self.excludes))
 
 
 @dataclass(frozen=True)
@@ -78,11 +92,23 @@ class Phase:
 class Factor:
     """One driver of the risk that the outcome collapses into war again.
 
-    The factor's value x is ``combine`` over the loadings of the chosen options (options that
-    do not load on it count as ``default``), plus any news effects, plus ``coupling`` terms
-    (``{other_factor: coef}``: x += coef * value of the other factor at year 1), clamped to
-    [``lo``, ``hi``]. Its log hazard ratio in year t is
-    ``beta * (x - centre) * time_weight(t)``.
+    The factor's value x is ``base`` plus ``combine`` over the loadings of the chosen options
+    (options that do not load on it count as ``default``), plus any news effects, plus
+    ``coupling`` terms (``{other_factor: coef}``: x += coef * the other factor's value before its
+    own coupling), clamped to [``lo``, ``hi``]. Two optional interactions follow:
+
+    - ``accepted_by``: factors that measure how far a side rejects the deal (shares from 0 to 1).
+      The value is multiplied by each one's *acceptance*, 1 at or below that factor's ``lo``
+      falling to 0 at its ``centre`` (a majority rejecting): something settled on paper counts
+      only as far as both sides accept it.
+    - ``moderator``: a factor whose value, relative to its centre, scales this factor's effect
+      (``x_m / centre_m``): a dissatisfied side twice as able to restart the war is twice as
+      dangerous; a weak one much less.
+
+    Its log hazard ratio in year t is
+    ``beta * (x - centre) * time_weight(t) * (x_m / centre_m if moderator else 1)``.
+    ``side`` names the side of the model the factor speaks of (a key of :data:`SIDES`), for
+    readers; texts may name any mapped side as ``{implementer}`` or ``{challenger}``.
     """
 
     key: str
@@ -100,9 +126,14 @@ class Factor:
     explanation_up: str = ""  # why, in plain words, this factor raises the risk
     explanation_down: str = ""  # why it lowers the risk
     source: str = ""
+    base: float = 0.0  # added to the combined loadings (e.g. a side's strength before the deal)
+    accepted_by: tuple[str, ...] = ()  # rejection factors that must accept what this one settles
+    moderator: str = ""  # a factor whose value relative to its centre scales this one's effect
+    side: str = ""  # which side of the model the factor speaks of, if one
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "coupling", _frozen(self.coupling))
+        object.__setattr__(self, "accepted_by", tuple(self.accepted_by))
 
 
 @dataclass(frozen=True)
@@ -132,9 +163,15 @@ class Model:
     context_log_hr: float = 0.0  # fixed, non-negotiable context (log of its hazard ratio)
     context_label: str = ""
     factors: tuple[Factor, ...] = ()
+    sides: Mapping[str, str] = field(default_factory=dict)  # model side (SIDES) -> role key
+    # The score (see scoring.py): a year at peace pays tactical + peace_value; a year after a
+    # collapse pays relapse_share x tactical; the mean over the horizon, scaled to 0-100.
+    peace_value: float = 50.0
+    relapse_share: float = 0.1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factors", tuple(self.factors))
+        object.__setattr__(self, "sides", _frozen(self.sides))
 
 
 @dataclass(frozen=True)
@@ -174,6 +211,47 @@ class Scenario:
     def news_item(self, key: str) -> NewsItem | None:
         return next((n for n in self.news if n.key == key), None)
 
+    def side_names(self) -> dict[str, str]:
+        """Each mapped side of the model with its role's name, e.g. {"challenger": "Russia"}."""
+        out = {}
+        for side, key in self.model.sides.items():
+            r = self.role(key)
+            if r is not None:
+                out[side] = r.name
+        return out
+
+    def say(self, text: str) -> str:
+        """The text with every "{side}" placeholder replaced by its role's name."""
+        if "{" not in text:
+            return text
+        names = self.side_names()
+        return _PLACEHOLDER.sub(lambda m: names.get(m.group(1), m.group(0)), text)
+
+    @functools.cached_property
+    def exclusions(self) -> dict[tuple[str, str], frozenset[tuple[str, str]]]:
+        """(issue, option) -> the (issue, option) pairs it cannot be combined with, both ways."""
+        out: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for issue in self.issues:
+            for o in issue.options:
+                for ref in o.excludes:
+                    ik, _, ok = ref.partition("/")
+                    out.setdefault((issue.key, o.key), set()).add((ik, ok))
+                    out.setdefault((ik, ok), set()).add((issue.key, o.key))
+        return {k: frozenset(v) for k, v in out.items()}
+
+    def conflicts(self, terms: Mapping[str, str]) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+        """The pairs of chosen options that exclude each other, each pair once, in issue order."""
+        ex = self.exclusions
+        if not ex:
+            return []
+        chosen = [(i.key, terms.get(i.key)) for i in self.issues if terms.get(i.key) is not None]
+        found = []
+        for n, a in enumerate(chosen):
+            for b in chosen[n + 1 :]:
+                if b in ex.get(a, ()):  # type: ignore[operator]
+                    found.append((a, b))
+        return found
+
     def options_of(self, terms: Mapping[str, str]) -> tuple[Option, ...]:
         """The chosen options, in issue order. Assumes ``terms`` is valid."""
         out = []
@@ -186,36 +264,53 @@ class Scenario:
     # -- JSON form ------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Scenario:
-        m = dict(d.get("model") or {})
-        factors = tuple(Factor(**f) for f in m.pop("factors", ()))
-        return cls(
-            slug=d["slug"],
-            title=d["title"],
-            description=d.get("description", ""),
-            roles=tuple(Role(**r) for r in d.get("roles", ())),
-            issues=tuple(
-                Issue(
-                    key=i["key"],
-                    name=i["name"],
-                    description=i.get("description", ""),
-                    options=tuple(
-                        Option(
-                            key=o["key"],
-                            label=o["label"],
-                            summary=o.get("summary", ""),
-                            points=o.get("points", {}),
-                            commits=tuple(o.get("commits", ())),
-                            loadings=o.get("loadings", {}),
-                        )
-                        for o in i.get("options", ())
-                    ),
-                )
-                for i in d.get("issues", ())
-            ),
-            phases=tuple(Phase(**p) for p in d.get("phases", ())),
-            news=tuple(NewsItem(**n) for n in d.get("news", ())),
-            model=Model(factors=factors, **m),
-            necessary_signatories=tuple(d.get("necessary_signatories", ())),
+        """Build the scenario from its JSON form.
+
+        Raises :class:`ScenarioError` naming the item and the field at fault (an unknown field,
+        or text where a number belongs), so nothing half-built is ever used.
+        """
+        if not isinstance(d, Mapping):
+            raise ScenarioError("A scenario must be a JSON object.")
+        m = dict(_mapping(d.get("model") or {}, "model"))
+        factors = tuple(
+            _build(Factor, f, f"factor {_name(f, n)}")
+            for n, f in enumerate(_seq(m.pop("factors", ()), "model/factors"))
+        )
+        model = _build(Model, {**m, "factors": factors}, "model", prebuilt=("factors",))
+        issues = []
+        for n, i in enumerate(_seq(d.get("issues", ()), "issues")):
+            where = f"issue {_name(i, n)}"
+            i = _mapping(i, where)
+            options = tuple(
+                _build(Option, o, f"option {_name(i, n)}/{_name(o, k)}")
+                for k, o in enumerate(_seq(i.get("options", ()), f"{where}/options"))
+            )
+            issues.append(_build(Issue, {**i, "options": options}, where, prebuilt=("options",)))
+        return _build(
+            cls,
+            {
+                **{
+                    k: v
+                    for k, v in d.items()
+                    if k in ("slug", "title", "description", "necessary_signatories")
+                },
+                "roles": tuple(
+                    _build(Role, r, f"role {_name(r, n)}")
+                    for n, r in enumerate(_seq(d.get("roles", ()), "roles"))
+                ),
+                "issues": tuple(issues),
+                "phases": tuple(
+                    _build(Phase, p, f"phase {_name(p, n)}")
+                    for n, p in enumerate(_seq(d.get("phases", ()), "phases"))
+                ),
+                "news": tuple(
+                    _build(NewsItem, x, f"news {_name(x, n)}")
+                    for n, x in enumerate(_seq(d.get("news", ()), "news"))
+                ),
+                "model": model,
+            },
+            "scenario",
+            prebuilt=("roles", "issues", "phases", "news", "model"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -249,9 +344,145 @@ class Scenario:
                 "baseline_decay": self.model.baseline_decay,
                 "context_log_hr": self.model.context_log_hr,
                 "context_label": self.model.context_label,
+                "sides": dict(self.model.sides),
+                "peace_value": self.model.peace_value,
+                "relapse_share": self.model.relapse_share,
                 "factors": [plain(vars(f)) for f in self.model.factors],
             },
         }
+
+
+class ScenarioError(ValueError):
+    """A scenario whose JSON form cannot be read; the message names the item and the field."""
+
+
+def _name(item: Any, n: int) -> str:
+    key = item.get("key") if isinstance(item, Mapping) else None
+    return f"`{key}`" if isinstance(key, str) and key else f"#{n + 1}"
+
+
+def _mapping(x: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(x, Mapping):
+        raise ScenarioError(f"{where}: must be an object with named fields.")
+    return x
+
+
+def _seq(x: Any, where: str) -> list[Any]:
+    if not isinstance(x, list | tuple):
+        raise ScenarioError(f"{where}: must be a list.")
+    return list(x)
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    import typing
+
+    return typing.get_type_hints(cls)
+
+
+def _check_value(value: Any, hint: Any, where: str, name: str) -> Any:
+    """The value converted to the field's type, or a ScenarioError saying what to write."""
+    import typing
+
+    origin = typing.get_origin(hint)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ScenarioError(f"{where}: `{name}` must be a number, not {_kind(value)}.")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ScenarioError(f"{where}: `{name}` must be a finite number.")
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ScenarioError(f"{where}: `{name}` must be a whole number, not {_kind(value)}.")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ScenarioError(f"{where}: `{name}` must be true or false, not {_kind(value)}.")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ScenarioError(f"{where}: `{name}` must be text, not {_kind(value)}.")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ScenarioError(f"{where}: `{name}` must be a list of keys (text).")
+        return tuple(value)
+    if origin in (Mapping, dict) or hint is Mapping:
+        args = typing.get_args(hint)
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            raise ScenarioError(f"{where}: `{name}` must be an object of named values.")
+        inner = args[1] if len(args) == 2 else Any
+        if inner is float:
+            for k, v in value.items():
+                if isinstance(v, bool) or not isinstance(v, int | float):
+                    raise ScenarioError(
+                        f"{where}: `{name}`: the value for `{k}` must be a number, not {_kind(v)}."
+                    )
+            return {k: float(v) for k, v in value.items()}
+        if inner is str:
+            for k, v in value.items():
+                if not isinstance(v, str):
+                    raise ScenarioError(f"{where}: `{name}`: the value for `{k}` must be a key (text).")
+            return dict(value)
+        if typing.get_origin(inner) in (Mapping, dict):
+            out = {}
+            for k, v in value.items():
+                out[k] = _check_value(v, inner, where, f"{name}/{k}")
+            return out
+        return dict(value)
+    return value
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _build(cls: Any, data: Any, where: str, prebuilt: tuple[str, ...] = ()) -> Any:
+    """``cls(**data)`` with every field's name and type checked first."""
+    import dataclasses as dc
+
+    data = _mapping(data, where)
+    fields = {f.name: f for f in dc.fields(cls)}
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        known = ", ".join(f"`{k}`" for k in fields)
+        raise ScenarioError(f"{where}: unknown field `{unknown[0]}` (a typo?). Known fields: {known}.")
+    missing = [
+        f.name
+        for f in fields.values()
+        if f.name not in data and f.default is dc.MISSING and f.default_factory is dc.MISSING
+    ]
+    if missing:
+        raise ScenarioError(f"{where}: the field `{missing[0]}` is missing.")
+    hints = _field_types(cls)
+    kwargs = {k: (v if k in prebuilt else _check_value(v, hints[k], where, k)) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def _packages(s: Scenario):
+    """Every package of the scenario that no exclusion forbids, as {issue: option}, lazily."""
+    import itertools
+
+    keys = s.issue_keys
+    for combo in itertools.product(*[[o.key for o in i.options] for i in s.issues]):
+        terms = dict(zip(keys, combo, strict=True))
+        if not s.conflicts(terms):
+            yield terms
+
+
+def packages(s: Scenario) -> list[dict[str, str]]:
+    """Every package that can be agreed (one option per issue, no two options that exclude each
+    other), in the order of the issues' options."""
+    return list(_packages(s))
 
 
 def _dupes(keys: list[str]) -> list[str]:
@@ -333,6 +564,68 @@ def validate(s: Scenario) -> list[str]:
                     problems.append(
                         f"News {n.key!r} changes the value of unknown option {ok!r} (write it as issue/option)."
                     )
+    by_key = {f.key: f for f in s.model.factors}
+    for side, role in s.model.sides.items():
+        if side not in SIDES:
+            problems.append(f"The model maps an unknown side {side!r}; the sides are {', '.join(SIDES)}.")
+        if role not in roles:
+            problems.append(f"The model's side {side!r} is mapped to {role!r}, which is not a role.")
+    texts = [("the fixed context's label", s.model.context_label)] + [
+        (f"Factor {f.key!r}", t)
+        for f in s.model.factors
+        for t in (f.label, f.explanation_up, f.explanation_down)
+    ]
+    for where, text in texts:
+        for name in _PLACEHOLDER.findall(text):
+            if name not in s.model.sides:
+                problems.append(
+                    f"{where} names the side {{{name}}}, which the model does not map to a role: "
+                    f"map it under the model's sides, or write the role's name."
+                )
+    for issue in s.issues:
+        for o in issue.options:
+            for ref in o.excludes:
+                ik, _, ok = ref.partition("/")
+                other = s.issue(ik)
+                if other is None or other.option(ok) is None:
+                    problems.append(
+                        f"Option {issue.key}/{o.key} excludes {ref!r}, which is not an option "
+                        "(write it as issue/option)."
+                    )
+                elif ik == issue.key:
+                    problems.append(
+                        f"Option {issue.key}/{o.key} excludes {ref!r} of its own issue; a package "
+                        "holds one option per issue already, so remove it."
+                    )
+    if s.issues and all(len(i.options) for i in s.issues) and not any(True for _ in _packages(s)):
+        problems.append("The exclusions leave no package that can be agreed: remove some of them.")
+    for f in s.model.factors:
+        for other in f.accepted_by:
+            g = by_key.get(other)
+            if g is None:
+                problems.append(f"Factor {f.key!r} must be accepted by unknown factor {other!r}.")
+            elif not g.lo < g.centre:
+                problems.append(
+                    f"Factor {f.key!r} must be accepted by {other!r}, whose centre must lie above its "
+                    "lower bound (acceptance runs from the lower bound to the centre)."
+                )
+        if f.moderator:
+            g = by_key.get(f.moderator)
+            if g is None:
+                problems.append(f"Factor {f.key!r} is moderated by unknown factor {f.moderator!r}.")
+            elif g.key == f.key:
+                problems.append(f"Factor {f.key!r} cannot moderate itself.")
+            elif not (g.centre > 0 and g.lo >= 0):
+                problems.append(
+                    f"Factor {f.key!r} is moderated by {g.key!r}, which needs a positive centre and no "
+                    "negative values (its value is read relative to its centre)."
+                )
+        if f.side and f.side not in SIDES:
+            problems.append(f"Factor {f.key!r}: side must be one of {', '.join(SIDES)}.")
+        if f.time == "ramp" and not (0 <= f.time_start <= 1 and f.time_rate >= 0):
+            problems.append(f"Factor {f.key!r}: a ramp starts between 0 and 1 and rises (rate 0 or more).")
+        if f.time == "decay" and not 0 <= f.time_rate < 1:
+            problems.append(f"Factor {f.key!r}: a decay rate lies between 0 and 1.")
     for f in s.model.factors:
         if f.combine not in COMBINE_KINDS:
             problems.append(f"Factor {f.key!r}: combine must be one of {', '.join(COMBINE_KINDS)}.")
@@ -343,6 +636,14 @@ def validate(s: Scenario) -> list[str]:
         for other in f.coupling:
             if other not in factor_keys:
                 problems.append(f"Factor {f.key!r} is coupled to unknown factor {other!r}.")
+    if not 0 <= s.model.peace_value <= 1000:
+        problems.append(
+            "The model's peace value (what a year at peace is worth to every party) must lie between 0 and 1000."
+        )
+    if not 0 <= s.model.relapse_share < 1:
+        problems.append(
+            "The model's relapse share (what is left of a party's gains in a renewed war) must lie from 0 up to, not including, 1."
+        )
     if s.model.horizon_years < 1:
         problems.append("The durability horizon must be at least one year.")
     if not 0 < s.model.baseline_hazard < 1:

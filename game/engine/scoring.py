@@ -1,13 +1,26 @@
 """Scores: what each role won at the table, and whether it lasted.
 
 - **tactical** (0-100): the role's own points for the agreed package, scaled so that 0 is the
-  worst package possible for that role and 100 the best (news ``value_effects`` applied).
-- **durability** (0-100): 100 x the expected share of the horizon at peace (the mean of the
-  survival curve).
-- **total** (0-100): ``tactical * D + no_deal_value * (1 - D)`` with ``D = durability / 100``.
-  For the part of the horizon the deal is expected to hold, the role enjoys what it won; for
-  the rest it is back at war, which is worth its no-deal value. No agreement scores every role
-  its no-deal value (and tactical 0, durability 0: there is no package).
+  worst package that can be agreed for that role and 100 the best (news ``value_effects``
+  applied; packages that combine excluded options do not count).
+- **durability** (0-100): 100 x D, the expected share of the horizon at peace (the mean of the
+  survival curve): the one durability figure the game shows everywhere.
+- **total** (0-100): every year of the horizon pays the role something, and the total is the
+  average, scaled so that the best possible result is 100::
+
+      total = 100 / (100 + P) x [ D x (tactical + P) + (1 - D) x r x tactical ]
+
+  A year at peace pays what the role won (tactical) plus the peace itself (``P``, the model's
+  ``peace_value``, the same for every party: lives, trade, rebuilding). A year after the deal
+  has collapsed pays only ``r`` (``relapse_share``) of what was won: the war resumes from where
+  the deal left each side, after its concessions, and is worth less than never having signed
+  (a relapse pays at most ``100 r x 100/(100+P)``, below any no-deal value of the default
+  scenario). No agreement scores every role its no-deal value (and tactical 0, durability 0:
+  there is no package).
+
+So a greedy package that collapses early scores less than a compromise that holds, while
+between two equally durable packages the one that wins more still scores more. The rationale
+and a worked example are in ``docs/durability.md``.
 
 A role whose points do not differ between packages gets tactical 50 for any package.
 """
@@ -18,8 +31,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .durability import DISPLAY_DIGITS, Durability, evaluator
-from .scenario import Scenario
+from .durability import DISPLAY_DIGITS, REPLAYS, Durability, evaluator
+from .scenario import Model, Scenario, packages
 
 INDIFFERENT_TACTICAL = 50.0
 _MEMO_LIMIT = 256
@@ -63,6 +76,7 @@ def _tables(scenario: Scenario, news: Sequence[str]) -> dict[str, _RoleTable]:
             raise ValueError(f"Unknown news item {k!r}.")
         items.append(item)
     tables = {}
+    valid = packages(scenario) if scenario.exclusions else []
     for role in scenario.roles:
         values = {
             i.key: {o.key: float(o.points.get(role.key, 0.0)) for o in i.options} for i in scenario.issues
@@ -72,8 +86,12 @@ def _tables(scenario: Scenario, news: Sequence[str]) -> dict[str, _RoleTable]:
                 ik, _, ok = ref.partition("/")
                 if ik in values and ok in values[ik]:
                     values[ik][ok] += delta
-        worst = sum(min(opts.values()) for opts in values.values())
-        best = sum(max(opts.values()) for opts in values.values())
+        if scenario.exclusions:  # the extremes over the packages that can be agreed
+            sums = [sum(values[ik][ok] for ik, ok in t.items()) for t in valid]
+            worst, best = min(sums), max(sums)
+        else:
+            worst = sum(min(opts.values()) for opts in values.values())
+            best = sum(max(opts.values()) for opts in values.values())
         tables[role.key] = _RoleTable(values, worst, best, float(role.no_deal_value))
     if len(memo) > _MEMO_LIMIT:
         memo.clear()
@@ -113,10 +131,16 @@ def tactical(scenario: Scenario, role: str, terms: Mapping[str, str], news: Sequ
     return _scale(_table(scenario, role, news), points(scenario, role, terms, news))
 
 
-def _score(t: _RoleTable, tac: float | None, d: float) -> Score:
+def total_of(model: Model, tac: float, d: float) -> float:
+    """The total for a tactical score (0-100) and an expected share of peace D (0-1)."""
+    p, r = model.peace_value, model.relapse_share
+    return 100.0 * (d * (tac + p) + (1.0 - d) * r * tac) / (100.0 + p)
+
+
+def _score(t: _RoleTable, tac: float | None, d: float, model: Model) -> Score:
     if tac is None:
         return Score(tactical=0.0, durability=0.0, total=t.no_deal_value)
-    return Score(tactical=tac, durability=100.0 * d, total=tac * d + t.no_deal_value * (1.0 - d))
+    return Score(tactical=tac, durability=100.0 * d, total=total_of(model, tac, d))
 
 
 def score(
@@ -129,7 +153,7 @@ def score(
     """The role's score for the outcome (``terms`` None: no deal)."""
     t = _table(scenario, role, news)
     tac = None if terms is None else tactical(scenario, role, terms, news)
-    return _score(t, tac, durability.expected_peace)
+    return _score(t, tac, durability.expected_peace, scenario.model)
 
 
 def scores(
@@ -147,15 +171,123 @@ def outcome(
     ``seed`` should come from the session (e.g. ``durability.seed_from(code, table_id)``) so a
     replay tells the same story; without one the story is drawn with seed 0, so the contract's
     ``realized`` is always present and still reproducible.
+
+    Beyond the contract's fields it carries ``scoring`` (the formula's parameters), ``lesson``
+    (for every role, what its greediest package and the compromise would have scored) and,
+    for an agreement, ``durability.replays``: the same deal under a hundred other histories.
     """
     ev = evaluator(scenario)
     s = 0 if seed is None else seed
     dur = ev.no_deal(news, s) if terms is None else ev.evaluate(terms, news, s)
+    d = dur.to_dict()
+    if terms is not None:
+        d["replays"] = ev.replays(dur.hazards, s, REPLAYS)
     return {
         "agreement": dict(terms) if terms is not None else None,
-        "durability": dur.to_dict(),
+        "durability": d,
         "scores": {k: v.to_dict() for k, v in scores(scenario, terms, dur, news).items()},
+        "scoring": scoring_rule(scenario),
+        "lesson": lesson(scenario, news),
     }
+
+
+def scoring_rule(scenario: Scenario) -> dict[str, Any]:
+    """The parameters of the total, for a page to show the formula with the numbers."""
+    m = scenario.model
+    return {
+        "peace_value": m.peace_value,
+        "relapse_share": m.relapse_share,
+        "horizon_years": m.horizon_years,
+        "no_deal": {r.key: r.no_deal_value for r in scenario.roles},
+    }
+
+
+@dataclass(frozen=True)
+class PackageRow:
+    terms: dict[str, str]
+    p_hold: float
+    expected_peace: float
+    tactical: dict[str, float]
+    total: dict[str, float]
+
+
+def package_table(scenario: Scenario, news: Sequence[str] = ()) -> list[PackageRow]:
+    """Every package that can be agreed, with its durability and each role's scores (memoised
+    per scenario and news)."""
+    news_key = tuple(sorted(dict.fromkeys(news)))
+    ev = evaluator(scenario)
+    hit = ev.memo.get(("packages", news_key))
+    if hit is not None:
+        return hit
+    rows = []
+    roles = scenario.role_keys
+    for terms in packages(scenario):
+        dur = ev.evaluate(terms, news_key)
+        sc = scores(scenario, terms, dur, news_key)
+        rows.append(
+            PackageRow(
+                terms,
+                dur.p_hold,
+                dur.expected_peace,
+                {r: sc[r].tactical for r in roles},
+                {r: sc[r].total for r in roles},
+            )
+        )
+    if len(ev.memo) > _MEMO_LIMIT:
+        ev.memo.clear()
+    ev.memo[("packages", news_key)] = rows
+    return rows
+
+
+def compromise(scenario: Scenario, news: Sequence[str] = ()) -> PackageRow:
+    """The compromise: the package that maximises the lowest total across roles (ties: the
+    more durable one)."""
+    rows = package_table(scenario, news)
+    return max(rows, key=lambda p: (min(p.total.values()), p.expected_peace))
+
+
+def greediest(scenario: Scenario, role: str, news: Sequence[str] = ()) -> PackageRow:
+    """The role's greediest package: the most tactical points for it (ties: the best total)."""
+    rows = package_table(scenario, news)
+    return max(rows, key=lambda p: (p.tactical[role], p.total[role]))
+
+
+def lesson(scenario: Scenario, news: Sequence[str] = ()) -> dict[str, Any]:
+    """For every role: its greediest package and the compromise, with what each would have
+    scored for it, so that a student sees their result beside the lesson's two reference
+    points."""
+    news_key = tuple(sorted(dict.fromkeys(news)))
+    ev = evaluator(scenario)
+    hit = ev.memo.get(("lesson", news_key))
+    if hit is not None:
+        return hit
+    comp = compromise(scenario, news_key)
+    r = DISPLAY_DIGITS
+    out: dict[str, Any] = {
+        "compromise": {
+            "terms": dict(comp.terms),
+            "p_hold": round(comp.p_hold, r),
+            "expected_peace": round(comp.expected_peace, r),
+        },
+        "roles": {},
+    }
+    for role in scenario.role_keys:
+        g = greediest(scenario, role, news_key)
+        out["roles"][role] = {
+            "greedy": {
+                "terms": dict(g.terms),
+                "p_hold": round(g.p_hold, r),
+                "expected_peace": round(g.expected_peace, r),
+                "tactical": round(g.tactical[role], r),
+                "total": round(g.total[role], r),
+            },
+            "compromise": {
+                "tactical": round(comp.tactical[role], r),
+                "total": round(comp.total[role], r),
+            },
+        }
+    ev.memo[("lesson", news_key)] = out
+    return out
 
 
 def preview(
@@ -170,7 +302,7 @@ def preview(
     t = _table(scenario, role, news)
     raw = points(scenario, role, terms, news)
     dur = evaluator(scenario).evaluate(terms, news)
-    sc = _score(t, _scale(t, raw), dur.expected_peace)
+    sc = _score(t, _scale(t, raw), dur.expected_peace, scenario.model)
     d = dur.to_dict()
     d.pop("realized", None)
     r = DISPLAY_DIGITS

@@ -18,13 +18,14 @@ from hypothesis import strategies as st
 
 from game.engine import durability as D
 from game.engine.scenario import Scenario, validate
+from game.engine.scenario import packages as all_packages
 
 DEFAULT_JSON = Path(__file__).resolve().parents[2] / "game" / "scenarios" / "default.json"
 DEFAULT_DICT: dict[str, Any] = json.loads(DEFAULT_JSON.read_text(encoding="utf-8"))
 DEFAULT = Scenario.from_dict(DEFAULT_DICT)
 ISSUES = {i.key: tuple(o.key for o in i.options) for i in DEFAULT.issues}
 NEWS = tuple(n.key for n in DEFAULT.news)
-ALL_PACKAGES = [dict(zip(ISSUES, combo, strict=True)) for combo in itertools.product(*ISSUES.values())]
+ALL_PACKAGES = all_packages(DEFAULT)
 
 packages = st.sampled_from(ALL_PACKAGES)
 news_lists = st.lists(st.sampled_from(NEWS), max_size=len(NEWS))
@@ -120,8 +121,8 @@ def test_opposition_combines_the_worst_clause_and_the_mean():
     assert D.OPPOSITION_MAX_WEIGHT == 0.6
     ev = D.evaluator(DEFAULT)
     terms = {"territory": "freeze_line", "nato": "moratorium", "guarantees": "bilateral_arms_training"}
-    idx = ev.factor_keys.index("russia_revanchism")
-    loads = [DEFAULT.issue(i).option(o).loadings["russia_revanchism"] for i, o in terms.items()]
+    idx = ev.factor_keys.index("challenger_dissatisfaction")
+    loads = [DEFAULT.issue(i).option(o).loadings["challenger_dissatisfaction"] for i, o in terms.items()]
     assert ev.values(terms)[idx] == pytest.approx(0.6 * max(loads) + 0.4 * sum(loads) / 3)
 
 
@@ -129,12 +130,12 @@ def test_coupling_uses_the_other_factors_value_before_its_own_coupling():
     ev = D.evaluator(DEFAULT)
     terms = {"territory": "freeze_line", "nato": "moratorium", "guarantees": "article5_like"}
     x = dict(zip(ev.factor_keys, ev.values(terms), strict=True))
-    loads = [DEFAULT.issue(i).option(o).loadings["ukraine_rejection"] for i, o in terms.items()]
+    loads = [DEFAULT.issue(i).option(o).loadings["implementer_rejection"] for i, o in terms.items()]
     raw = 0.6 * max(loads) + 0.4 * sum(loads) / 3
-    coef = next(f for f in DEFAULT.model.factors if f.key == "ukraine_rejection").coupling[
+    coef = next(f for f in DEFAULT.model.factors if f.key == "implementer_rejection").coupling[
         "guarantee_credibility"
     ]
-    assert x["ukraine_rejection"] == pytest.approx(raw + coef * x["guarantee_credibility"])
+    assert x["implementer_rejection"] == pytest.approx(raw + coef * x["guarantee_credibility"])
 
 
 def test_an_average_historical_settlement_holds_ten_years_about_half_the_time():
@@ -152,16 +153,22 @@ def test_the_default_scenario_validates_and_every_option_loads_on_both_sides_acc
     assert validate(DEFAULT) == []
     keys = {f.key for f in DEFAULT.model.factors}
     assert {
-        "ukraine_rejection",
-        "russia_revanchism",
+        "implementer_rejection",
+        "challenger_dissatisfaction",
+        "challenger_capability",
         "guarantee_credibility",
-        "deterrence_gap",
         "agreement_strength",
-        "border_unsettled",
+        "border_settled",
+        "imposed",
+        "truce_only",
     } <= keys
+    assert dict(DEFAULT.model.sides) == {"implementer": "ukraine", "challenger": "russia"}
     for issue in DEFAULT.issues:
         for o in issue.options:
-            assert {"ukraine_rejection", "russia_revanchism"} <= set(o.loadings), (issue.key, o.key)
+            assert {"implementer_rejection", "challenger_dissatisfaction"} <= set(o.loadings), (
+                issue.key,
+                o.key,
+            )
 
 
 def test_credibility_of_the_guarantee_fades_over_time():
@@ -194,13 +201,19 @@ def test_more_monitoring_never_lowers_durability(terms, news, issue, delta):
     assert all(a >= b - 1e-12 for a, b in zip(after.survival, before.survival, strict=True))
 
 
-def test_the_freeze_with_a_dmz_and_monitors_differs_from_the_thin_freeze_only_by_monitoring():
+def test_the_freeze_with_a_dmz_and_monitors_is_the_thin_freeze_made_safer_in_every_factor_it_moves():
     territory = DEFAULT.issue("territory")
     thin, strong = territory.option("freeze_line").loadings, territory.option("freeze_dmz_monitors").loadings
     differing = {k for k in set(thin) | set(strong) if thin.get(k) != strong.get(k)}
-    assert differing == {"agreement_strength"}
+    # the same rejection on both sides; the buffer zone, monitors and a mapped line are the difference
+    assert differing == {"agreement_strength", "challenger_capability", "border_settled", "truce_only"}
     assert strong["agreement_strength"] > thin["agreement_strength"]
+    assert strong["challenger_capability"] < thin.get("challenger_capability", 0.0)
+    assert strong["border_settled"] > thin["border_settled"]
+    assert strong["truce_only"] < thin["truce_only"]
     for nato, guarantees in itertools.product(ISSUES["nato"], ISSUES["guarantees"]):
+        if DEFAULT.conflicts({"nato": nato, "guarantees": guarantees}):
+            continue
         a = D.evaluate(DEFAULT, {"territory": "freeze_line", "nato": nato, "guarantees": guarantees})
         b = D.evaluate(DEFAULT, {"territory": "freeze_dmz_monitors", "nato": nato, "guarantees": guarantees})
         assert b.expected_peace > a.expected_peace
@@ -211,7 +224,7 @@ def test_the_freeze_with_a_dmz_and_monitors_differs_from_the_thin_freeze_only_by
 @given(terms=packages, news=news_lists, issue=st.sampled_from(list(ISSUES)), delta=st.floats(0.0, 1.0))
 def test_terms_less_acceptable_to_ukraine_never_raise_durability(terms, news, issue, delta):
     before = D.evaluate(DEFAULT, terms, news)
-    after = D.evaluate(with_loading(issue, terms[issue], "ukraine_rejection", delta), terms, news)
+    after = D.evaluate(with_loading(issue, terms[issue], "implementer_rejection", delta), terms, news)
     assert after.expected_peace <= before.expected_peace + 1e-12
     assert all(a <= b + 1e-12 for a, b in zip(after.survival, before.survival, strict=True))
 
@@ -253,22 +266,25 @@ def test_the_collapse_is_blamed_on_the_factor_that_raised_the_risk_most_that_yea
         "guarantees": "guarantors_with_veto",
     }
     ev = D.evaluator(DEFAULT)
-    x = ev.values(terms)
+    x, _, mult = ev._finish(ev._raw(ev._chosen(terms), ()))
     seen = 0
     for seed in range(100):
         r = ev.evaluate(terms, seed=seed).realized
         if r.held:
-            assert r.cause == f"Held through all {DEFAULT.model.horizon_years} years."
+            assert r.cause.startswith(f"Held through all {DEFAULT.model.horizon_years} years.")
             continue
         seen += 1
         t = r.collapse_year - 1
         contrib = {
-            k: (xi - c) * bw[t] for k, xi, c, bw in zip(ev.factor_keys, x, ev.centres, ev.beta_w, strict=True)
+            k: (xi - c) * m * bw[t]
+            for k, xi, c, m, bw in zip(ev.factor_keys, x, ev.centres, mult, ev.beta_w, strict=True)
         }
         assert r.cause_key == max(contrib, key=contrib.get)
+        assert contrib[r.cause_key] > 0  # a driver that raised the risk
         assert r.cause.startswith(f"Collapsed in year {r.collapse_year}: ")
-        label = next(f for f in DEFAULT.model.factors if f.key == r.cause_key).explanation_up
-        assert label in r.cause
+        i = ev.factor_keys.index(r.cause_key)
+        assert ev.expl_up[i] in r.cause
+        assert f"the risk of war was {100 * r.risk:.0f}%, against {100 * r.baseline_risk:.0f}%" in r.cause
     assert seen > 10
 
 
@@ -296,9 +312,18 @@ def test_to_dict_has_the_contract_shape_rounded_for_display_and_survives_msgpack
     d = D.evaluate(DEFAULT, ALL_PACKAGES[60], ["us_steps_back"], seed=11)
     out = d.to_dict()
     assert set(out) >= {"survival", "p_hold", "expected_peace", "realized", "factors", "hazards"}
-    assert set(out["realized"]) == {"held", "collapse_year", "cause", "cause_key"}
+    assert set(out["realized"]) == {
+        "held",
+        "collapse_year",
+        "cause",
+        "cause_key",
+        "risk",
+        "baseline_risk",
+        "year",
+    }
     for f in out["factors"]:
-        assert set(f) == {"key", "label", "value", "effect", "hazard_ratio", "explanation"}
+        assert set(f) == {"key", "label", "value", "effect", "hazard_ratio", "explanation", "yearly"}
+        assert len(f["yearly"]) == DEFAULT.model.horizon_years
         assert f["explanation"]
     assert all(s == round(s, 4) for s in out["survival"])
     assert (
@@ -314,7 +339,13 @@ def test_explanations_name_what_in_this_deal_drives_the_factor():
     by_key = {f.key: f for f in d.factors}
     strength = by_key["agreement_strength"]
     assert strength.effect > 0
-    assert DEFAULT.issue("territory").option("freeze_line").label in strength.explanation
+    # a protective provision that is missing is not blamed on an option of the deal
+    assert DEFAULT.issue("territory").option("freeze_line").label not in strength.explanation
+    assert "Nothing in this deal provides much of it." in strength.explanation
+    rejection = by_key["implementer_rejection"]
+    # a risk that an option brings is: the army cap is what most Ukrainians reject here
+    if rejection.effect >= D.SMALL_EFFECT:
+        assert DEFAULT.issue("guarantees").option("assurances_army_cap").label in rejection.explanation
     cred = by_key["guarantee_credibility"]
     if abs(cred.effect) >= D.SMALL_EFFECT:
         assert DEFAULT.news_item("us_steps_back").headline in cred.explanation

@@ -1,4 +1,5 @@
-"""Scoring: tactical points scaled per role, weighted by durability against the no-deal value.
+"""Scoring: tactical points scaled per role; the total pays each year at peace what was won
+plus the peace itself, and each year after a collapse a small share of what was won.
 
 These tests use their own provisional points (``PROVISIONAL_POINTS``) on top of the default
 scenario's model, so they do not move when the content of default.json is retuned.
@@ -6,7 +7,6 @@ scenario's model, so they do not move when the content of default.json is retune
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from pathlib import Path
@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from game.engine import durability as D
 from game.engine import scoring as S
 from game.engine.scenario import Scenario, validate
+from game.engine.scenario import packages as all_packages
 
 DEFAULT_JSON = Path(__file__).resolve().parents[2] / "game" / "scenarios" / "default.json"
 ROLES = ("us", "russia", "ukraine", "europe")
@@ -80,7 +81,7 @@ def scenario() -> Scenario:
 
 
 ISSUES = {k: tuple(v) for k, v in PROVISIONAL_POINTS.items()}
-ALL_PACKAGES = [dict(zip(ISSUES, combo, strict=True)) for combo in itertools.product(*ISSUES.values())]
+ALL_PACKAGES = all_packages(Scenario.from_dict(provisional_dict()))
 NEWS = ("summer_offensive", "us_steps_back", "european_pledge", "moscow_rejects_troops", "prisoner_exchange")
 
 
@@ -143,7 +144,13 @@ def test_unknown_roles_and_bad_terms_are_refused(scenario):
 # -- total ----------------------------------------------------------------------------------
 
 
-def test_total_weights_the_tactical_win_by_durability_and_the_no_deal_value_by_the_rest(scenario):
+def total_by_hand(tac: float, d: float, peace: float = 50.0, relapse: float = 0.1) -> float:
+    # a year at peace pays tactical + the peace itself; a year after a collapse a tenth of the win
+    return 100 * (d * (tac + peace) + (1 - d) * relapse * tac) / (100 + peace)
+
+
+def test_total_pays_the_years_at_peace_and_a_small_share_of_the_win_after_a_collapse(scenario):
+    assert (scenario.model.peace_value, scenario.model.relapse_share) == (50.0, 0.1)
     terms = {"territory": "freeze_dmz_monitors", "nato": "moratorium", "guarantees": "reassurance_force"}
     dur = D.evaluate(scenario, terms)
     d = dur.expected_peace
@@ -152,7 +159,17 @@ def test_total_weights_the_tactical_win_by_durability_and_the_no_deal_value_by_t
         tac = S.tactical(scenario, role, terms)
         assert sc.tactical == pytest.approx(tac)
         assert sc.durability == pytest.approx(100 * d)
-        assert sc.total == pytest.approx(tac * d + PROVISIONAL_NO_DEAL[role] * (1 - d))
+        assert sc.total == pytest.approx(total_by_hand(tac, d))
+
+
+def test_a_relapse_is_worth_less_than_no_deal_and_peace_more_than_any_win():
+    model = Scenario.from_dict(provisional_dict()).model
+    # a deal that collapses at once pays at most 10 x 100/150 = 6.7: below every no-deal value
+    assert S.total_of(model, 100.0, 0.0) == pytest.approx(100 * 10 / 150)
+    assert S.total_of(model, 100.0, 0.0) < min(PROVISIONAL_NO_DEAL.values())
+    # a deal nobody likes that surely holds still pays the peace: 50 x 100/150
+    assert S.total_of(model, 0.0, 1.0) == pytest.approx(100 * 50 / 150)
+    assert S.total_of(model, 100.0, 1.0) == pytest.approx(100.0)
 
 
 def test_a_worked_example_by_hand():
@@ -163,10 +180,10 @@ def test_a_worked_example_by_hand():
         "nato": "neutrality_demilitarised",
         "guarantees": "guarantors_with_veto",
     }
-    # Russia's maximum: tactical 100, no-deal 35, D = 0.5 -> 100*0.5 + 35*0.5 = 67.5
-    assert S.score(sc, "russia", terms, dur) == S.Score(100.0, 50.0, 67.5)
-    # Ukraine gets 0 from it: 0*0.5 + 15*0.5 = 7.5
-    assert S.score(sc, "ukraine", terms, dur) == S.Score(0.0, 50.0, 7.5)
+    # Russia's maximum: tactical 100, D = 0.5 -> 100/150 x (0.5 x 150 + 0.5 x 0.1 x 100) = 53.33
+    assert S.score(sc, "russia", terms, dur) == pytest.approx(S.Score(100.0, 50.0, 160 / 3))
+    # Ukraine gets 0 from it: 100/150 x (0.5 x 50 + 0) = 16.67
+    assert S.score(sc, "ukraine", terms, dur) == pytest.approx(S.Score(0.0, 50.0, 50 / 3))
 
 
 def test_no_deal_scores_every_role_its_no_deal_value(scenario):
@@ -178,6 +195,9 @@ def test_no_deal_scores_every_role_its_no_deal_value(scenario):
         "collapse_year": None,
         "cause": "No agreement: the war goes on.",
         "cause_key": "no_deal",
+        "risk": None,
+        "baseline_risk": None,
+        "year": None,
     }
     for role in ROLES:
         assert out["scores"][role] == {"tactical": 0.0, "durability": 0.0, "total": PROVISIONAL_NO_DEAL[role]}
@@ -190,19 +210,23 @@ def test_no_deal_scores_every_role_its_no_deal_value(scenario):
     terms=st.sampled_from(ALL_PACKAGES),
     news=st.lists(st.sampled_from(NEWS), max_size=5),
 )
-def test_every_score_stays_between_0_and_100_and_the_total_between_tactical_and_no_deal(
+def test_every_score_stays_between_0_and_100_and_the_total_between_a_relapse_and_a_lasting_peace(
     points, no_deal, terms, news
 ):
     it = iter(points)
     pts = {i: {o: {r: next(it) for r in ROLES} for o in opts} for i, opts in ISSUES.items()}
     sc = Scenario.from_dict(provisional_dict(pts, dict(zip(ROLES, no_deal, strict=True))))
     dur = D.evaluate(sc, terms, news)
-    for role, s in S.scores(sc, terms, dur, news).items():
+    for s in S.scores(sc, terms, dur, news).values():
         assert 0.0 <= s.tactical <= 100.0 + 1e-9
         assert 0.0 <= s.durability <= 100.0
         assert -1e-9 <= s.total <= 100.0 + 1e-9
-        nd = sc.role(role).no_deal_value
-        assert min(s.tactical, nd) - 1e-9 <= s.total <= max(s.tactical, nd) + 1e-9
+        # between what a collapse in year one pays and what a peace that surely holds pays
+        assert (
+            S.total_of(sc.model, s.tactical, 0.0) - 1e-9
+            <= s.total
+            <= S.total_of(sc.model, s.tactical, 1.0) + 1e-9
+        )
 
 
 # -- outcome and preview --------------------------------------------------------------------
@@ -235,7 +259,7 @@ def test_preview_gives_the_roles_points_and_the_public_durability_without_a_stor
     assert p["tactical"] == pytest.approx(72.0)
     assert "realized" not in p["durability"]
     d = D.evaluate(scenario, terms).expected_peace
-    assert p["total"] == pytest.approx(72.0 * d + 15 * (1 - d), abs=1e-4)
+    assert p["total"] == pytest.approx(total_by_hand(72.0, d), abs=1e-4)
     assert p["durability"]["expected_peace"] == pytest.approx(d, abs=1e-4)
 
 
