@@ -988,9 +988,11 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
         real = _realized(row)
         deal = _deal(row)
         scores = []
+        lesson_roles = ((outcome or {}).get("lesson") or {}).get("roles") or {}
         for key in _role_order(styles, [row]):
             sc = _scores(row).get(key)
             s = _style(styles, key)
+            les = lesson_roles.get(key) or {}
             entry = {
                 "key": key,
                 "name": s.name,
@@ -1008,6 +1010,9 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
                     }
                 )
                 entry["lost"] = entry["tactical"] - entry["total"]
+                if les:
+                    entry["greedy_total"] = round(_clamp((les.get("greedy") or {}).get("total")))
+                    entry["compromise_total"] = round(_clamp((les.get("compromise") or {}).get("total")))
                 entry["worse_than_no_deal"] = (
                     deal and entry["no_deal"] is not None and entry["total"] < entry["no_deal"]
                 )
@@ -1066,9 +1071,20 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
                     "width": min(100, round(abs(eff_v) / 1.5 * 100)),
                 }
             )
+        reps = dur.get("replays") if deal else None
+        replays = None
+        if reps and reps.get("n"):
+            replays = {
+                "n": reps["n"],
+                "held": reps.get("held", 0),
+                "median": reps.get("median_collapse_year"),
+                "earliest": reps.get("earliest_collapse_year"),
+                "latest": reps.get("latest_collapse_year"),
+            }
         cards.append(
             {
                 "number": n,
+                "replays": replays,
                 "id": row.get("id"),
                 "ended": bool(row.get("ended")) or bool(outcome),
                 "has_outcome": bool(outcome),

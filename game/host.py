@@ -160,7 +160,7 @@ def results(session: GameSession) -> dict[str, Any]:
                     }
                 )
         rows.append(row)
-    factor_labels = {f.key: f.label for f in scenario.model.factors}
+    factor_labels = {f.key: scenario.say(f.label) for f in scenario.model.factors}
     factor_labels["no_deal"] = "No agreement: the war went on"
     factor_labels["baseline"] = "The ordinary risk that any settlement breaks down"
     return {

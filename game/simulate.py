@@ -14,6 +14,7 @@ No Django here either, so the command, the page and the tests share one code pat
 from __future__ import annotations
 
 import random
+import statistics
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from game.engine import bot, rules, scoring
+from game.engine.backtest import spearman
 from game.engine.durability import BASELINE_CAUSE_KEY, NO_DEAL_CAUSE_KEY, seed_from
 from game.engine.scenario import Scenario
 
@@ -214,7 +216,7 @@ def summarise(
             held += 1
         else:
             causes[realized["cause_key"]] += 1
-    factor_labels = {f.key: f.label for f in scenario.model.factors}
+    factor_labels = {f.key: scenario.say(f.label) for f in scenario.model.factors}
     cause_rows = [
         {
             "key": k,
@@ -225,6 +227,29 @@ def summarise(
         }
         for k, c in sorted(causes.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
+
+    table = scoring.package_table(scenario, news)
+    comp = scoring.compromise(scenario, news)
+    nd = {r.key: r.no_deal_value for r in roles}
+    acceptable = [p for p in table if all(p.total[k] > nd[k] for k in nd)]
+
+    def lesson_row(r) -> dict[str, Any]:
+        """Over every package that can be agreed (no play): does greed pay this role?"""
+        greedy = scoring.greediest(scenario, r.key, news)
+        median = statistics.median(p.total[r.key] for p in acceptable) if acceptable else None
+        pays = greedy.total[r.key] >= comp.total[r.key] or (
+            median is not None and greedy.total[r.key] >= median
+        )
+        return {
+            "spearman_tactical_total": spearman(
+                [p.tactical[r.key] for p in table], [p.total[r.key] for p in table]
+            ),
+            "greedy_total": greedy.total[r.key],
+            "greedy_expected_peace": greedy.expected_peace,
+            "compromise_total": comp.total[r.key],
+            "median_acceptable_total": median,
+            "greed_pays": pays,
+        }
 
     def role_row(r) -> dict[str, Any]:
         tot = [g.outcome["scores"][r.key]["total"] for g in results]
@@ -241,6 +266,7 @@ def summarise(
             "beats_no_deal": (sum(1 for t in tot_deal if t > r.no_deal_value) / len(deals))
             if deals
             else None,
+            "lesson": lesson_row(r),
         }
 
     return {
@@ -263,6 +289,19 @@ def summarise(
         "roles": [role_row(r) for r in roles],
         "causes": cause_rows,
         "horizon_years": scenario.model.horizon_years,
+        "lesson": {
+            "packages": len(table),
+            "acceptable_packages": len(acceptable),
+            "compromise": {
+                "terms": dict(comp.terms),
+                "labels": [
+                    {"issue": i.name, "option": (i.option(comp.terms[i.key]).label)}  # type: ignore[union-attr]
+                    for i in scenario.issues
+                ],
+                "p_hold": comp.p_hold,
+                "expected_peace": comp.expected_peace,
+            },
+        },
     }
 
 
@@ -309,6 +348,25 @@ def format_report(report: dict[str, Any], top: int = 10) -> str:
             f"  {x['name']:<16} {_num(x['no_deal_value']):>8} {_num(x['tactical']):>9} {_num(x['total']):>7} "
             f"{_num(x['total_if_deal']):>11} {_pct(x['beats_no_deal']):>15}"
         )
+    les = r.get("lesson")
+    if les:
+        comp = " | ".join(x["option"] for x in les["compromise"]["labels"])
+        out += [
+            "",
+            f"The lesson, over all {les['packages']} packages that can be agreed "
+            f"({les['acceptable_packages']} better than no deal for every role):",
+            f"  compromise (highest lowest total): {comp}; p_hold {_pct(les['compromise']['p_hold'])}, "
+            f"peace {_pct(les['compromise']['expected_peace'])}",
+            f"  {'role':<16} {'Spearman(tac,total)':>20} {'own maximum':>12} {'compromise':>11} "
+            f"{'median acceptable':>18}  greed",
+        ]
+        for x in r["roles"]:
+            ls = x["lesson"]
+            out.append(
+                f"  {x['name']:<16} {ls['spearman_tactical_total']:>20.2f} {ls['greedy_total']:>12.1f} "
+                f"{ls['compromise_total']:>11.1f} {_num(ls['median_acceptable_total']):>18}  "
+                + ("PAYS: the lesson fails" if ls["greed_pays"] else "does not pay")
+            )
     out += ["", "What broke the peace (realised story of every game):"]
     for c in r["causes"]:
         out.append(f"  {c['count']:5d}  {_pct(c['share']):>6}  {c['label']} ({c['key']})")

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from game import charts, export, services
 from game import host as host_services
+from game.engine import scoring
 from game.models import GameSession, Player, ScenarioConfig, normalise_code
 from game.scenario_io import ensure_default
 
@@ -201,6 +202,29 @@ def host_transcript(request: HttpRequest, code: str, table: int) -> HttpResponse
     )
 
 
+def _lesson_rows(scenario) -> list[dict]:
+    """For each role, what its own maximum and the compromise score it (every package, no news)."""
+    try:
+        les = scoring.lesson(scenario)
+    except ValueError:
+        return []
+    out = []
+    for r in scenario.roles:
+        row = les["roles"].get(r.key)
+        if row:
+            out.append(
+                {
+                    "key": r.key,
+                    "name": r.name,
+                    "greedy": round(row["greedy"]["total"], 1),
+                    "greedy_hold": round(100 * row["greedy"]["p_hold"]),
+                    "compromise": round(row["compromise"]["total"], 1),
+                    "no_deal": r.no_deal_value,
+                }
+            )
+    return out
+
+
 @staff_member_required
 @require_GET
 def debrief(request: HttpRequest, code: str) -> HttpResponse:
@@ -219,6 +243,7 @@ def debrief(request: HttpRequest, code: str) -> HttpResponse:
             "curves_svg": charts.curves(res, scenario),
             "causes_svg": charts.causes(res),
             "tables": charts.table_cards(res, scenario),
+            "lesson_rows": _lesson_rows(scenario),
         },
     )
 

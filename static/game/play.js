@@ -1612,7 +1612,7 @@ function renderOutcome() {
   if (!agreed) story.push("Your table concluded no agreement before the end. With no peace to hold, durability is 0 and every party scores its no-deal value.");
   else if (real && real.cause) story.push(real.cause);
   if (agreed && typeof dur.p_hold === "number") {
-    story.push(`A deal like this holds ${T} years with ${pct(dur.p_hold)} probability and keeps the peace, on average, for ${pct(dur.expected_peace || 0)} of the time; your table's story is one draw of that chance.`);
+    story.push(`A deal like this holds all ${T} years with probability ${pct(dur.p_hold)} and keeps the peace, on average, ${pct(dur.expected_peace || 0)} of the time (its durability); your table's story is one draw of that chance.`);
   }
   $("outcome-story").textContent = story.join(" ");
 
@@ -1667,9 +1667,6 @@ function renderOutcome() {
   const youBox = $("outcome-you");
   if (mine) {
     const D = typeof dur.expected_peace === "number" ? dur.expected_peace : (mine.durability || 0) / 100;
-    const formula = agreed
-      ? `Total = tactical × D + no-deal value × (1 − D) = ${fmt1(mine.tactical)} × ${D.toFixed(2)} + ${typeof nd === "number" ? num(nd) : "no-deal"} × ${(1 - D).toFixed(2)} = ${fmt1(mine.total)}`
-      : `No agreement, so your total is your no-deal value${typeof nd === "number" ? `: ${num(nd)}` : ""}.`;
     youBox.replaceChildren(
       h(
         "div",
@@ -1678,16 +1675,18 @@ function renderOutcome() {
         h("div", { class: "score big-num" }, h("span", { class: "big-label", text: "Tactical" }), h("span", { class: "big-value num", text: fmt1(mine.tactical) })),
         h("div", { class: "score big-num" }, h("span", { class: "big-label", text: "Durability" }), h("span", { class: "big-value num", text: fmt1(mine.durability) })),
       ),
-      h("p", { class: "formula num", text: formula }),
+      h("p", { class: "formula num", text: scoreFormula(o.scoring, mine, D, agreed, nd) }),
       h(
         "p",
         { class: "hint" },
-        "Tactical: your points for the package on a 0 (worst for you) to 100 (best) scale. Durability: 100 × D, the expected share of the years at peace. For the years the deal holds you enjoy what you won; for the rest you are back at war, worth your no-deal value.",
+        `Tactical: your points for the package on a 0 (worst for you) to 100 (best) scale. Durability: 100 × D, the expected share of the years at peace. Each year at peace pays your tactical points plus ${num(peaceValue(o.scoring))} for the peace itself; each year after a collapse pays only ${pct(relapseShare(o.scoring))} of your points, because the war resumes from where the deal left you.`,
       ),
+      lessonBox(o, me, mine),
     );
   } else {
     youBox.replaceChildren(h("p", { text: "Your score was not sent." }));
   }
+  renderReplays(agreed ? dur.replays : null, T);
   const rows = S.roleOrder
     .filter((r) => scores[r])
     .map((r) =>
@@ -1709,6 +1708,87 @@ function renderOutcome() {
       h("tbody", {}, rows),
     ),
     h("p", { class: "hint", text: "Tactically the parties may win; strategically there can be no winners. Every party shares the same durability." }),
+  );
+}
+
+const peaceValue = (sc) => (sc && typeof sc.peace_value === "number" ? sc.peace_value : 50);
+const relapseShare = (sc) => (sc && typeof sc.relapse_share === "number" ? sc.relapse_share : 0.1);
+
+/** The one-line rule with this table's numbers in it. */
+function scoreFormula(scoring, mine, D, agreed, nd) {
+  if (!agreed) return `No agreement, so your total is your no-deal value${typeof nd === "number" ? `: ${num(nd)}` : ""}.`;
+  const P = peaceValue(scoring);
+  const r = relapseShare(scoring);
+  const scale = 100 / (100 + P);
+  const tac = mine.tactical;
+  return `Total = ${fmt1(scale * 100)}% × [D × (tactical + ${num(P)}) + (1 − D) × ${r} × tactical] = ${fmt1(scale * 100)}% × [${D.toFixed(2)} × ${fmt1(tac + P)} + ${(1 - D).toFixed(2)} × ${fmt1(r * tac)}] = ${fmt1(mine.total)}`;
+}
+
+/** Beside the student's own result: what their greediest package and the compromise would have scored them. */
+function lessonBox(o, me, mine) {
+  const les = o.lesson && o.lesson.roles && o.lesson.roles[me];
+  if (!les) return null;
+  const nd = you().no_deal_value;
+  const comp = o.lesson.compromise || {};
+  const items = [
+    { key: "yours", label: o.agreement ? "Your table's deal" : "No deal (your table)", value: mine.total, note: "" },
+    { key: "greedy", label: "Your own maximum", value: les.greedy.total, note: `holds ${pct(les.greedy.p_hold)} · ${packageText(les.greedy.terms)}` },
+    { key: "compromise", label: "The compromise", value: les.compromise.total, note: `holds ${pct(comp.p_hold || 0)} · ${packageText(comp.terms)}` },
+  ];
+  if (typeof nd === "number" && o.agreement) items.push({ key: "nodeal", label: "No deal", value: nd, note: "the war goes on" });
+  const max = Math.max(1, ...items.map((i) => i.value));
+  return h(
+    "div",
+    { class: "lesson-box" },
+    h("h4", { text: "Beside your result" }),
+    h(
+      "ul",
+      { class: "lesson-bars" },
+      ...items.map((i) =>
+        h(
+          "li",
+          { class: `lb-${i.key}` },
+          h("span", { class: "lb-label", text: i.label }),
+          h("span", { class: "lb-bar", "aria-hidden": "true" }, h("span", { class: "lb-fill", style: `width:${Math.max(2, (100 * i.value) / max)}%` })),
+          h("span", { class: "lb-value num", text: fmt1(i.value) }),
+          i.note ? h("span", { class: "lb-note", text: i.note }) : null,
+        ),
+      ),
+    ),
+    h("p", { class: "hint", text: les.greedy.total < les.compromise.total ? "Your maximum wins every point at the table and then collapses early: it scores less than the compromise. Tactically the parties may win; strategically there can be no winners." : "" }),
+  );
+}
+
+function packageText(terms) {
+  if (!terms) return "";
+  return S.issues.map((i) => {
+    const opt = optionOf(i.key, terms[i.key]);
+    return opt ? opt.label : terms[i.key];
+  }).join("; ");
+}
+
+/** The same deal under a hundred other histories, so one draw is not taken for the rule. */
+function renderReplays(rep, T) {
+  const box = $("outcome-replays");
+  if (!rep || !Array.isArray(rep.collapse_years)) {
+    box.replaceChildren();
+    return;
+  }
+  const n = rep.n || 100;
+  const years = rep.collapse_years;
+  const max = Math.max(1, ...years, rep.held);
+  const spread = rep.earliest_collapse_year ? ` The others collapsed between year ${rep.earliest_collapse_year} and year ${rep.latest_collapse_year}, half of them by year ${rep.median_collapse_year}.` : "";
+  box.replaceChildren(
+    h("h4", { text: `The same deal under ${n} other histories` }),
+    h("p", { class: "replays-summary", text: `It held all ${T} years in ${rep.held} of ${n}.${spread}` }),
+    h(
+      "ol",
+      { class: "replay-bars", "aria-label": `How many of ${n} histories collapsed in each year, and how many held` },
+      ...years.map((c, i) =>
+        h("li", { class: "rb" }, h("span", { class: "rb-bar", style: `height:${(100 * c) / max}%` }), h("span", { class: "rb-count num", text: String(c) }), h("span", { class: "rb-year", text: `Y${i + 1}` })),
+      ),
+      h("li", { class: "rb rb-held" }, h("span", { class: "rb-bar", style: `height:${(100 * rep.held) / max}%` }), h("span", { class: "rb-count num", text: String(rep.held) }), h("span", { class: "rb-year", text: "held" })),
+    ),
   );
 }
 

@@ -263,9 +263,18 @@ def test_four_players_negotiate_to_an_agreement(server, contexts, shots):
         expect(chart).to_contain_text("Years after the agreement")
         expect(page.locator("#outcome-story")).not_to_be_empty()
         expect(page.locator("#outcome-factors li").first).to_be_visible()
+        # the rule in one line, with this table's numbers, and the lesson beside the result
         expect(page.locator("#outcome-you .formula")).to_contain_text(
-            f"Total = tactical {TIMES} D + no-deal value {TIMES} (1 {MINUS} D)"
+            f"Total = 66.7% {TIMES} [D {TIMES} (tactical + 50) + (1 {MINUS} D) {TIMES} 0.1 {TIMES} tactical] = "
         )
+        bars = page.locator("#outcome-you .lesson-bars li")
+        expect(bars).to_have_count(4)
+        expect(bars.nth(1)).to_contain_text("Your own maximum")
+        expect(bars.nth(2)).to_contain_text("The compromise")
+        expect(page.locator("#outcome-replays")).to_contain_text(
+            re.compile(r"It held all 10 years in \d+ of 100\.")
+        )
+        expect(page.locator("#outcome-replays .rb")).to_have_count(11)
         rows = page.locator("#outcome-others tbody tr")
         expect(rows).to_have_count(4)
         expect(page.locator("#outcome-others tr.is-you")).to_contain_text(ROLE_NAMES[role])
