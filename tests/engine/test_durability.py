@@ -378,3 +378,156 @@ def test_a_what_if_answers_well_under_a_millisecond():
             ev.evaluate(terms, ("summer_offensive",))
     per = (time.perf_counter() - start) / (4 * len(ALL_PACKAGES))
     assert per < 1e-3
+
+
+# -- acceptance, moderation, mean and base (the model's interactions) -----------------------------
+
+
+def two_sides(**extra: Any) -> Scenario:
+    """A hand-made model: two rejection factors, a border gated by both, an incentive moderated
+    by a capability, and a mean factor with a base."""
+    factors = [
+        {
+            "key": "rej_a",
+            "label": "A rejects",
+            "beta": 0.0,
+            "centre": 0.5,
+            "lo": 0.3,
+            "combine": "max",
+            "default": 0.3,
+        },
+        {
+            "key": "rej_b",
+            "label": "B rejects",
+            "beta": 0.0,
+            "centre": 0.5,
+            "lo": 0.3,
+            "combine": "max",
+            "default": 0.3,
+        },
+        {
+            "key": "border",
+            "label": "Border",
+            "beta": math.log(0.27),
+            "combine": "max",
+            "accepted_by": ["rej_a", "rej_b"],
+        },
+        {"key": "cap", "label": "{challenger}'s ability", "beta": 0.0, "centre": 0.5, "base": 0.5, "hi": 2.0},
+        {"key": "incentive", "label": "Incentive", "beta": 1.0, "centre": 0.5, "moderator": "cap"},
+        {"key": "truce", "label": "Truce", "beta": 0.0, "combine": "mean", "base": 0.1},
+    ]
+    return Scenario.from_dict(
+        {
+            "slug": "sides",
+            "title": "Sides",
+            "roles": [{"key": "a", "name": "Alpha"}, {"key": "b", "name": "Beta"}],
+            "issues": [
+                {
+                    "key": "line",
+                    "name": "Line",
+                    "options": [
+                        {"key": "settled", "label": "Settled", "loadings": {"border": 1.0, "truce": 0.0}},
+                        {"key": "imposed", "label": "Imposed", "loadings": {"border": 1.0, "rej_a": 0.4}},
+                        {"key": "rejected", "label": "Rejected", "loadings": {"border": 1.0, "rej_a": 0.6}},
+                    ],
+                },
+                {
+                    "key": "army",
+                    "name": "Army",
+                    "options": [
+                        {
+                            "key": "weak",
+                            "label": "Weak",
+                            "loadings": {"cap": -0.25, "incentive": 0.9, "truce": 1.0},
+                        },
+                        {
+                            "key": "strong",
+                            "label": "Strong",
+                            "loadings": {"cap": 0.5, "incentive": 0.9, "truce": 1.0},
+                        },
+                    ],
+                },
+            ],
+            "phases": [{"key": "p", "name": "P", "agreement": True}],
+            "model": {"sides": {"implementer": "a", "challenger": "b"}, **extra, "factors": factors},
+        }
+    )
+
+
+def test_a_border_counts_only_as_far_as_both_sides_accept_the_terms():
+    sc = two_sides()
+    ev = D.evaluator(sc)
+    border = ev.factor_keys.index("border")
+    value = lambda line: ev.values({"line": line, "army": "weak"})[border]  # noqa: E731
+    assert value("settled") == pytest.approx(1.0)  # both at 30% rejecting: fully accepted
+    assert value("imposed") == pytest.approx(0.5)  # A: 40% rejecting, half way to a majority
+    assert value("rejected") == 0.0  # a majority of A rejects: settled on paper, not at all in fact
+    hr = {f.key: f.hazard_ratio for f in D.evaluate(sc, {"line": "rejected", "army": "weak"}).factors}
+    assert hr["border"] == pytest.approx(1.0)
+
+
+def test_a_dissatisfied_side_counts_in_proportion_to_its_ability_to_act():
+    sc = two_sides()
+    weak = {f.key: f for f in D.evaluate(sc, {"line": "settled", "army": "weak"}).factors}
+    strong = {f.key: f for f in D.evaluate(sc, {"line": "settled", "army": "strong"}).factors}
+    # incentive 0.9 against a centre of 0.5 is +0.4; ability 0.25 and 1.0 against a centre of 0.5
+    assert weak["incentive"].effect == pytest.approx(0.4 * 0.5)
+    assert strong["incentive"].effect == pytest.approx(0.4 * 2.0)
+    assert "Weighted x2.00 by: Beta's ability." in strong["incentive"].explanation
+
+
+def test_mean_combines_the_options_average_after_the_base_and_placeholders_name_the_sides():
+    sc = two_sides()
+    ev = D.evaluator(sc)
+    truce = ev.factor_keys.index("truce")
+    assert ev.values({"line": "settled", "army": "weak"})[truce] == pytest.approx(0.1 + 0.5)
+    assert ev.labels[ev.factor_keys.index("cap")] == "Beta's ability"
+
+
+def test_arms_alone_are_not_described_as_someone_standing_behind_ukraine():
+    terms = {"territory": "freeze_line", "nato": "moratorium", "guarantees": "bilateral_arms_training"}
+    cred = next(f for f in D.evaluate(DEFAULT, terms).factors if f.key == "guarantee_credibility")
+    assert 0.9 < cred.hazard_ratio < 1.0
+    assert cred.explanation.startswith("Little effect on this deal")
+    assert "stands behind" not in cred.explanation
+
+
+@settings(max_examples=60, deadline=None)
+@given(terms=packages, news=news_lists, seed=st.integers(0, 2**32))
+def test_a_story_gives_its_numbers_and_never_contradicts_itself(terms, news, seed):
+    d = D.evaluate(DEFAULT, terms, news, seed=seed)
+    r = d.realized
+    baseline = DEFAULT.model.baseline_hazard * DEFAULT.model.baseline_decay ** (r.year - 1)
+    assert r.baseline_risk == pytest.approx(baseline)
+    assert f"against {100 * baseline:.0f}% for an average ceasefire" in r.cause
+    if r.held:
+        assert r.cause.startswith(f"Held through all {DEFAULT.model.horizon_years} years.")
+        assert "Collapsed" not in r.cause and r.collapse_year is None
+        assert r.risk == pytest.approx(max(d.hazards))
+    else:
+        assert r.cause.startswith(f"Collapsed in year {r.collapse_year}: that year the risk of war was")
+        assert r.risk == pytest.approx(d.hazards[r.collapse_year - 1])
+        assert "Held" not in r.cause
+        if r.cause_key not in ("baseline",):
+            factor = next(f for f in d.factors if f.key == r.cause_key)
+            # the named cause raised the risk in that year
+            assert factor.yearly[r.collapse_year - 1] > 1.0
+            down = next(f for f in DEFAULT.model.factors if f.key == r.cause_key).explanation_down
+            assert not down or DEFAULT.say(down) not in r.cause
+
+
+def test_a_hundred_replays_are_reproducible_and_account_for_every_history():
+    ev = D.evaluator(DEFAULT)
+    terms = {
+        "territory": "freeze_dmz_monitors",
+        "nato": "constitutional_neutrality",
+        "guarantees": "reassurance_force",
+    }
+    d = ev.evaluate(terms)
+    a, b = ev.replays(d.hazards, 7), ev.replays(d.hazards, 7)
+    assert a == b and a["n"] == 100
+    assert a["held"] + sum(a["collapse_years"]) == 100
+    assert a["earliest_collapse_year"] <= a["median_collapse_year"] <= a["latest_collapse_year"]
+    # about as often as the curve says (binomial: p_hold 0.50, n 100, within four standard deviations)
+    assert abs(a["held"] - 100 * d.p_hold) <= 4 * math.sqrt(100 * d.p_hold * (1 - d.p_hold))
+    assert ev.replays(d.hazards, 8) != a  # other seeds, other histories

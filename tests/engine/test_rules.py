@@ -882,3 +882,27 @@ def test_random_sequences_of_actions_keep_the_rules(
             if e.kind == "proposal.made":
                 assert e.data["proposal"]["id"] == state.next_id - 1 == max(p.id for p in state.proposals)
         check_invariants(scenario, state)
+
+
+# -- options that exclude each other --------------------------------------------------------------
+
+
+def test_a_proposal_that_combines_excluded_options_is_refused_as_invalid_naming_both(rules_scenario) -> None:
+    from tests.engine.conftest import RULES_SCENARIO
+
+    data = json.loads(json.dumps(RULES_SCENARIO))
+    security = next(i for i in data["issues"] if i["key"] == "security")
+    next(o for o in security["options"] if o["key"] == "troops")["excludes"] = ["territory/freeze"]
+    sc = Scenario.from_dict(data)
+    started, _ = apply(sc, TableState(), Start())
+    err = refused(sc, started, MakeProposal("russia", WITH_TROOPS), "invalid")
+    assert "cannot be combined" in err.message
+    assert "'European reassurance force' (Security guarantees) excludes" in err.message or (
+        "'Freeze the line' (Territory) excludes 'European reassurance force'" in err.message
+    )
+    # exclusion works both ways, and the other packages are untouched
+    assert sc.conflicts(WITH_TROOPS) and not sc.conflicts(PLAIN)
+    state, _ = apply(sc, started, MakeProposal("russia", PLAIN))
+    assert state.proposals[0].terms == PLAIN
+    with pytest.raises(RuleViolation, match="cannot be combined"):
+        check_terms(sc, WITH_TROOPS)
