@@ -77,7 +77,7 @@ def test_a_malformed_model_or_exclusion_is_refused_on_import_naming_it_and_chang
 def test_exclusions_sides_and_the_score_settings_survive_export_and_import(default_scenario, tmp_path):
     data = scenario_io.export_dict(default_scenario)
     opt = next(o for i in data["issues"] for o in i["options"] if o["key"] == "neutrality_demilitarised")
-    assert opt["excludes"] == ["guarantees/reassurance_force"]
+    assert opt["excludes"] == ["guarantees/reassurance_force", "guarantees/article5_like"]
     assert data["model"]["sides"] == {"implementer": "ukraine", "challenger": "russia"}
     assert (data["model"]["peace_value"], data["model"]["relapse_share"]) == (50.0, 0.1)
     data["slug"], data["model"]["peace_value"] = "copy", 40.0
@@ -207,7 +207,7 @@ def test_packages_lists_every_package_with_its_durability_and_each_roles_scores(
     buf = io.StringIO()
     call_command("packages", "--scenario", "default", "--json", stdout=buf)
     out = json.loads(buf.getvalue())
-    assert len(out["packages"]) == 115  # 125 combinations less the 10 that combine excluded options
+    assert len(out["packages"]) == 110  # 125 combinations less the 15 that combine excluded options
     assert CONTRADICTORY not in [p["terms"] for p in out["packages"]]
     first = out["packages"][0]
     assert set(first) == {"terms", "p_hold", "expected_peace", "scores"}
@@ -218,7 +218,7 @@ def test_packages_lists_every_package_with_its_durability_and_each_roles_scores(
     assert out["compromise"] in [p["terms"] for p in out["packages"]]
     text = io.StringIO()
     call_command("packages", stdout=text)
-    assert "115 packages" in text.getvalue() and "*" in text.getvalue()
+    assert "110 packages" in text.getvalue() and "*" in text.getvalue()
 
 
 def test_backtest_prints_each_case_and_the_figures_and_refuses_a_bad_file_naming_the_case(tmp_path):

@@ -304,7 +304,7 @@ def test_the_bots_package_table_matches_the_rules(scenario):
     v = view_for(scenario, "europe")
     book = bot._book(v)
     # every package that can be agreed, and none that combines excluded options
-    assert len(book.packages) == len(list(packages(scenario))) == 115
+    assert len(book.packages) == len(list(packages(scenario))) == 110
     for k, combo in enumerate(book.packages):
         terms = dict(zip(scenario.issue_keys, combo, strict=True))
         assert book.required[k] == frozenset(rules.required_signatories(scenario, terms))
