@@ -19,16 +19,23 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
 from game.routing import websocket_urlpatterns  # noqa: E402
 from game.ticker import TickerMiddleware  # noqa: E402
+from negotiation.origin import SameOriginValidator  # noqa: E402
+from negotiation.startup import static_problem  # noqa: E402
+
+# A server that could not serve its pages (static files not collected) refuses to start.
+_problem = static_problem()
+if _problem:
+    raise ImproperlyConfigured(_problem)
 
 application = TickerMiddleware(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         }
     )
 )

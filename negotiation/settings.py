@@ -2,6 +2,15 @@
 
 Embedded defaults (SQLite under var/, in-memory channel layer) run a class on a laptop; a
 department sets DATABASE_URL (PostgreSQL) and REDIS_URL (channels_redis) for several workers.
+
+Three configurations (docs/deployment.md explains the trade-off):
+
+- classroom (the default, what `make run` serves): debug off, a secret key generated into the var
+  directory, allowed hosts computed from this machine's addresses and names, plain HTTP with
+  cookies phones keep (not Secure) and no redirect to HTTPS;
+- behind a TLS proxy (DJANGO_SECURE_SSL_REDIRECT=1, or DJANGO_HTTPS=1 where the proxy redirects
+  itself): X-Forwarded-Proto trusted, Secure cookies, HSTS, plain HTTP redirected;
+- development (DJANGO_DEBUG=1, `make dev`): Django's debug pages, static files from the source.
 """
 
 from __future__ import annotations
@@ -11,6 +20,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from negotiation import netinfo, secretkey
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("GAME_VAR_DIR", BASE_DIR / "var"))
@@ -28,24 +39,32 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be 0 or 1, not {raw!r}.")
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+def env_list(name: str) -> list[str]:
+    return [x.strip() for x in os.environ.get(name, "").split(",") if x.strip()]
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0: generate one with "
-            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
-        )
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-" + "x" * 20
 
-ALLOWED_HOSTS = [
-    h.strip()
-    for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "").split(",")
-    if h.strip()
-]
+# Debug only when asked for: a room of students must never see a traceback or the settings.
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+# Served over HTTPS through a TLS proxy. Without it the server speaks plain HTTP (a laptop in a
+# classroom has no certificate), so cookies must not be Secure: phones would drop them.
+SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+HTTPS = env_bool("DJANGO_HTTPS", SSL_REDIRECT)
+
+# An explicit key wins; otherwise one generated on the first start, kept owner-only in the var
+# directory and reused, so students' seats (signed sessions) survive a restart.
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "") or secretkey.load_or_create(SECRET_KEY_FILE)
+
+# The Host headers served: loopback, this machine's addresses and names (so phones in the room
+# reach it by address, or by name.local), and DJANGO_ALLOWED_HOSTS. Printed by `make run`.
+ALLOWED_HOSTS = netinfo.allowed_hosts(env_list("DJANGO_ALLOWED_HOSTS"))
 if DEBUG and "testserver" not in ALLOWED_HOSTS:
     ALLOWED_HOSTS.append("testserver")
+
+# Forms and sockets are accepted from this server's own pages (Origin equal to scheme://Host,
+# port included) and from these origins, e.g. https://game.example.edu behind a proxy.
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "daphne",
@@ -156,6 +175,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# Debug off: hashed names from a manifest (students' browsers never keep an old script after an
+# update), so the files must be collected: `make run` does it, and a server whose collection is
+# missing or out of date refuses to start (negotiation/startup.py) instead of answering 500.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -178,17 +200,14 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
-if not DEBUG:
+if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_SSL_REDIRECT = SSL_REDIRECT
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    CSRF_TRUSTED_ORIGINS = [
-        o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
-    ]
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # Game limits (documented in docs/protocol.md).
@@ -201,6 +220,9 @@ GAME = {
     "MAX_NAME_LENGTH": 40,
     "TICKER": env_bool("GAME_TICKER", True),
     "BOTS": env_bool("GAME_BOTS", True),
+    # host:port the server listens on, set by `manage.py serve` (make run): the dashboard warns
+    # when it is loopback only, which no phone reaches. Empty when unknown (daphne started by hand).
+    "LISTEN": os.environ.get("GAME_LISTEN", ""),
     # Threads per worker for the sockets' database work (game/socketdb.py): one for SQLite (one
     # writer at a time anyway), four for PostgreSQL (their round trips overlap; each keeps a
     # connection, so a worker holds up to this many).
@@ -214,7 +236,11 @@ if GAME["DB_THREADS"] < 1:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"one_line_host": {"()": "negotiation.logfilters.OneLineDisallowedHost"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        "django.security.DisallowedHost": {"filters": ["one_line_host"]},
+    },
 }

@@ -149,11 +149,17 @@ class Client:
 
 
 async def connect(
-    path: str, cookie: str | None, *, origin: str = "http://testserver", name: str = ""
+    path: str,
+    cookie: str | None,
+    *,
+    origin: str = "http://testserver",
+    host: str = "testserver",
+    name: str = "",
 ) -> tuple[bool, Client]:
     from negotiation.asgi import application
 
-    headers = [(b"origin", origin.encode())]
+    # A browser sends both: the Origin of the page and the Host the socket was opened on.
+    headers = [(b"origin", origin.encode()), (b"host", host.encode())]
     if cookie:
         headers.append((b"cookie", cookie.encode()))
     comm = WebsocketCommunicator(application, path, headers=headers)
