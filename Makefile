@@ -8,7 +8,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 APT_PACKAGES := redis-server chromium postgresql fonts-dejavu-core
 
-.PHONY: install run test lint format bench system-deps migrate smoke clean
+.PHONY: install run dev test lint format bench system-deps migrate static smoke clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || PY=python3; \
@@ -29,13 +29,24 @@ system-deps:
 	fi
 
 migrate: install
-	$(BIN)/python manage.py migrate --noinput -v 0
-	$(BIN)/python manage.py load_default_scenario
-	$(BIN)/python manage.py ensure_instructor
+	@$(BIN)/python manage.py migrate --noinput -v 0
+	@$(BIN)/python manage.py load_default_scenario
 
-run: migrate
-	@echo "Serving on http://$(HOST):$(PORT)/  (instructors: http://$(HOST):$(PORT)/host/)"
-	$(BIN)/daphne -b $(HOST) -p $(PORT) negotiation.asgi:application
+# Debug off serves static files under hashed names from a manifest: collect them (under a second;
+# the server refuses to start on a missing or outdated collection).
+static: install
+	@$(BIN)/python manage.py collectstatic --noinput -v 0
+
+# The classroom: debug off, a generated secret key in the var directory, allowed hosts from this
+# machine's addresses. `make run HOST=0.0.0.0 PORT=8123` lets phones on the room's network join.
+# `serve` checks, prints the students' and instructor's URLs (and a one-time login link), then
+# runs Daphne.
+run: migrate static
+	@$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+
+# Development: Django's debug pages and static files straight from static/.
+dev: migrate
+	@DJANGO_DEBUG=1 $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

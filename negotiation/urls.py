@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from game import views, views_balance
+from game import views, views_balance, views_login
 
 urlpatterns = [
     path("", views.join_page, name="join"),
@@ -9,6 +9,8 @@ urlpatterns = [
     path("play/<str:code>/", views.play, name="play"),
     path("healthz", views.healthz, name="healthz"),
     path("host/", views.host_index, name="host_index"),
+    path("host/login/<str:token>/", views_login.first_login, name="first_login"),
+    path("host/password/", views_login.set_password, name="set_password"),
     path("host/scenario/<slug:slug>/balance/", views_balance.scenario_balance, name="scenario_balance"),
     path("host/<str:code>/", views.host_session, name="host_session"),
     path("host/<str:code>/control/", views.host_control, name="host_control"),

@@ -1,26 +1,20 @@
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+
+from game import firstlogin
 
 
 class Command(BaseCommand):
     help = "Make sure an instructor (staff superuser) account exists; never sets a password itself."
 
     def add_arguments(self, parser):
-        parser.add_argument("--username", default="instructor")
+        parser.add_argument("--username", default=firstlogin.DEFAULT_USERNAME)
 
     def handle(self, *args, username, **options):
-        User = get_user_model()
-        user, created = User.objects.get_or_create(
-            username=username, defaults={"is_staff": True, "is_superuser": True}
-        )
-        if created:
-            user.set_unusable_password()
-            user.save()
-        if created or not user.has_usable_password():
+        user, _created = firstlogin.ensure_instructor(username)
+        if firstlogin.needs_link(user):
             self.stdout.write(
-                f"Instructor account: {username!r}. Set its password with:\n"
-                f"    .venv/bin/python manage.py changepassword {username}\n"
-                f"then log in at /admin/login/ and open /host/."
+                f"Instructor account: {username!r}, no password yet. `make run` prints a one-time "
+                f"login link; or: .venv/bin/python manage.py instructor_link --username {username}"
             )
         else:
             self.stdout.write(
