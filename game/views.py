@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from game import charts, export, services
 from game import host as host_services
 from game.engine import scoring
+from game.joinurl import join_info
 from game.models import GameSession, Player, ScenarioConfig, normalise_code
 from game.scenario_io import ensure_default
 
@@ -143,7 +144,9 @@ def host_index(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("host_session", code=session.code)
     sessions = GameSession.objects.select_related("scenario").order_by("-created_at")[:100]
-    return render(request, "game/host_index.html", {"form": form, "sessions": sessions})
+    return render(
+        request, "game/host_index.html", {"form": form, "sessions": sessions, "join": join_info(request)}
+    )
 
 
 def _host_session(code: str) -> GameSession:
@@ -153,15 +156,12 @@ def _host_session(code: str) -> GameSession:
     return session
 
 
-def join_url(request: HttpRequest, code: str) -> str:
-    return request.build_absolute_uri(f"{reverse('join')}?code={code}")
-
-
 @staff_member_required
 @require_GET
 def host_session(request: HttpRequest, code: str) -> HttpResponse:
     session = _host_session(code)
-    url = join_url(request, session.code)
+    join = join_info(request, session.code, via=request.GET.get("via", ""))
+    url = join.url
     qr = segno.make(url, error="m")
     buf = io.BytesIO()
     qr.save(
@@ -178,7 +178,7 @@ def host_session(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "game/host.html",
-        {"session": session, "join_url": url, "qr_svg": buf.getvalue().decode()},
+        {"session": session, "join": join, "join_url": url, "qr_svg": buf.getvalue().decode()},
     )
 
 
