@@ -1816,6 +1816,7 @@ function renderTabs() {
 }
 
 function selectTab(tab, focus = false) {
+  if (S.activeTab === "brief" && tab !== "brief") markBriefRead();
   S.activeTab = tab;
   store.set("tab", tab);
   renderTabs();
@@ -1838,6 +1839,38 @@ PHONE.addEventListener("change", () => {
   renderChat();
 });
 
+// --- the brief first --------------------------------------------------------------------------
+// Until a student has read their brief once, they land on it: on a phone the Brief tab is
+// selected (the top bar keeps the role, the phase and the clock in view), and where the brief is
+// a folding card it starts open. Read once: they left the Brief tab for another, or scrolled on to
+// their points, which follow the brief. Remembered by this browser for this session.
+const BRIEF_READ_KEY = `ng:${CODE}:brief-read`;
+function briefRead() {
+  try {
+    return localStorage.getItem(BRIEF_READ_KEY) === "1";
+  } catch {
+    return false;
+  }
+}
+function markBriefRead() {
+  try {
+    localStorage.setItem(BRIEF_READ_KEY, "1");
+  } catch {
+    /* private mode: the brief comes first again next time */
+  }
+}
+if (!briefRead()) {
+  S.activeTab = "brief";
+  if ("IntersectionObserver" in window) {
+    const seen = new IntersectionObserver((entries) => {
+      if (!entries.some((e) => e.isIntersecting)) return;
+      markBriefRead();
+      seen.disconnect();
+    });
+    for (const id of ["points-details", "lobby-points"]) seen.observe($(id));
+  }
+}
+
 // --- go ---------------------------------------------------------------------------------------
 
 // Drafts survive a reload: the note of a proposal and the message being written.
@@ -1853,7 +1886,7 @@ if ("ResizeObserver" in window) new ResizeObserver(setChrome).observe(chrome[0])
 setChrome();
 // The brief starts open where there is room for it beside the builder.
 const medium = window.matchMedia("(min-width: 760px) and (max-width: 1199px)").matches;
-$("brief-details").open = !medium;
+$("brief-details").open = !medium || !briefRead();
 $("points-details").open = !medium;
 
 setConn("connecting");
