@@ -918,7 +918,7 @@ def player_state(player_id: int) -> dict[str, Any]:
         out["you"].update(
             {
                 "brief": brief_html(r.brief) if r else "",
-                "values": scoring.role_values(scenario, role, news=state.news),
+                "values": scoring.shown_values(scenario, role, news=state.news),
                 "colour": r.colour if r else None,
                 "role_name": r.name if r else role,
                 "no_deal_value": r.no_deal_value if r else 0,

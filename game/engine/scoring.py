@@ -1,8 +1,10 @@
 """Scores: what each role won at the table, and whether it lasted.
 
 - **tactical** (0-100): the role's own points for the agreed package, scaled so that 0 is the
-  worst package that can be agreed for that role and 100 the best (news ``value_effects``
-  applied; packages that combine excluded options do not count).
+  sum of its least-liked option on every issue and 100 its best package that can be agreed
+  (news ``value_effects`` applied; packages that combine excluded options do not count). The
+  points a student is shown are on the same scale (:func:`shown_values`), so the options of a
+  package add up to its tactical score, news or not.
 - **durability** (0-100): 100 x D, the expected share of the horizon at peace (the mean of the
   survival curve): the one durability figure the game shows everywhere.
 - **total** (0-100): every year of the horizon pays the role something, and the total is the
@@ -86,11 +88,13 @@ def _tables(scenario: Scenario, news: Sequence[str]) -> dict[str, _RoleTable]:
                 ik, _, ok = ref.partition("/")
                 if ik in values and ok in values[ik]:
                     values[ik][ok] += delta
-        if scenario.exclusions:  # the extremes over the packages that can be agreed
-            sums = [sum(values[ik][ok] for ik, ok in t.items()) for t in valid]
-            worst, best = min(sums), max(sums)
+        # 0 is the sum of each issue's least-liked option (so every option's share of the scale
+        # is its own: the points a student sees add up to the tactical score), 100 the best
+        # package that can be agreed.
+        worst = sum(min(opts.values()) for opts in values.values())
+        if scenario.exclusions:
+            best = max(sum(values[ik][ok] for ik, ok in t.items()) for t in valid)
         else:
-            worst = sum(min(opts.values()) for opts in values.values())
             best = sum(max(opts.values()) for opts in values.values())
         tables[role.key] = _RoleTable(values, worst, best, float(role.no_deal_value))
     if len(memo) > _MEMO_LIMIT:
@@ -109,6 +113,23 @@ def _table(scenario: Scenario, role: str, news: Sequence[str]) -> _RoleTable:
 def role_values(scenario: Scenario, role: str, news: Sequence[str] = ()) -> dict[str, dict[str, float]]:
     """The role's own points, {issue: {option: points}}, with the news' value effects applied."""
     return {ik: dict(opts) for ik, opts in _table(scenario, role, news).values.items()}
+
+
+def shown_values(scenario: Scenario, role: str, news: Sequence[str] = ()) -> dict[str, dict[str, float]]:
+    """The role's points as a student sees them: on the tactical scale, so that the options of a
+    package add up to its tactical score (0-100) whatever news moved the raw values. Without
+    news, in a scenario whose points run from 0 to 100, they are the raw points. Rounded to one
+    decimal."""
+    t = _table(scenario, role, news)
+    span = t.best - t.worst
+    out = {}
+    for ik, opts in t.values.items():
+        low = min(opts.values())
+        out[ik] = {
+            ok: round(100.0 * (v - low) / span, 1) if span else round(INDIFFERENT_TACTICAL / len(t.values), 1)
+            for ok, v in opts.items()
+        }
+    return out
 
 
 def points(scenario: Scenario, role: str, terms: Mapping[str, str], news: Sequence[str] = ()) -> float:

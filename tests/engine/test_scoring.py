@@ -274,3 +274,22 @@ def test_a_preview_for_every_package_takes_well_under_a_millisecond(scenario):
     per = (time.perf_counter() - start) / (len(ALL_PACKAGES) * len(ROLES))
     assert per < 1e-3
     assert math.isfinite(per)
+
+
+def test_the_points_a_student_sees_add_up_to_the_tactical_score_after_news_too(scenario):
+    news = ["summer_offensive", "us_steps_back"]
+    for role in ROLES:
+        for terms in ALL_PACKAGES[::7]:
+            for n in ((), news):
+                shown = S.shown_values(scenario, role, n)
+                total = sum(shown[i][o] for i, o in terms.items())
+                assert total == pytest.approx(S.tactical(scenario, role, terms, n), abs=0.2)
+                assert all(0 <= v <= 100 for opts in shown.values() for v in opts.values())
+    # Russia's best package after a summer offensive still reads 100, not 106
+    best = {
+        "territory": "recognition_four_regions",
+        "nato": "neutrality_demilitarised",
+        "guarantees": "guarantors_with_veto",
+    }
+    shown = S.shown_values(scenario, "russia", ["summer_offensive"])
+    assert sum(shown[i][o] for i, o in best.items()) == pytest.approx(100.0, abs=0.2)
