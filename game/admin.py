@@ -112,9 +112,10 @@ class RoleInline(admin.StackedInline):
     extra = 0
     fields = (
         ("order", "key", "name", "colour"),
-        ("no_deal_value", "peace_weight", "necessary_signatory"),
+        ("no_deal_value", "necessary_signatory", "mediator"),
         "description",
         "brief",
+        "voice",
     )
     classes = ("collapse",)
 
@@ -211,6 +212,7 @@ class ScenarioConfigForm(forms.ModelForm):
             "slug",
             "title",
             "description",
+            "moral",
             "horizon_years",
             "baseline_hazard",
             "baseline_decay",
@@ -218,6 +220,8 @@ class ScenarioConfigForm(forms.ModelForm):
             "context_label",
             "peace_value",
             "relapse_share",
+            "no_deal_text",
+            "no_deal_values",
         )
 
     def __init__(self, *args, **kwargs):
@@ -250,7 +254,7 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
     search_fields = ("title", "slug", "description")
     readonly_fields = ("problems_list",)
     fieldsets = (
-        (None, {"fields": ("problems_list", "slug", "title", "description")}),
+        (None, {"fields": ("problems_list", "slug", "title", "description", "moral")}),
         (
             "Durability model",
             {
@@ -261,6 +265,8 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
                     "context_log_hr",
                     "context_label",
                     ("implementer", "challenger"),
+                    "no_deal_text",
+                    "no_deal_values",
                 ),
                 "description": "How the survival curve is computed; see docs/durability.md.",
             },

@@ -18,6 +18,7 @@ from django.db.models import Q
 
 from game.engine import rules
 from game.engine.scenario import COMBINE_KINDS, TIME_KINDS, Scenario
+from game.engine.scenario import FORMAT as SCENARIO_FORMAT
 
 key_validator = RegexValidator(
     r"^[a-z][a-z0-9_]{0,39}$",
@@ -40,6 +41,11 @@ class ScenarioConfig(models.Model):
     slug = models.SlugField(unique=True, help_text="Short name used in URLs, files and commands.")
     title = models.CharField(max_length=200, help_text="The title students see.")
     description = models.TextField(blank=True, help_text="Public introduction shown to every student.")
+    moral = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The lesson the debrief closes on, in this scenario's words (e.g. 'Tactically, the parties may win…').",
+    )
     horizon_years = models.PositiveSmallIntegerField(
         default=10,
         validators=[MinValueValidator(1), MaxValueValidator(50)],
@@ -81,6 +87,19 @@ class ScenarioConfig(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(0.99)],
         help_text="Score: the share of its tactical points a party keeps in a year after the deal collapsed.",
     )
+    no_deal_text = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="What no agreement means here, for students (e.g. 'No agreement: the war goes on.').",
+    )
+    no_deal_values = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "If no deal is itself a ceasefire that can break (a frozen line), its factor values "
+            "{factor key: value}; leave empty when no deal means the war goes on."
+        ),
+    )
     shipped_digest = models.CharField(
         max_length=64,
         blank=True,
@@ -108,9 +127,11 @@ class ScenarioConfig(models.Model):
     def to_dict(self) -> dict[str, Any]:
         roles = list(self.roles.all())
         return {
+            "format": SCENARIO_FORMAT,
             "slug": self.slug,
             "title": self.title,
             "description": self.description,
+            "moral": self.moral,
             "necessary_signatories": [r.key for r in roles if r.necessary_signatory],
             "roles": [
                 {
@@ -120,7 +141,8 @@ class ScenarioConfig(models.Model):
                     "description": r.description,
                     "brief": r.brief,
                     "no_deal_value": r.no_deal_value,
-                    "peace_weight": r.peace_weight,
+                    "mediator": r.mediator,
+                    "voice": dict(r.voice or {}),
                 }
                 for r in roles
             ],
@@ -172,6 +194,8 @@ class ScenarioConfig(models.Model):
                 "sides": dict(self.sides or {}),
                 "peace_value": self.peace_value,
                 "relapse_share": self.relapse_share,
+                "no_deal_text": self.no_deal_text,
+                "no_deal_values": dict(self.no_deal_values or {}),
                 "factors": [f.to_dict() for f in self.factors.all()],
             },
         }
@@ -208,10 +232,20 @@ class ScenarioRole(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
         help_text="The role's total score (0-100) if the table reaches no agreement.",
     )
-    peace_weight = models.FloatField(
-        default=0.5,
-        validators=[MinValueValidator(0), MaxValueValidator(1)],
-        help_text="How much this party values peace itself (0-1).",
+    mediator = models.BooleanField(
+        default=False,
+        help_text=(
+            "A mediator is not a party to the war: it signs only what commits it, and the debrief "
+            "never crowns it for what the parties won."
+        ),
+    )
+    voice = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "Optional: the bot's phrases in this role's voice, {kind: [phrases]} with kinds opening, "
+            "propose, counter, accept, reject, reject_alone (docs/authoring.md)."
+        ),
     )
     necessary_signatory = models.BooleanField(
         default=False, help_text="Must this role sign every agreement (whatever the options)?"

@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 from django.db import transaction
 
-from game.engine.scenario import Scenario, ScenarioError, validate
+from game.engine.scenario import Scenario, ScenarioError, migrate, validate
 from game.models import (
     ScenarioConfig,
     ScenarioFactor,
@@ -50,7 +50,15 @@ def parse(text: str) -> dict[str, Any]:
 
 
 def check(data: Any) -> Scenario:
-    """Schema first (shape), then the engine's rules (meaning). Raises ScenarioFileError."""
+    """Schema first (shape), then the engine's rules (meaning). Raises ScenarioFileError.
+
+    A file written by an earlier version of the game is migrated first (see
+    ``game.engine.scenario.migrate``); :func:`migration_notes` says what changed."""
+    if isinstance(data, dict):
+        try:
+            data, _ = migrate(data)
+        except ScenarioError as e:
+            raise ScenarioFileError(str(e)) from e
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
@@ -65,6 +73,16 @@ def check(data: Any) -> Scenario:
     if problems:
         raise ScenarioFileError("The scenario is not playable: " + " ".join(problems))
     return scenario
+
+
+def migration_notes(data: Any) -> list[str]:
+    """What importing ``data`` changes to bring it to the current format (empty if current)."""
+    if not isinstance(data, dict):
+        return []
+    try:
+        return migrate(data)[1]
+    except ScenarioError:
+        return []
 
 
 def _where(data: Any, path: list) -> str:
@@ -103,14 +121,17 @@ def export_text(config: ScenarioConfig) -> str:
 
 @transaction.atomic
 def import_dict(data: dict[str, Any]) -> ScenarioConfig:
-    """Create or replace the scenario with ``data['slug']``. Checks everything first."""
+    """Create or replace the scenario with ``data['slug']``. Checks everything first; a file of
+    an earlier format is migrated (``migration_notes`` says how)."""
     check(data)
+    data, _ = migrate(data)
     model = data.get("model", {})
     config, _ = ScenarioConfig.objects.update_or_create(
         slug=data["slug"],
         defaults={
             "title": data["title"],
             "description": data.get("description", ""),
+            "moral": data.get("moral", ""),
             "horizon_years": model.get("horizon_years", 10),
             "baseline_hazard": model.get("baseline_hazard", 0.12),
             "baseline_decay": model.get("baseline_decay", 0.85),
@@ -119,6 +140,8 @@ def import_dict(data: dict[str, Any]) -> ScenarioConfig:
             "sides": dict(model.get("sides", {})),
             "peace_value": model.get("peace_value", 50.0),
             "relapse_share": model.get("relapse_share", 0.1),
+            "no_deal_text": model.get("no_deal_text", ""),
+            "no_deal_values": dict(model.get("no_deal_values", {})),
         },
     )
     config.roles.all().delete()
@@ -137,7 +160,8 @@ def import_dict(data: dict[str, Any]) -> ScenarioConfig:
             description=r.get("description", ""),
             brief=r.get("brief", ""),
             no_deal_value=r.get("no_deal_value", 0),
-            peace_weight=r.get("peace_weight", 0.5),
+            mediator=r.get("mediator", False),
+            voice=r.get("voice", {}),
             necessary_signatory=r["key"] in necessary,
         )
         for n, r in enumerate(data["roles"])

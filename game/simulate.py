@@ -240,6 +240,8 @@ def summarise(
         pays = greedy.total[r.key] >= comp.total[r.key] or (
             median is not None and greedy.total[r.key] >= median
         )
+        if r.mediator:  # not a party to the war: the greed check is about the parties
+            pays = None
         return {
             "spearman_tactical_total": spearman(
                 [p.tactical[r.key] for p in table], [p.total[r.key] for p in table]
@@ -339,13 +341,14 @@ def format_report(report: dict[str, Any], top: int = 10) -> str:
     if len(r["packages"]) > top:
         rest = sum(p["count"] for p in r["packages"][top:])
         out.append(f"  {rest:5d}  in {len(r['packages']) - top} other packages")
+    w = max([16, *(len(x["name"]) for x in r["roles"])])
     out += ["", "Scores by role (tactical: agreements only; total: all games):"]
     out.append(
-        f"  {'role':<16} {'no deal':>8} {'tactical':>9} {'total':>7} {'total|deal':>11} {'deal > no deal':>15}"
+        f"  {'role':<{w}} {'no deal':>8} {'tactical':>9} {'total':>7} {'total|deal':>11} {'deal > no deal':>15}"
     )
     for x in r["roles"]:
         out.append(
-            f"  {x['name']:<16} {_num(x['no_deal_value']):>8} {_num(x['tactical']):>9} {_num(x['total']):>7} "
+            f"  {x['name']:<{w}} {_num(x['no_deal_value']):>8} {_num(x['tactical']):>9} {_num(x['total']):>7} "
             f"{_num(x['total_if_deal']):>11} {_pct(x['beats_no_deal']):>15}"
         )
     les = r.get("lesson")
@@ -357,15 +360,21 @@ def format_report(report: dict[str, Any], top: int = 10) -> str:
             f"({les['acceptable_packages']} better than no deal for every role):",
             f"  compromise (highest lowest total): {comp}; p_hold {_pct(les['compromise']['p_hold'])}, "
             f"peace {_pct(les['compromise']['expected_peace'])}",
-            f"  {'role':<16} {'Spearman(tac,total)':>20} {'own maximum':>12} {'compromise':>11} "
+            f"  {'role':<{w}} {'Spearman(tac,total)':>20} {'own maximum':>12} {'compromise':>11} "
             f"{'median acceptable':>18}  greed",
         ]
         for x in r["roles"]:
             ls = x["lesson"]
+            verdict = (
+                "a mediator: not checked"
+                if ls["greed_pays"] is None
+                else "PAYS: the lesson fails"
+                if ls["greed_pays"]
+                else "does not pay"
+            )
             out.append(
-                f"  {x['name']:<16} {ls['spearman_tactical_total']:>20.2f} {ls['greedy_total']:>12.1f} "
-                f"{ls['compromise_total']:>11.1f} {_num(ls['median_acceptable_total']):>18}  "
-                + ("PAYS: the lesson fails" if ls["greed_pays"] else "does not pay")
+                f"  {x['name']:<{w}} {ls['spearman_tactical_total']:>20.2f} {ls['greedy_total']:>12.1f} "
+                f"{ls['compromise_total']:>11.1f} {_num(ls['median_acceptable_total']):>18}  {verdict}"
             )
     out += ["", "What broke the peace (realised story of every game):"]
     for c in r["causes"]:

@@ -175,7 +175,14 @@ def _strip(s: Scenario, role: str) -> Scenario:
     def role_of(r: Role) -> Role:
         if r.key == role:
             return r
-        return Role(key=r.key, name=r.name, colour=r.colour, description=r.description, peace_weight=0.0)
+        return Role(
+            key=r.key,
+            name=r.name,
+            colour=r.colour,
+            description=r.description,
+            mediator=r.mediator,
+            voice=r.voice,
+        )
 
     def option_of(o: Option) -> Option:
         own = {role: o.points[role]} if role in o.points else {}
@@ -567,112 +574,39 @@ def decide(view: BotView) -> Decision | None:
 
 # -- words ------------------------------------------------------------------------------------
 
-VOICES: dict[str, dict[str, tuple[str, ...]]] = {
-    "us": {
+# The voice of a role comes from the scenario (``Role.voice``). A kind of line a role's voice
+# leaves out is said in the generic voice of its position in the model: the side that must
+# implement the concessions, the side able to restart the war, a mediator, or another party.
+GENERIC_BY_POSITION: dict[str, dict[str, tuple[str, ...]]] = {
+    "implementer": {
         "opening": (
-            "The President wants a real peace agreement, signed soon, with no open-ended American "
-            "commitments. What matters most to us is {top_issue}; we start from {top_option}.",
-            "Washington is here to get a deal done, not a ceasefire that falls apart in a year. "
-            "Our priority is {top_issue}, and we favour {top_option}.",
-        ),
-        "propose": (
-            "Here is a deal the President can sign (proposal {id}): {package}. The model gives it "
-            "{peace}% of the next {years} years at peace.",
-            "Let's get this done. Proposal {id}: {package}. {hold}% chance it holds all {years} years.",
+            "{name} will carry out whatever is signed, so it must be something our people can live "
+            "with. Our priority is {top_issue}: {top_option}.",
         ),
         "counter": (
-            "Proposal {other} won't fly in Washington. Our counter, proposal {id}: {changes}. "
-            "It keeps the peace {peace}% of the next {years} years.",
-            "Proposal {other} won't get us there. Proposal {id} does: {changes}.",
+            "{name} could not carry out proposal {other} at home. Our counter, proposal {id}: {changes}.",
         ),
-        "accept": (
-            "Proposal {id} works for Washington: {peace}% of the next {years} years at peace. Let's close it.",
-            "The President can sign proposal {id}. A {hold}% chance it holds all {years} years is a deal worth announcing.",
-        ),
-        "reject": (
-            "Washington can't sign proposal {id}. We stand by proposal {own}.",
-            "Not proposal {id}, sorry. Look again at proposal {own}.",
-        ),
-        "reject_alone": ("Washington can't sign proposal {id} as it stands.",),
     },
-    "russia": {
+    "challenger": {
         "opening": (
-            "The Russian Federation wants a lasting settlement that removes the root causes of the "
-            "conflict, not a pause. For us, {top_issue} comes first: {top_option}.",
-            "Moscow did not come for a ceasefire. We came for a settlement, and {top_issue} is "
-            "central to it: {top_option}.",
-        ),
-        "propose": (
-            "Our position, proposal {id}: {package}. Even your model says it holds {peace}% of the "
-            "next {years} years.",
-            "Proposal {id} reflects the realities on the ground: {package}.",
+            "{name} will not sign a pause that leaves the real questions open. Our priority is {top_issue}: {top_option}.",
         ),
         "counter": (
-            "Proposal {other} ignores the situation on the ground. Our answer, proposal {id}: {changes}.",
-            "Moscow cannot accept proposal {other}. Proposal {id} instead: {changes}. "
-            "{hold}% chance it holds all {years} years.",
+            "Proposal {other} ignores what {name} has said from the start. Our counter, proposal {id}: {changes}.",
         ),
-        "accept": (
-            "Russia can sign proposal {id}. It holds {peace}% of the next {years} years; that is a settlement.",
-            "Proposal {id} is acceptable to Moscow.",
-        ),
-        "reject": (
-            "Proposal {id} is unacceptable to Moscow. Proposal {own} stands.",
-            "Russia rejects proposal {id}. Proposal {own} remains on the table.",
-        ),
-        "reject_alone": ("Proposal {id} is unacceptable to Moscow.",),
     },
-    "ukraine": {
+    "mediator": {
         "opening": (
-            "Ukraine wants peace, but not a capitulation and not another Minsk. For us, {top_issue} "
-            "is decisive: {top_option}.",
-            "Our people will not accept a deal that only pauses the war. We start from "
-            "{top_option} on {top_issue}.",
+            "{name} is here to help the parties reach a settlement that lasts, and will guarantee "
+            "only what it can stand behind. We would start from {top_issue}: {top_option}.",
         ),
         "propose": (
-            "Kyiv proposes (proposal {id}): {package}. The model gives it {peace}% of the next "
-            "{years} years at peace, so it is a peace, not a pause.",
-            "Proposal {id}: {package}. Our society can live with this, and it holds {peace}% of the time.",
+            "A mediator's proposal (proposal {id}): {package}. It keeps the peace {peace}% of the next {years} years.",
         ),
-        "counter": (
-            "Proposal {other} would not survive in Kyiv. Our counter, proposal {id}: {changes}.",
-            "We cannot sign proposal {other}. Proposal {id} instead: {changes}. It holds {peace}% "
-            "of the next {years} years.",
-        ),
-        "accept": (
-            "Ukraine accepts proposal {id}. A {hold}% chance it holds all {years} years: let's not waste it.",
-            "Kyiv can sign proposal {id}.",
-        ),
-        "reject": (
-            "Ukraine cannot sign proposal {id}. We stand by proposal {own}.",
-            "No to proposal {id}. Please look at proposal {own}.",
-        ),
-        "reject_alone": ("Ukraine cannot sign proposal {id}.",),
-    },
-    "europe": {
-        "opening": (
-            "Europe pays for this war and will pay for the peace, so the peace must last. Our "
-            "priority is {top_issue}: {top_option}.",
-            "We want a settlement that deters the next war. For Europe, {top_issue} comes first: {top_option}.",
-        ),
-        "propose": (
-            "A European proposal (proposal {id}): {package}. It keeps the peace {peace}% of the "
-            "next {years} years.",
-            "Proposal {id}: {package}. {hold}% chance it holds all {years} years; Europe can stand behind that.",
-        ),
-        "counter": (
-            "Proposal {other} leaves Europe with the bill and little security. Our counter, proposal {id}: {changes}.",
-            "Europe cannot back proposal {other}. Proposal {id} instead: {changes}.",
-        ),
-        "accept": (
-            "Europe supports proposal {id}: {peace}% of the next {years} years at peace.",
-            "Proposal {id} is one Europe can sign.",
-        ),
-        "reject": (
-            "Europe cannot back proposal {id}. We stand by proposal {own}.",
-            "Not proposal {id}. Proposal {own} is still open.",
-        ),
-        "reject_alone": ("Europe cannot back proposal {id}.",),
+        "counter": ("{name} suggests a way between the positions, proposal {id}: {changes}.",),
+        "accept": ("{name} can stand behind proposal {id}: {peace}% of the next {years} years at peace.",),
+        "reject": ("{name} cannot stand behind proposal {id}. Proposal {own} is still open.",),
+        "reject_alone": ("{name} cannot stand behind proposal {id}.",),
     },
 }
 GENERIC: dict[str, tuple[str, ...]] = {
@@ -685,8 +619,27 @@ GENERIC: dict[str, tuple[str, ...]] = {
 }
 
 
+def position(scenario: Scenario, role: str) -> str:
+    """The role's position in the model: ``mediator``, ``implementer``, ``challenger`` or ``party``."""
+    r = scenario.role(role)
+    if r is not None and r.mediator:
+        return "mediator"
+    for side, key in scenario.model.sides.items():
+        if key == role:
+            return side
+    return "party"
+
+
+def voice_lines(scenario: Scenario, role: str, kind: str) -> tuple[str, ...]:
+    r = scenario.role(role)
+    own = r.voice.get(kind) if r is not None else None
+    if own:
+        return own
+    return GENERIC_BY_POSITION.get(position(scenario, role), {}).get(kind) or GENERIC[kind]
+
+
 def _line(view: BotView, kind: str, salt: object, **fields: Any) -> str:
-    voice = VOICES.get(view.role, GENERIC).get(kind) or GENERIC[kind]
+    voice = voice_lines(view.scenario, view.role, kind)
     text = voice[seed_from(view.seed, kind, salt) % len(voice)]
     r = view.scenario.role(view.role)
     return text.format(name=r.name if r else view.role, years=view.scenario.model.horizon_years, **fields)

@@ -230,6 +230,14 @@ class Evaluator:
         self.expl_up = tuple(say(f.explanation_up) or f"{say(f.label)} raises the risk." for f in factors)
         self.expl_down = tuple(say(f.explanation_down) or f"{say(f.label)} lowers the risk." for f in factors)
         self.context_label = say(model.context_label)
+        self.no_deal_text = say(model.no_deal_text) or NO_DEAL_CAUSE
+        # No agreement as a ceasefire of its own (the status quo coded in the factors), or None
+        # when no deal means the war goes on.
+        self.no_deal_raw = (
+            tuple(model.no_deal_values.get(k, self.centres[i]) for i, k in enumerate(self.factor_keys))
+            if model.no_deal_values
+            else None
+        )
 
     # -- the factor values ------------------------------------------------------------------
     def _chosen(self, terms: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -330,7 +338,12 @@ class Evaluator:
         return dev, by_year
 
     def _compute(self, chosen: list[tuple[str, str]], news_keys: tuple[str, ...]) -> tuple[Durability, _Deal]:
-        x, accept, mult = self._finish(self._raw(chosen, news_keys))
+        return self._compute_raw(self._raw(chosen, news_keys), chosen, news_keys)
+
+    def _compute_raw(
+        self, raw: Sequence[float], chosen: list[tuple[str, str]], news_keys: tuple[str, ...]
+    ) -> tuple[Durability, _Deal]:
+        x, accept, mult = self._finish(raw)
         dev, by_year = self._contributions(x, mult)
         context = self.context
         hazards, survival = self._curve([context + sum(c) for c in by_year])
@@ -483,25 +496,52 @@ class Evaluator:
         return tuple(hazards), tuple(survival)
 
     def no_deal(self, news: Sequence[str] = (), seed: int | None = None) -> Durability:
-        """No agreement: there is no peace to hold, so the curve is 0 from year 1.
+        """No agreement.
 
-        The realized story (drawn whenever a seed is given, for symmetry with ``evaluate``) is
-        ``held=False, collapse_year=None``: nothing collapsed, because nothing was agreed.
+        Where no deal means the war goes on (the default), there is no peace to hold: the curve
+        is 0 from year 1 and the story (drawn whenever a seed is given, for symmetry with
+        ``evaluate``) is ``held=False, collapse_year=None``. Where the scenario codes the status
+        quo as a ceasefire of its own (``model.no_deal_values``, e.g. a frozen line with no
+        peacekeepers), that ceasefire gets its own curve and story, news included.
         """
-        self._news(news)
-        T = self.n_years
-        realized = None
-        if seed is not None:
-            realized = Realized(False, None, NO_DEAL_CAUSE, NO_DEAL_CAUSE_KEY)
-        return Durability(
-            survival=(0.0,) * T,
-            p_hold=0.0,
-            expected_peace=0.0,
-            hazards=(1.0,) * T,
-            factors=(),
-            realized=realized,
-            baseline_hazards=self.baseline,
-        )
+        news_keys = self._news(news)
+        if self.no_deal_raw is None:
+            T = self.n_years
+            realized = None
+            if seed is not None:
+                realized = Realized(False, None, self.no_deal_text, NO_DEAL_CAUSE_KEY)
+            return Durability(
+                survival=(0.0,) * T,
+                p_hold=0.0,
+                expected_peace=0.0,
+                hazards=(1.0,) * T,
+                factors=(),
+                realized=realized,
+                baseline_hazards=self.baseline,
+            )
+        raw = list(self.no_deal_raw)
+        for k in news_keys:
+            raw = list(map(operator.add, raw, self.news_effects[k]))
+        dur, _ = self._compute_raw(raw, [], news_keys)
+        if seed is None:
+            return dur
+        year = first_collapse(seed, dur.hazards)
+        if year is None:
+            t = max(range(len(dur.hazards)), key=dur.hazards.__getitem__)
+            text = (
+                f"{self.no_deal_text} That line held through all {self.n_years} years; its yearly risk of war was "
+                f"highest in year {t + 1}: {_pct(dur.hazards[t])}, against {_pct(self.baseline[t])} for an "
+                "average ceasefire."
+            )
+            realized = Realized(True, None, text, NO_DEAL_CAUSE_KEY, dur.hazards[t], self.baseline[t], t + 1)
+        else:
+            t = year - 1
+            text = (
+                f"{self.no_deal_text} War came back in year {year}: that year the risk was {_pct(dur.hazards[t])}, "
+                f"against {_pct(self.baseline[t])} for an average ceasefire."
+            )
+            realized = Realized(False, year, text, NO_DEAL_CAUSE_KEY, dur.hazards[t], self.baseline[t], year)
+        return dataclasses.replace(dur, realized=realized)
 
 
 @dataclass(frozen=True)

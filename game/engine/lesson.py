@@ -6,7 +6,8 @@ Two kinds of checks:
 - **Score checks** (:func:`score_checks`, for every scenario): over every package that can be
   agreed, without news,
 
-  1. *greed does not pay*: for every role, its total at its greediest package (the most
+  1. *greed does not pay*: for every role that is a party to the war (not a mediator), its
+     total at its greediest package (the most
      tactical points for it) is lower than its total at the compromise (the package that
      maximises the lowest total across roles) and lower than its median total over the packages
      that every role prefers to no deal;
@@ -79,6 +80,10 @@ def score_checks(scenario: Scenario, news: Sequence[str] = ()) -> list[Check]:
     top = sorted(rows, key=lambda p: -p.expected_peace)[:n_top]
     top_ids = {id(p) for p in top}
     for r in roles:
+        if scenario.role(r).mediator:  # type: ignore[union-attr]
+            # A mediator is not a party to the war: its own maximum is the settlement it would
+            # broker, which the parties still have to sign. The greed check is about the parties.
+            continue
         g = S.greediest(scenario, r, news)
         med = statistics.median(p.total[r] for p in plus) if plus else math.nan
         ok = g.total[r] < comp.total[r] - EPS and (not plus or g.total[r] < med - EPS)
@@ -196,25 +201,9 @@ def model_checks(scenario: Scenario, spec: Mapping[str, Any]) -> list[Check]:
             )
         )
     for c in spec.get("time_profiles", ()):
-        k, trend = c["factor"], c["trend"]
-        f = _factor_effect(scenario, terms(c["package"]), k)
-        if f is None or not f.yearly:
-            out.append(Check(f"time profile of {k}", False, "factor missing"))
-            continue
-        ln = [abs(math.log(x)) for x in f.yearly]
-        first, mid, last = ln[0], ln[min(4, len(ln) - 1)], ln[-1]
-        if trend == "grows":
-            ok = mid > first * 1.05 and last >= mid - 1e-9
-        elif trend == "fades":
-            ok = last < first * 0.95 and first > 1e-6
-        else:  # steady
-            ok = first > 1e-6 and abs(last - first) <= 1e-6 * max(1.0, first)
+        f = _factor_effect(scenario, terms(c["package"]), c["factor"])
         out.append(
-            Check(
-                f"time profile of {k}: {trend}",
-                ok,
-                f"|log hazard ratio| year 1 {first:.3f}, year 5 {mid:.3f}, last year {last:.3f}: {c.get('why', '')}",
-            )
+            _trend_check(f"time profile of {c['factor']}: {c['trend']}", f, c["trend"], c.get("why", ""))
         )
     for c in spec.get("anchors", ()):
         d = D.evaluate(scenario, terms(c["package"]))
@@ -240,6 +229,23 @@ def model_checks(scenario: Scenario, spec: Mapping[str, Any]) -> list[Check]:
                 )
             )
     return out
+
+
+def _trend_check(name: str, f: D.FactorEffect | None, trend: str, why: str) -> Check:
+    """Does the factor's effect grow (ramp), fade (decay) or stay steady (constant) over the years?"""
+    if f is None or not f.yearly:
+        return Check(name, False, "factor missing")
+    ln = [abs(math.log(x)) for x in f.yearly]
+    first, mid, last = ln[0], ln[min(4, len(ln) - 1)], ln[-1]
+    if trend == "grows":
+        ok = mid > first * 1.05 and last >= mid - 1e-9
+    elif trend == "fades":
+        ok = last < first * 0.95 and first > 1e-6
+    else:  # steady
+        ok = first > 1e-6 and abs(last - first) <= 1e-6 * max(1.0, first)
+    return Check(
+        name, ok, f"|log hazard ratio| year 1 {first:.3f}, year 5 {mid:.3f}, last year {last:.3f}: {why}"
+    )
 
 
 def check_spec(scenario: Scenario, spec: Any) -> list[str]:
@@ -277,6 +283,11 @@ def check_spec(scenario: Scenario, spec: Any) -> list[str]:
         ref_ok(c.get("package"), f"time_profiles #{n + 1}")
     for n, c in enumerate(spec.get("anchors", ())):
         ref_ok(c.get("package"), f"anchors #{n + 1}")
+    for n, c in enumerate(spec.get("history_time_profiles", ())):
+        if c.get("factor") not in factor_keys:
+            problems.append(f"history_time_profiles #{n + 1}: unknown factor {c.get('factor')!r}.")
+        if c.get("trend") not in ("grows", "fades", "steady"):
+            problems.append(f"history_time_profiles #{n + 1}: trend must be grows, fades or steady.")
     for n, c in enumerate(spec.get("orders", ())):
         ref_ok(c.get("better"), f"orders #{n + 1}")
         ref_ok(c.get("worse"), f"orders #{n + 1}")
@@ -303,6 +314,18 @@ def history_checks(scenario: Scenario, spec: Mapping[str, Any], cases: Any) -> l
                 f"history: {row['name']} {metric}",
                 lo <= v <= hi,
                 f"{v:.3f} (allowed {lo:g} to {hi:g}): {c.get('why', '')}",
+            )
+        )
+    cases_by_key = {c.key: c for c in parse_cases(cases, scenario, lenient=True).cases}
+    ev = D.Evaluator(scenario, cache_size=0)
+    for c in spec.get("history_time_profiles", ()):
+        case = cases_by_key[c["case"]]
+        raw = [case.values.get(k, ev.centres[i]) for i, k in enumerate(ev.factor_keys)]
+        dur, _ = ev._compute_raw(raw, [], ())
+        f = next((f for f in dur.factors if f.key == c["factor"]), None)
+        out.append(
+            _trend_check(
+                f"history: time profile of {c['factor']} in {case.name}", f, c["trend"], c.get("why", "")
             )
         )
     bt = spec.get("backtest")

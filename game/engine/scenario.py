@@ -19,6 +19,17 @@ from typing import Any
 COMBINE_KINDS = ("sum", "mean", "max", "opposition")
 # How a factor's contribution changes over the simulated years.
 TIME_KINDS = ("constant", "ramp", "decay")
+# The kinds of line a bot says, and the fields its phrases may use ({name} is the role's name).
+VOICE_KINDS = {
+    "opening": ("name", "years", "top_issue", "top_option"),
+    "propose": ("name", "years", "id", "package", "peace", "hold"),
+    "counter": ("name", "years", "id", "other", "changes", "peace", "hold"),
+    "accept": ("name", "years", "id", "peace", "hold"),
+    "reject": ("name", "years", "id", "own"),
+    "reject_alone": ("name", "years", "id"),
+}
+# The version of the scenario file format this game writes (see migrate()).
+FORMAT = 2
 # The sides the model speaks of. A scenario maps each to one of its roles (``Model.sides``), so
 # that factors, explanations and stories can name them ("{implementer}" in a text becomes the
 # role's name) and the same engine can describe another conflict.
@@ -41,7 +52,15 @@ class Role:
     description: str = ""
     brief: str = ""  # Markdown, confidential to the role
     no_deal_value: float = 0.0  # the role's total score (0-100) if no agreement is reached
-    peace_weight: float = 0.5  # how much the role values peace itself in its total (0-1)
+    # A mediator is not a party to the war: it signs only what commits it, and the debrief never
+    # crowns it for what the warring sides won or lost.
+    mediator: bool = False
+    # The bot's phrases in this role's voice, per kind of line (see VOICE_KINDS); a kind left out
+    # uses the generic voice of the role's side in the model.
+    voice: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "voice", _frozen({k: tuple(v) for k, v in dict(self.voice).items()}))
 
 
 @dataclass(frozen=True)
@@ -168,10 +187,16 @@ class Model:
     # collapse pays relapse_share x tactical; the mean over the horizon, scaled to 0-100.
     peace_value: float = 50.0
     relapse_share: float = 0.1
+    # What no agreement means here, in words ("the war goes on", or "the 1994 ceasefire line
+    # stays, with no peacekeepers"), and, if it is itself a ceasefire that can break, its factor
+    # values: then the model gives no deal its own survival curve (else 0 every year).
+    no_deal_text: str = ""
+    no_deal_values: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factors", tuple(self.factors))
         object.__setattr__(self, "sides", _frozen(self.sides))
+        object.__setattr__(self, "no_deal_values", _frozen(self.no_deal_values))
 
 
 @dataclass(frozen=True)
@@ -185,6 +210,7 @@ class Scenario:
     news: tuple[NewsItem, ...] = ()
     model: Model = field(default_factory=Model)
     necessary_signatories: tuple[str, ...] = ()  # roles that must sign every agreement
+    moral: str = ""  # the lesson the debrief and the pages close on, in the scenario's own words
 
     def __post_init__(self) -> None:
         for name in ("roles", "issues", "phases", "news", "necessary_signatories"):
@@ -271,6 +297,7 @@ class Scenario:
         """
         if not isinstance(d, Mapping):
             raise ScenarioError("A scenario must be a JSON object.")
+        d, _notes = migrate(d)
         m = dict(_mapping(d.get("model") or {}, "model"))
         factors = tuple(
             _build(Factor, f, f"factor {_name(f, n)}")
@@ -322,9 +349,11 @@ class Scenario:
             return x
 
         return {
+            "format": FORMAT,
             "slug": self.slug,
             "title": self.title,
             "description": self.description,
+            "moral": self.moral,
             "necessary_signatories": list(self.necessary_signatories),
             "roles": [plain(vars(r)) for r in self.roles],
             "issues": [
@@ -347,6 +376,8 @@ class Scenario:
                 "sides": dict(self.model.sides),
                 "peace_value": self.model.peace_value,
                 "relapse_share": self.model.relapse_share,
+                "no_deal_text": self.model.no_deal_text,
+                "no_deal_values": dict(self.model.no_deal_values),
                 "factors": [plain(vars(f)) for f in self.model.factors],
             },
         }
@@ -354,6 +385,42 @@ class Scenario:
 
 class ScenarioError(ValueError):
     """A scenario whose JSON form cannot be read; the message names the item and the field."""
+
+
+def migrate(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A scenario written by an earlier version of the game, brought to the current format,
+    with a note of every change (shown on import). Data already current is returned as is.
+
+    - format 1 (no ``format`` field; the game's first versions): roles had a ``peace_weight``
+      that the score never used; it is dropped.
+    """
+    d = dict(data)
+    notes: list[str] = []
+    version = d.get("format", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ScenarioError(f"format: must be a whole number (this game writes {FORMAT}).")
+    if version > FORMAT:
+        raise ScenarioError(
+            f"format: this file was written by a newer version of the game (format {version}); "
+            f"this one reads up to format {FORMAT}."
+        )
+    if version < 2:
+        roles = d.get("roles")
+        if isinstance(roles, list):
+            dropped = [r.get("key", "?") for r in roles if isinstance(r, Mapping) and "peace_weight" in r]
+            if dropped:
+                d["roles"] = [
+                    {k: v for k, v in r.items() if k != "peace_weight"} if isinstance(r, Mapping) else r
+                    for r in roles
+                ]
+                notes.append(
+                    "Roles' peace_weight dropped ("
+                    + ", ".join(map(str, dropped))
+                    + "): the score never used it; "
+                    "what peace is worth to every party is now the model's peace_value."
+                )
+    d.pop("format", None)
+    return d, notes
 
 
 def _name(item: Any, n: int) -> str:
@@ -423,6 +490,11 @@ def _check_value(value: Any, hint: Any, where: str, name: str) -> Any:
                 if not isinstance(v, str):
                     raise ScenarioError(f"{where}: `{name}`: the value for `{k}` must be a key (text).")
             return dict(value)
+        if typing.get_origin(inner) is tuple:
+            for k, v in value.items():
+                if not isinstance(v, list | tuple) or not all(isinstance(x, str) for x in v):
+                    raise ScenarioError(f"{where}: `{name}`: `{k}` must be a list of texts.")
+            return {k: tuple(v) for k, v in value.items()}
         if typing.get_origin(inner) in (Mapping, dict):
             out = {}
             for k, v in value.items():
@@ -524,8 +596,28 @@ def validate(s: Scenario) -> list[str]:
     for r in s.roles:
         if not 0 <= r.no_deal_value <= 100:
             problems.append(f"Role {r.key!r}: the no-deal value must be between 0 and 100.")
-        if not 0 <= r.peace_weight <= 1:
-            problems.append(f"Role {r.key!r}: the peace weight must be between 0 and 1.")
+        for kind, phrases in r.voice.items():
+            fields = VOICE_KINDS.get(kind)
+            if fields is None:
+                problems.append(
+                    f"Role {r.key!r}: the voice has an unknown kind of line {kind!r}; the kinds are "
+                    f"{', '.join(VOICE_KINDS)}."
+                )
+                continue
+            for phrase in phrases:
+                try:
+                    phrase.format(**{f: "x" for f in fields})
+                except (KeyError, IndexError, ValueError) as e:
+                    problems.append(
+                        f"Role {r.key!r}: a {kind!r} phrase uses {{{e.args[0] if e.args else '?'}}}, which "
+                        f"this kind of line does not know; it may use {', '.join('{' + f + '}' for f in fields)}."
+                    )
+            if not phrases:
+                problems.append(
+                    f"Role {r.key!r}: the voice's {kind!r} lines are empty; remove the kind or add a line."
+                )
+    if s.roles and all(r.mediator for r in s.roles):
+        problems.append("Every role is a mediator: at least two roles must be parties to the conflict.")
     for issue in s.issues:
         if not issue.options:
             problems.append(f"Issue {issue.key!r} has no options: add at least two.")
@@ -644,6 +736,9 @@ def validate(s: Scenario) -> list[str]:
         problems.append(
             "The model's relapse share (what is left of a party's gains in a renewed war) must lie from 0 up to, not including, 1."
         )
+    for k in s.model.no_deal_values:
+        if k not in factor_keys:
+            problems.append(f"The model's no-deal values name unknown factor {k!r}.")
     if s.model.horizon_years < 1:
         problems.append("The durability horizon must be at least one year.")
     if not 0 < s.model.baseline_hazard < 1:

@@ -159,8 +159,8 @@ def total_of(model: Model, tac: float, d: float) -> float:
 
 
 def _score(t: _RoleTable, tac: float | None, d: float, model: Model) -> Score:
-    if tac is None:
-        return Score(tactical=0.0, durability=0.0, total=t.no_deal_value)
+    if tac is None:  # no deal: its own value, whatever the status quo's durability (shown for what it is)
+        return Score(tactical=0.0, durability=100.0 * d, total=t.no_deal_value)
     return Score(tactical=tac, durability=100.0 * d, total=total_of(model, tac, d))
 
 

@@ -70,7 +70,7 @@ def test_the_public_scenario_holds_no_other_roles_points_brief_or_no_deal_value(
             assert set(n.value_effects) <= {role}
         for r in pub.roles:
             if r.key != role:
-                assert (r.brief, r.no_deal_value, r.peace_weight) == ("", 0.0, 0.0)
+                assert (r.brief, r.no_deal_value) == ("", 0.0)
             else:
                 assert r == scenario.role(role)
         # What is public stays: options, commits, signatories, phases and the model.
@@ -106,7 +106,6 @@ def hidden_changed(data: dict, keep: str, rng: random.Random) -> Scenario:
     for r in d["roles"]:
         if r["key"] != keep:
             r["no_deal_value"] = rng.uniform(0, 100)
-            r["peace_weight"] = rng.uniform(0, 1)
             r["brief"] = "secret " + str(rng.random())
     for n in d["news"]:
         for r in list(n.get("value_effects", {})):
