@@ -239,19 +239,37 @@ def _load_shipped(text: str) -> ScenarioConfig:
     return config
 
 
+def shipped_paths() -> list[Path]:
+    """The scenario files shipped with the game (``game/scenarios/<slug>.json``), default first."""
+    paths = [p for p in SCENARIO_DIR.glob("*.json") if not p.name.endswith((".checks.json", ".schema.json"))]
+    return sorted(paths, key=lambda p: (p.stem != "default", p.stem))
+
+
 def ensure_default(report: Any = None) -> ScenarioConfig:
-    """Load the shipped default scenario, or bring an older copy up to date (idempotent).
+    """Load the shipped default scenario, or bring an older copy up to date (see ensure_shipped)."""
+    return _ensure(DEFAULT_PATH, report)
+
+
+def ensure_shipped(report: Any = None) -> list[ScenarioConfig]:
+    """Every shipped scenario loaded or brought up to date (idempotent)."""
+    return [_ensure(p, report) for p in shipped_paths()]
+
+
+def _ensure(path: Path, report: Any = None) -> ScenarioConfig:
+    """Load a shipped scenario, or bring an older copy up to date (idempotent).
 
     A copy loaded from an older version of the file and never edited is replaced in place. A
     copy that an instructor edited (or one loaded before the game kept digests) is kept under
-    a new slug, ``default-kept-<date>``, with its sessions, and the shipped version is loaded
-    as ``default``: an upgrade never overwrites an instructor's work. ``report`` (a callable)
+    a new slug, ``<slug>-kept-<date>``, with its sessions, and the shipped version is loaded
+    under the slug: an upgrade never overwrites an instructor's work. ``report`` (a callable)
     is told what happened.
     """
     say = report or (lambda _msg: None)
-    text = DEFAULT_PATH.read_text(encoding="utf-8")
-    shipped = digest(json.loads(text))
-    existing = ScenarioConfig.objects.filter(slug="default").first()
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(text)
+    slug = data.get("slug", path.stem)
+    shipped = digest(data)
+    existing = ScenarioConfig.objects.filter(slug=slug).first()
     if existing is None:
         return _load_shipped(text)
     if existing.shipped_digest == shipped:
@@ -262,18 +280,18 @@ def ensure_default(report: Any = None) -> ScenarioConfig:
             from django.utils import timezone
 
             stamp = timezone.now().strftime("%Y%m%d-%H%M")
-            slug = f"default-kept-{stamp}"
+            kept = f"{slug}-kept-{stamp}"
             n = 2
-            while ScenarioConfig.objects.filter(slug=slug).exists():
-                slug = f"default-kept-{stamp}-{n}"
+            while ScenarioConfig.objects.filter(slug=kept).exists():
+                kept = f"{slug}-kept-{stamp}-{n}"
                 n += 1
             ScenarioConfig.objects.filter(pk=existing.pk).update(
-                slug=slug, title=f"{existing.title} (kept before an update)"[:200]
+                slug=kept, title=f"{existing.title} (kept before an update)"[:200]
             )
             say(
-                f"The default scenario in the database differs from the shipped one; it was kept as "
-                f"{slug!r} and the shipped version loaded as 'default'."
+                f"The {slug} scenario in the database differs from the shipped one; it was kept as "
+                f"{kept!r} and the shipped version loaded as {slug!r}."
             )
         else:
-            say("The default scenario was updated to the shipped version.")
+            say(f"The {slug} scenario was updated to the shipped version.")
         return _load_shipped(text)

@@ -111,10 +111,12 @@ def test_an_edited_or_legacy_default_is_kept_under_a_new_slug_and_the_shipped_on
     assert set(kept.factors.values_list("label", flat=True)) == {"Edited by hand"}
     fresh = ScenarioConfig.objects.get(slug="default")
     assert fresh.pk != kept.pk and not fresh.problems()
-    # and a second load changes nothing
+    # the other shipped scenarios are loaded too, and a second load changes nothing
+    assert ScenarioConfig.objects.filter(slug="karabakh").exists()
+    count = ScenarioConfig.objects.count()
     buf = io.StringIO()
     call_command("load_default_scenario", stdout=buf)
-    assert ScenarioConfig.objects.count() == 2
+    assert ScenarioConfig.objects.count() == count == 3
 
 
 # -- the admin ----------------------------------------------------------------------------------

@@ -319,7 +319,7 @@ class Scenario:
                 **{
                     k: v
                     for k, v in d.items()
-                    if k in ("slug", "title", "description", "necessary_signatories")
+                    if k in ("slug", "title", "description", "necessary_signatories", "moral")
                 },
                 "roles": tuple(
                     _build(Role, r, f"role {_name(r, n)}")

@@ -35,12 +35,14 @@ END = "<!-- /generated -->"
 WORKED_ROLE = "ukraine"
 
 
-def load() -> Scenario:
-    return Scenario.from_dict(json.loads(DEFAULT_JSON.read_text(encoding="utf-8")))
+def load(slug: str = "default") -> Scenario:
+    return Scenario.from_dict(
+        json.loads((ROOT / "game" / "scenarios" / f"{slug}.json").read_text(encoding="utf-8"))
+    )
 
 
-def spec() -> dict:
-    return json.loads(CHECKS_JSON.read_text(encoding="utf-8"))
+def spec(slug: str = "default") -> dict:
+    return json.loads((ROOT / "game" / "scenarios" / f"{slug}.checks.json").read_text(encoding="utf-8"))
 
 
 def cases() -> dict:
@@ -141,13 +143,25 @@ def render_options(sc: Scenario) -> str:
 
 
 def _possessive(name: str) -> str:
+    if name.endswith(")"):
+        return f"the {name}"
     return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
+EXTRA_ROWS = {"default": (("Minsk-like", "minsk_like"),), "karabakh": (("The frozen line", "frozen"),)}
+
+
 def named_packages(sc: Scenario) -> list[tuple[str, dict[str, str]]]:
-    rows = [(f"{_possessive(r.name)} maximum", S.greediest(sc, r.key).terms) for r in sc.roles]
+    rows = [
+        (
+            f"{_possessive(r.name)} maximum" if not r.name.endswith(")") else f"Maximum of {r.name}",
+            S.greediest(sc, r.key).terms,
+        )
+        for r in sc.roles
+    ]
     rows.append(("The compromise", S.compromise(sc).terms))
-    rows.append(("Minsk-like", spec()["packages"]["minsk_like"]))
+    for label, key in EXTRA_ROWS.get(sc.slug, ()):
+        rows.append((label, spec(sc.slug)["packages"][key]))
     return rows
 
 
@@ -180,8 +194,12 @@ def render_lesson(sc: Scenario) -> str:
             *(f"{sc_[r.key].tactical:.0f} → {sc_[r.key].total:.1f}" for r in roles),
         ]
         out.append("| " + " | ".join(cells) + " |")
+    nd_dur = D.no_deal(sc)
     out.append(
-        "| No deal | n/a | n/a | 0% | " + " | ".join(f"n/a → {r.no_deal_value:.0f}" for r in roles) + " |"
+        f"| No deal | {_pct(nd_dur.survival[2]) if nd_dur.p_hold else 'n/a'} | "
+        f"{_pct(nd_dur.p_hold) if nd_dur.p_hold else 'n/a'} | {_pct(nd_dur.expected_peace)} | "
+        + " | ".join(f"n/a → {r.no_deal_value:.0f}" for r in roles)
+        + " |"
     )
     out.append("")
     nd = {r.key: r.no_deal_value for r in roles}
@@ -197,11 +215,11 @@ def render_lesson(sc: Scenario) -> str:
     for r in roles:
         g = S.greediest(sc, r.key)
         comp = S.compromise(sc)
-        med = statistics.median(p.total[r.key] for p in plus)
+        med = statistics.median(p.total[r.key] for p in plus) if plus else math.nan
         best = max(table, key=lambda p: p.total[r.key])
         rho = _spearman([p.tactical[r.key] for p in table], [p.total[r.key] for p in table])
         out.append(
-            f"| {r.name} | {g.total[r.key]:.1f} | {comp.total[r.key]:.1f} | {med:.1f} | "
+            f"| {r.name}{' (mediator)' if r.mediator else ''} | {g.total[r.key]:.1f} | {comp.total[r.key]:.1f} | {med:.1f} | "
             f"{best.total[r.key]:.1f} ({best.tactical[r.key]:.0f}, {100 * best.expected_peace:.0f}%) | {rho:.2f} |"
         )
     out.append("")
@@ -213,6 +231,8 @@ def render_lesson(sc: Scenario) -> str:
         cells = [f"x{e[f.key].hazard_ratio:.2f}" for e in evals]
         out.append(f"| {sc.say(f.label)} | " + " | ".join(cells) + " |")
     out.append("")
+    if sc.slug != "default":
+        return "\n".join(out + _checks_table(sc)) + "\n"
     # worked example of the score
     terms = S.compromise(sc).terms
     dur = D.evaluate(sc, terms)
@@ -257,8 +277,13 @@ def render_lesson(sc: Scenario) -> str:
         f"after {m2['years']:.1f}."
     )
     out.append("")
-    checks = L.all_checks(sc, spec(), cases())
-    muts = L.mutation_report(sc, spec(), cases())
+    return "\n".join(out + _checks_table(sc)) + "\n"
+
+
+def _checks_table(sc: Scenario) -> list[str]:
+    out = []
+    checks = L.all_checks(sc, spec(sc.slug), cases())
+    muts = L.mutation_report(sc, spec(sc.slug), cases())
     out.append("#### The checks, and the wrong models they catch\n")
     out.append(
         f"{sum(c.passed for c in checks)} of {len(checks)} lesson checks pass. Of {len(muts)} mutants of the "
@@ -270,7 +295,7 @@ def render_lesson(sc: Scenario) -> str:
     out.append("|---|---|")
     for m in muts:
         out.append(f"| {m.name} | {'; '.join(m.failed[:2]) if m.killed else '**not caught**'} |")
-    return "\n".join(out) + "\n"
+    return out
 
 
 def durability_blocks(sc: Scenario) -> dict[str, str]:
@@ -327,7 +352,14 @@ def backtest_blocks(sc: Scenario) -> dict[str, str]:
 
 # -- tests and the writer -------------------------------------------------------------------------
 
-DOCS = ((DURABILITY_DOC, durability_blocks), (BACKTEST_DOC, backtest_blocks))
+
+def karabakh_blocks(sc: Scenario) -> dict[str, str]:
+    k = load("karabakh")
+    return {"karabakh-options": render_options(k), "karabakh-lesson": render_lesson(k)}
+
+
+KARABAKH_DOC = ROOT / "docs" / "scenario-karabakh.md"
+DOCS = ((DURABILITY_DOC, durability_blocks), (BACKTEST_DOC, backtest_blocks), (KARABAKH_DOC, karabakh_blocks))
 
 
 @pytest.mark.parametrize(("doc", "make"), DOCS, ids=[d.name for d, _ in DOCS])

@@ -119,3 +119,49 @@ def test_a_broken_checks_file_is_reported_naming_the_item(mutate, message):
 
 def test_the_shipped_checks_file_is_well_formed():
     assert L.check_spec(DEFAULT, SPEC) == []
+
+
+# -- every shipped scenario ------------------------------------------------------------------------
+
+SHIPPED = sorted(
+    p.name.removesuffix(".checks.json") for p in (ROOT / "game" / "scenarios").glob("*.checks.json")
+)
+
+
+def _shipped(slug: str):
+    data = json.loads((ROOT / "game" / "scenarios" / f"{slug}.json").read_text(encoding="utf-8"))
+    spec = json.loads((ROOT / "game" / "scenarios" / f"{slug}.checks.json").read_text(encoding="utf-8"))
+    return Scenario.from_dict(data), spec
+
+
+def test_every_shipped_scenario_has_a_checks_file():
+    scenarios = sorted(
+        p.stem
+        for p in (ROOT / "game" / "scenarios").glob("*.json")
+        if not p.name.endswith((".checks.json", ".schema.json"))
+    )
+    assert scenarios == SHIPPED and {"default", "karabakh"} <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("slug", SHIPPED)
+def test_every_shipped_scenario_passes_every_lesson_check(slug):
+    sc, spec = _shipped(slug)
+    assert L.check_spec(sc, spec) == []
+    failed = [f"{c.name}: {c.detail}" for c in L.all_checks(sc, spec, CASES) if not c.passed]
+    assert failed == []
+
+
+@pytest.mark.parametrize("slug", SHIPPED)
+def test_every_mutant_of_every_shipped_scenario_fails_a_check(slug):
+    sc, spec = _shipped(slug)
+    survivors = [m.name for m in L.mutation_report(sc, spec, CASES) if not m.killed]
+    assert survivors == []
+
+
+def test_a_mediator_is_left_out_of_the_greed_check_but_not_of_the_others():
+    sc, _ = _shipped("karabakh")
+    mediator = next(r for r in sc.roles if r.mediator)
+    names = [c.name for c in L.score_checks(sc)]
+    assert f"greed does not pay: {mediator.name}" not in names
+    assert f"best total among the most durable third: {mediator.name}" in names
+    assert all(f"greed does not pay: {r.name}" in names for r in sc.roles if not r.mediator)

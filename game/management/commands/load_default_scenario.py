@@ -1,14 +1,15 @@
 from django.core.management.base import BaseCommand
 
-from game.scenario_io import ensure_default
+from game.scenario_io import ensure_shipped
 
 
 class Command(BaseCommand):
     help = (
-        "Load the shipped default scenario, or update an older copy of it (idempotent). A copy an "
-        "instructor edited is kept under a new slug, never overwritten."
+        "Load the shipped scenarios (the default one and the others in game/scenarios/), or update "
+        "older copies of them (idempotent). A copy an instructor edited is kept under a new slug, "
+        "never overwritten."
     )
 
     def handle(self, *args, **options):
-        config = ensure_default(report=self.stdout.write)
-        self.stdout.write(f"Default scenario ready: {config.title} ({config.slug})")
+        for config in ensure_shipped(report=self.stdout.write):
+            self.stdout.write(f"Scenario ready: {config.title} ({config.slug})")
