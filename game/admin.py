@@ -13,12 +13,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from game import scenario_io
+from game.admin_authoring import FactorForm, add_standard_factors, grid_view
 from game.models import (
     Event,
     GameSession,
@@ -150,45 +151,25 @@ class NewsInline(admin.StackedInline):
     classes = ("collapse",)
 
 
-class FactorForm(forms.ModelForm):
-    """A factor whose parameters are read by the engine's own parser, so a misspelt field or
-    text where a number belongs is refused here, naming the factor and the field."""
+class FactorInline(admin.StackedInline):
+    """Factors with a typed field per parameter (game/admin_authoring.py), no JSON to write."""
 
-    class Meta:
-        model = ScenarioFactor
-        fields = ("order", "key", "label", "params")
-
-    def clean(self):
-        data = super().clean()
-        params = data.get("params")
-        if params is None:
-            return data
-        if not isinstance(params, dict):
-            raise ValidationError({"params": 'Write the parameters as a JSON object: {"beta": 1.2, ...}.'})
-        from game.engine.scenario import Factor, ScenarioError, _build
-
-        key = data.get("key") or "?"
-        try:
-            _build(
-                Factor,
-                {
-                    "key": key,
-                    "label": data.get("label") or key,
-                    **{k: v for k, v in params.items() if k not in ("key", "label")},
-                },
-                f"factor `{key}`",
-            )
-        except ScenarioError as e:
-            raise ValidationError({"params": str(e)}) from None
-        return data
-
-
-class FactorInline(admin.TabularInline):
     model = ScenarioFactor
     formset = FactorFormSet
     form = FactorForm
     extra = 0
-    fields = ("order", "key", "label", "params")
+    fields = (
+        ("order", "key", "label"),
+        ("beta", "centre", "combine"),
+        ("default", "base", "lo", "hi"),
+        ("time", "time_rate", "time_start"),
+        ("side", "moderator"),
+        "accepted_by",
+        "coupling",
+        "explanation_up",
+        "explanation_down",
+        "source",
+    )
     classes = ("collapse",)
 
 
@@ -284,7 +265,7 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
         ),
     )
     inlines = [RoleInline, IssueInline, PhaseInline, NewsInline, FactorInline]
-    actions = ["duplicate", "check_problems"]
+    actions = ["duplicate", "check_problems", "standard_factors"]
 
     @admin.display(description="Roles")
     def role_count(self, obj):
@@ -323,6 +304,7 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
             path(
                 "<int:pk>/export/", self.admin_site.admin_view(self.export_view), name="game_scenario_export"
             ),
+            path("<int:pk>/grid/", self.admin_site.admin_view(self.grid_view), name="game_scenario_grid"),
             *super().get_urls(),
         ]
 
@@ -334,6 +316,8 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
             try:
                 text = form.cleaned_data["file"].read().decode("utf-8")
                 config = scenario_io.import_text(text)
+                for note in scenario_io.migration_notes(json.loads(text)):
+                    messages.info(request, f"Migrated from an older file format: {note}")
             except UnicodeDecodeError:
                 form.add_error("file", "The file is not UTF-8 text.")
             except scenario_io.ScenarioFileError as e:
@@ -373,6 +357,28 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
                 except scenario_io.ScenarioFileError:
                     copy = _copy_unchecked(config, data["slug"], data["title"])
             self.message_user(request, f"Created {copy.slug}.", messages.SUCCESS)
+
+    def grid_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        config = ScenarioConfig.objects.filter(pk=pk).first()
+        if config is None or not self.has_change_permission(request, config):
+            raise Http404("No such scenario.")
+        return grid_view(self.admin_site, request, config)
+
+    @admin.action(description="Add the standard durability factors (a template to adapt)")
+    def standard_factors(self, request, queryset):
+        for config in queryset:
+            added = add_standard_factors(config)
+            if added:
+                self.message_user(
+                    request,
+                    f"{config.slug}: added {', '.join(added)}. Set each option's loadings on "
+                    "'Options, points and the model', and the sides on the scenario's page.",
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(
+                    request, f"{config.slug}: it already has every standard factor.", messages.INFO
+                )
 
     @admin.action(description="Check the selected scenarios for problems")
     def check_problems(self, request, queryset):

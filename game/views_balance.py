@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from game import simulate
-from game.engine.scenario import validate
+from game.engine.scenario import ScenarioError, validate
 from game.models import ScenarioConfig
 
 DEFAULT_GAMES = 200
@@ -97,14 +97,20 @@ def _prepare(request: HttpRequest, slug: str) -> dict[str, Any]:
     games = _int(request.GET.get("games"), DEFAULT_GAMES, 1, simulate.MAX_PAGE_GAMES)
     seed = _int(request.GET.get("seed"), 0, 0, 2**31 - 1)
     data = config.to_dict()
-    scenario = config.to_engine()
+    # A row that cannot even be read (a mistyped factor field, say) is listed as a problem to
+    # fix, never a server error.
+    try:
+        scenario = config.to_engine()
+        problems = validate(scenario)
+    except ScenarioError as e:
+        scenario, problems = None, [str(e)]
     # Keyed by the scenario's content, so an edit shows at once and a reload is instant.
     digest = hashlib.blake2b(json.dumps(data, sort_keys=True).encode(), digest_size=12).hexdigest()
     key = f"balance:{digest}:{games}:{seed}"
     return {
         "config": config,
         "scenario": scenario,
-        "problems": validate(scenario),
+        "problems": problems,
         "games": games,
         "seed": seed,
         "key": key,

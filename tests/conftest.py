@@ -200,3 +200,15 @@ def seat_clients(join_players):
         return clients
 
     return make
+
+
+@pytest.fixture
+def admin_client(db, default_scenario):
+    """A logged-in department administrator (a superuser)."""
+    from django.test import Client
+
+    user = get_user_model().objects.create_superuser("prof", "prof@example.edu", "a-long-password-1")
+    c = Client()
+    assert c.login(username="prof", password="a-long-password-1")
+    c.user = user
+    return c

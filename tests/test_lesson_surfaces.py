@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 
 from game import scenario_io, services
 from game.models import ScenarioConfig, ScenarioFactor, ScenarioOption
-from tests.test_foundation import _form_data, admin_client, default_data  # noqa: F401 (fixture)
+from tests.test_foundation import _form_data, default_data
 
 pytestmark = pytest.mark.django_db
 
@@ -122,26 +122,38 @@ def test_an_edited_or_legacy_default_is_kept_under_a_new_slug_and_the_shipped_on
 # -- the admin ----------------------------------------------------------------------------------
 
 
-def test_admin_refuses_factor_parameters_with_a_typo_or_text_for_a_number(admin_client, default_scenario):  # noqa: F811
+def test_admin_edits_factors_with_typed_fields_and_refuses_text_for_a_number(admin_client, default_scenario):
     url = f"/admin/game/scenarioconfig/{default_scenario.pk}/change/"
-    data = _form_data(admin_client.get(url).content.decode())
+    html = admin_client.get(url).content.decode()
+    assert "β (strength and direction)" in html and "params" not in _form_data(html).get("factors-0-key", "")
+    data = _form_data(html)
     n = next(k for k, v in data.items() if k.startswith("factors-") and k.endswith("-key") and v == "imposed")
     prefix = n.rsplit("-", 1)[0]
-    params = json.loads(data[f"{prefix}-params"])
-    before = dict(params)
-    params["beta"] = "0.59"
-    data[f"{prefix}-params"] = json.dumps(params)
+    before = ScenarioFactor.objects.get(scenario=default_scenario, key="imposed").params
+    assert float(data[f"{prefix}-beta"]) == before["beta"]
+    data[f"{prefix}-beta"] = "0.59x"
     r = admin_client.post(url, data)
     assert r.status_code == 200
-    assert "factor `imposed`: `beta` must be a number" in r.content.decode()
-    params["beta"], params["explanaton_up"] = 0.59, "typo"
-    data[f"{prefix}-params"] = json.dumps(params)
+    assert "factor `imposed`: `beta` must be a number." in r.content.decode()
+    data[f"{prefix}-beta"] = "0.59"
+    data[f"{prefix}-coupling"] = "guarantee_credibility: -0.15"
     r = admin_client.post(url, data)
-    assert "unknown field `explanaton_up`" in r.content.decode()
+    assert "write the coupling as other_factor=number" in r.content.decode()
+    data[f"{prefix}-hi"], data[f"{prefix}-lo"], data[f"{prefix}-coupling"] = "0", "1", ""
+    r = admin_client.post(url, data)
+    assert "must not be below the lowest" in r.content.decode()
     assert ScenarioFactor.objects.get(scenario=default_scenario, key="imposed").params == before
+    # a valid change saves the typed value into the factor's parameters
+    data[f"{prefix}-hi"], data[f"{prefix}-lo"], data[f"{prefix}-beta"] = "1", "0", "0.5"
+    r = admin_client.post(url, data)
+    assert r.status_code == 302, r.content.decode()[:1500]
+    saved = ScenarioFactor.objects.get(scenario=default_scenario, key="imposed").params
+    assert (
+        saved["beta"] == 0.5 and saved["centre"] == before["centre"] and saved["source"] == before["source"]
+    )
 
 
-def test_admin_edits_exclusions_with_choices_and_the_engine_enforces_them(admin_client, default_scenario):  # noqa: F811
+def test_admin_edits_exclusions_with_choices_and_the_engine_enforces_them(admin_client, default_scenario):
     issue = default_scenario.issues.get(key="nato")
     url = f"/admin/game/scenarioissue/{issue.pk}/change/"
     html = admin_client.get(url).content.decode()
@@ -164,7 +176,7 @@ def test_admin_edits_exclusions_with_choices_and_the_engine_enforces_them(admin_
     assert "Select a valid choice" in r.content.decode()
 
 
-def test_a_broken_factor_row_is_listed_as_a_problem_not_a_server_error(admin_client, default_scenario):  # noqa: F811
+def test_a_broken_factor_row_is_listed_as_a_problem_not_a_server_error(admin_client, default_scenario):
     ScenarioFactor.objects.filter(scenario=default_scenario, key="imposed").update(params={"beta": "1.6"})
     problems = ScenarioConfig.objects.get(pk=default_scenario.pk).problems()
     assert problems and "`beta` must be a number" in problems[0]

@@ -1,8 +1,9 @@
+import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from game.scenario_io import ScenarioFileError, import_text
+from game.scenario_io import ScenarioFileError, import_text, migration_notes
 
 
 class Command(BaseCommand):
@@ -21,3 +22,5 @@ class Command(BaseCommand):
         except ScenarioFileError as e:
             raise CommandError(f"{file}: {e}") from e
         self.stdout.write(f"Imported {config.slug}: {config.title}")
+        for note in migration_notes(json.loads(text)):
+            self.stdout.write(f"Migrated from an older file format: {note}")
