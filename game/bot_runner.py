@@ -98,8 +98,10 @@ def step(now: datetime | None = None) -> int:
         try:
             if _step_table(table_id, list(group), now):
                 done += 1
-        except Exception:  # one table's trouble must not stop the others
-            log.exception("bot step failed at table %s", table_id)
+        except Exception as e:  # one table's trouble must not stop the others
+            from game import faults
+
+            faults.report("bot step", e, f"table {table_id}")
     return done
 
 

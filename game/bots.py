@@ -66,14 +66,15 @@ async def run_bots() -> None:
     the database, so two workers never act twice for one decision)."""
     if not settings.GAME.get("BOTS", True):
         return
-    from game import bot_runner
+    from game import bot_runner, faults, lifecycle
     from game.socketdb import db
 
-    while True:
+    while not lifecycle.draining():
         try:
-            await db(bot_runner.step)()
+            async with lifecycle.work():
+                await db(bot_runner.step)()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("bot step failed")
+        except Exception as e:
+            faults.report("bot step", e)
         await asyncio.sleep(1.0)

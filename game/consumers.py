@@ -9,6 +9,8 @@ event log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import json
 import logging
 import time
@@ -18,8 +20,8 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from game import faults, lifecycle, logs, services
 from game import host as host_services
-from game import services
 from game.engine import chat as chat_rules
 from game.models import normalise_code
 from game.socketdb import db
@@ -114,7 +116,7 @@ class TableStream:
 
     async def catch_up(self) -> None:
         """Read every event after last_seq from the log and deliver the visible ones."""
-        events = await db(services.visible_events)(self.table_id, None, self.last_seq, host=True)
+        events = await db(services.visible_events, retry=True)(self.table_id, None, self.last_seq, host=True)
         for e in events:
             if e.seq > self.last_seq:
                 self.last_seq = e.seq
@@ -155,7 +157,8 @@ class SyncSweep:
     def add(self, sock: GameSocket) -> None:
         self.due[sock] = time.monotonic() + self.period()
         if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self._run())
+            # Its own log context: the sweep serves every game of the worker, not the first socket's.
+            self.task = asyncio.create_task(self._run(), context=contextvars.Context())
 
     def discard(self, sock: GameSocket) -> None:
         self.due.pop(sock, None)
@@ -171,19 +174,19 @@ class SyncSweep:
                 self.due[sock] = now + self.period()
             try:
                 await self.sync(batch)
-            except Exception:
-                log.exception("sync failed")
+            except Exception as e:
+                faults.report("sync", e, f"{len(batch)} sockets")
 
     async def sync(self, batch: list[GameSocket]) -> None:
         presence = [sock.channel_name for sock in batch if isinstance(sock, PlayerConsumer)]
         tables = sorted({tid for sock in batch for tid in sock.streams})
-        seqs = await db(services.sweep)(presence, tables)
+        seqs = await db(services.sweep, retry=True)(presence, tables)
         for sock in batch:
             if sock in self.due:  # not closed meanwhile
                 try:
                     await sock.synced(seqs)
-                except Exception:
-                    log.exception("sync of one socket failed")
+                except Exception as e:
+                    faults.report("sync of one socket", e)
 
 
 class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
@@ -195,7 +198,23 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
         self.groups_joined = []
         self.streams: dict[int, TableStream] = {}
         self.limiter = RateLimiter(settings.GAME["RATE_LIMIT_PER_10S"])
-        await super().websocket_connect(message)
+        logs.set_game(normalise_code(self.scope["url_route"]["kwargs"].get("code", "")) or None)
+        if lifecycle.draining():  # restarting: the page reconnects at once, to another worker
+            await self.accept()
+            await self.close(code=1012)
+            return
+        lifecycle.add_socket(self)
+        try:
+            await super().websocket_connect(message)
+        except Exception as e:
+            if not faults.is_unavailable(e):
+                raise
+            # The database or the channel layer is out: 1013 (try again later); the page
+            # reconnects with backoff, and its unacknowledged actions wait in its outbox.
+            faults.report("socket connect", e)
+            with contextlib.suppress(Exception):
+                await self.accept()
+            await self.close(code=1013)
 
     async def join_group(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
@@ -214,13 +233,14 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
     async def send_json(self, payload: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
 
-    async def send_error(self, ref: Any, code: str, message: str) -> None:
+    async def send_error(self, ref: Any, code: str, message: str, **extra: Any) -> None:
         await self.send_json(
             {
                 "type": "error",
                 "ref": ref if isinstance(ref, str) and len(ref) <= 64 else None,
                 "code": code,
                 "message": message,
+                **extra,
             }
         )
 
@@ -253,13 +273,28 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
             await self.send_error(ref, "rate_limited", "Too many messages: wait a few seconds.")
             return
         try:
-            await self.handle(msg)
+            async with lifecycle.work():
+                if lifecycle.draining():
+                    raise faults.Restarting(f"{msg['type']} arrived while draining")
+                await self.handle(msg)
         except services.ServiceError as e:
             await self.send_error(ref, e.code, e.message)
-        except Exception:
-            log.exception("unexpected failure handling %s", msg.get("type"))
+        except Exception as e:
+            if not faults.is_unavailable(e):
+                log.exception("unexpected failure handling %s", msg.get("type"))
+                await self.send_error(
+                    ref, "invalid", "The server could not handle that message; nothing changed."
+                )
+                return
+            # The database or channel layer is out (or this worker is restarting): nothing
+            # changed, and the same message with the same ref may be sent again.
+            faults.report(msg["type"], e, f"ref {ref}" if ref else "")
+            restarting = isinstance(e, faults.Restarting)
             await self.send_error(
-                ref, "invalid", "The server could not handle that message; nothing changed."
+                ref,
+                "unavailable",
+                faults.RESTARTING_MESSAGE if restarting else faults.UNAVAILABLE_MESSAGE,
+                retry_after=faults.RETRY_AFTER,
             )
 
     async def handle(self, msg: dict[str, Any]) -> None:
@@ -294,7 +329,16 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
         SyncSweep.of_loop().discard(self)
         for s in self.streams.values():
             s.close()
-        await self.leave_groups()
+        try:
+            await self.leave_groups()
+        except Exception as e:
+            faults.report("leaving groups", e)
+
+    async def websocket_disconnect(self, message):
+        try:
+            await super().websocket_disconnect(message)
+        finally:
+            lifecycle.discard_socket(self)
 
 
 class PlayerConsumer(GameSocket):
@@ -307,7 +351,7 @@ class PlayerConsumer(GameSocket):
         code = normalise_code(self.scope["url_route"]["kwargs"]["code"])
         session = self.scope.get("session")
         token = (session.get("players", {}) if session is not None else {}).get(code)
-        player = await db(services.player_for)(code, token)
+        player = await db(services.player_for, retry=True)(code, token)
         if player is None:
             await self.accept()
             await self.close(code=4403)
@@ -318,12 +362,14 @@ class PlayerConsumer(GameSocket):
         # Not the session group: its notifications are for the host's dashboard, and sending
         # each join and presence change to every student's socket flooded a large class.
         await self.join_group(services.player_group(player.pk))
-        await db(services.socket_opened)(player.pk, self.channel_name)  # so the snapshot shows us online
+        await db(services.socket_opened, retry=True)(
+            player.pk, self.channel_name
+        )  # so the snapshot shows us online
         await self._seat_and_state(since=None)
         self.start_sync()
 
     async def _seat_and_state(self, since: int | None) -> None:
-        seat = await db(services.load_seat)(self.player_id)
+        seat = await db(services.load_seat, retry=True)(self.player_id)
         self.role = seat.role if seat else None
         table_id = seat.table_id if seat else None
         fresh = None
@@ -337,8 +383,9 @@ class PlayerConsumer(GameSocket):
                 # Buffer the table's broadcasts from now on, before the snapshot is read.
                 fresh = self.streams[table_id] = TableStream(self, table_id, None)
                 await self.join_group(services.table_group(table_id))
-        state = await db(services.player_state)(self.player_id)
+        state = await db(services.player_state, retry=True)(self.player_id)
         self.table_id = table_id
+        logs.set_game(table=(state.get("table") or {}).get("number"))
         await self.send_json(state)
         self.last_visible = state["seq"] if fresh is not None else max(self.last_visible, state["seq"])
         if table_id is None:
@@ -351,7 +398,7 @@ class PlayerConsumer(GameSocket):
             # Live delivery goes on from where it was: an event that the snapshot already
             # includes is still sent, so a client that waits for it (by seq) never misses it.
             return
-        for e in await db(services.visible_events)(table_id, self.role, since):
+        for e in await db(services.visible_events, retry=True)(table_id, self.role, since):
             if e.seq <= state["seq"]:
                 await self.send_json(e.to_wire())
         # The replay covered everything up to the snapshot; later events stay buffered.
@@ -368,9 +415,9 @@ class PlayerConsumer(GameSocket):
             if ref is not None:
                 await self.send_json({"type": "ack", "ref": ref})
         elif kind == "package.preview":
-            await self.send_json(await db(services.preview)(self.player_id, msg))
+            await self.send_json(await db(services.preview, retry=True)(self.player_id, msg))
         elif kind in services.MUTATING:
-            answer = await db(services.player_action)(self.player_id, msg)
+            answer = await db(services.player_action, retry=_has_ref)(self.player_id, msg)
             await self.send_json(answer)
         else:
             raise services.ServiceError("unknown_type", f"Unknown message type {kind!r}.")
@@ -381,7 +428,7 @@ class PlayerConsumer(GameSocket):
             self.last_visible = max(self.last_visible, event["seq"])
             if event.get("kind") == "seats" and not self._still_seated(event.get("data") or {}):
                 # A host may have moved this player: re-read the seat if it changed.
-                seat = await db(services.load_seat)(self.player_id)
+                seat = await db(services.load_seat, retry=True)(self.player_id)
                 if seat is None or seat.role != self.role or seat.table_id != self.table_id:
                     await self._seat_and_state(None)
 
@@ -410,7 +457,10 @@ class PlayerConsumer(GameSocket):
     async def disconnect(self, code):
         await super().disconnect(code)
         if self.player_id is not None:
-            await db(services.socket_closed)(self.player_id, self.channel_name)
+            try:
+                await db(services.socket_closed, retry=True)(self.player_id, self.channel_name)
+            except Exception as e:  # presence heals by itself: the row expires (models.Connection)
+                faults.report("socket close", e)
 
 
 class HostConsumer(GameSocket):
@@ -423,7 +473,7 @@ class HostConsumer(GameSocket):
             await self.accept()
             await self.close(code=4403)
             return
-        session = await db(host_services.session_by_code)(code)
+        session = await db(host_services.session_by_code, retry=True)(code)
         if session is None:
             await self.accept()
             await self.close(code=4404)
@@ -436,7 +486,7 @@ class HostConsumer(GameSocket):
         self.start_sync()
 
     async def _state(self) -> None:
-        state = await db(host_services.host_state)(self.session_id)
+        state = await db(host_services.host_state, retry=True)(self.session_id)
         for t in state["tables"]:
             if t["id"] not in self.streams:
                 await self.join_group(services.table_group(t["id"]))
@@ -449,7 +499,7 @@ class HostConsumer(GameSocket):
             await self._state()
             answer: dict[str, Any] = {"type": "ack", "ref": msg.get("ref")}
         else:
-            answer = await db(host_services.host_action)(self.session_id, msg)
+            answer = await db(host_services.host_action, retry=_has_ref)(self.session_id, msg)
         await self.send_json(answer)
 
     async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:
@@ -468,6 +518,11 @@ class HostConsumer(GameSocket):
 
     async def send_sync(self) -> None:
         await self.send_json({"type": "sync", "seq": {str(t): s.last_seq for t, s in self.streams.items()}})
+
+
+def _has_ref(_owner: int, msg: dict[str, Any]) -> bool:
+    """An action with a ref is claimed in its own transaction, so it may be sent twice."""
+    return msg.get("ref") is not None
 
 
 class RelayConsumer(DirectDispatch, AsyncWebsocketConsumer):

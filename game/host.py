@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from django.db import connection, transaction
 from django.utils import timezone
 
 from game import services
 from game.engine import rules
-from game.models import Event, GameSession, Player, normalise_code
+from game.models import Event, GameSession, HostRef, Player, normalise_code
 from game.services import ServiceError
 
 
@@ -79,8 +80,35 @@ def _int(msg: dict[str, Any], field: str) -> int:
 
 
 def host_action(session_id: int, msg: dict[str, Any]) -> dict[str, Any]:
+    """Apply a dashboard action. With a ``ref`` it is applied once: the ref is claimed in the
+    action's own transaction, so a dashboard may send it again after ``unavailable`` or a
+    reconnect (a refused action leaves its ref unclaimed)."""
+    ref = services._ref_of(msg)
+    answer = {"type": "ack", "ref": ref}
+    with transaction.atomic():
+        if ref is not None and not _claim_host_ref(session_id, ref, answer):
+            return HostRef.objects.get(session_id=session_id, ref=ref).answer
+        _host_action(session_id, msg)
+    return answer
+
+
+def _claim_host_ref(session_id: int, ref: str, answer: dict[str, Any]) -> bool:
+    with connection.cursor() as c:
+        c.execute(
+            f"INSERT INTO {services._sql(HostRef)} (session_id, ref, answer, at) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT DO NOTHING",
+            [
+                session_id,
+                ref,
+                services._db_value(HostRef, "answer", answer),
+                services._db_value(HostRef, "at", timezone.now()),
+            ],
+        )
+        return c.rowcount == 1
+
+
+def _host_action(session_id: int, msg: dict[str, Any]) -> None:
     kind = msg["type"]
-    ref = msg.get("ref")
     session = GameSession.objects.get(pk=session_id)
     if kind == "session.start":
         services.start_session(session_id)
@@ -116,7 +144,6 @@ def host_action(session_id: int, msg: dict[str, Any]) -> dict[str, Any]:
         bots.set_stand_in(session_id, _int(msg, "player"), bool(msg.get("on", True)))
     else:
         raise ServiceError("unknown_type", f"Unknown message type {kind!r}.")
-    return {"type": "ack", "ref": ref}
 
 
 # --- results -------------------------------------------------------------------------------

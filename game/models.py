@@ -557,6 +557,22 @@ class ClientRef(models.Model):
         return f"{self.player_id}:{self.ref}"
 
 
+class HostRef(models.Model):
+    """The answer already given to a host socket's ``ref`` in a session, so that a dashboard
+    that sends an action again (after ``unavailable`` or a reconnect) has it applied once."""
+
+    session = models.ForeignKey(GameSession, on_delete=models.CASCADE, related_name="host_refs")
+    ref = models.CharField(max_length=64)
+    answer = models.JSONField()
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "ref"], name="unique_host_ref")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}:{self.ref}"
+
+
 class Connection(models.Model):
     """One open socket of a player. A worker that dies leaves rows behind; they stop counting
     once ``seen_at`` is older than two sync periods, so presence heals by itself."""

@@ -102,8 +102,10 @@ def _send(group: str, message: dict[str, Any]) -> None:
         return
     try:
         async_to_sync(layer.group_send)(group, message)
-    except Exception:  # a lost broadcast is recovered by sync/hello; never fail the action
-        log.exception("group_send to %s failed", group)
+    except Exception as e:  # a lost broadcast is recovered by sync/hello; never fail the action
+        from game import faults
+
+        faults.report("broadcast", e, group)
 
 
 def _broadcast_events(table_id: int, events: Sequence[Event]) -> None:

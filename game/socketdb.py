@@ -5,20 +5,28 @@ channels' ``database_sync_to_async``). Two things keep that thread from becoming
 of a class: it keeps its connection between calls, and it never waits for the channel layer, since
 the broadcasts of what a call committed are collected (``services.collect_broadcasts``) and sent
 from the event loop once the call returns.
+
+A kept connection can die between calls (PostgreSQL restarted, an administrator ended it): before
+each call the thread checks, without a round trip, whether the server has closed it, and a call
+that is safe to repeat (a read, or an action whose ``ref`` is claimed in its own transaction) is
+tried once more on a fresh connection if the connection broke under it.
 """
 
 from __future__ import annotations
 
 import logging
+import select
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from asgiref.sync import SyncToAsync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 
-from game import services
+from game import faults, services
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +39,85 @@ class SocketDB(SyncToAsync):
     in a transaction is still closed, and reopened by the next call."""
 
     def thread_handler(self, loop, *args, **kwargs):
-        # Checked after each call only: before the next one there is nothing new to check.
+        for conn in connections.all(initialized_only=True):
+            drop_if_closed_by_server(conn)
+        me = threading.get_ident()
+        _busy[me] = connections["default"]
         try:
             return super().thread_handler(loop, *args, **kwargs)
         finally:
+            _busy.pop(me, None)
             for conn in connections.all(initialized_only=True):
                 conn.close_at = None  # conn_max_age=0 is for request threads, not this one
                 conn.close_if_unusable_or_obsolete()
+
+
+# The connection each database thread is using for the call it is running (to cancel a hung call
+# when a worker drains: ``cancel_running``).
+_busy: dict[int, Any] = {}
+
+
+def drop_if_closed_by_server(conn) -> bool:
+    """Close a kept PostgreSQL connection that the server has closed since its last use.
+
+    Between calls an idle connection has nothing to read; if its socket is readable, the server
+    has sent its goodbye (``terminating connection due to administrator command`` on a restart)
+    or closed the socket. One ``poll`` with no timeout: no round trip. Returns True if closed."""
+    raw = conn.connection
+    if raw is None or conn.vendor != "postgresql" or conn.in_atomic_block:
+        return False
+    try:
+        gone = bool(raw.closed or raw.broken)
+        if not gone:
+            poller = select.poll()
+            poller.register(raw.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+            gone = bool(poller.poll(0))
+    except Exception:  # a socket we cannot even inspect is no use either
+        gone = True
+    if gone:
+        log.info("database connection closed by the server since its last use: reconnecting")
+        _close_quietly(conn)
+    return gone
+
+
+def _close_quietly(conn) -> None:
+    try:
+        conn.close()
+    except Exception:
+        conn.connection = None
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """Did ``exc`` come from a connection that is now unusable (so a fresh one may succeed)?"""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    raw = connections["default"].connection
+    return raw is None or bool(getattr(raw, "closed", False) or getattr(raw, "broken", False))
+
+
+def cancel_running() -> int:
+    """Cancel the statements the database threads are running (a draining worker abandons a hung
+    call this way: the statement fails, so its transaction rolls back and nothing is half done).
+    Returns how many calls were cancelled."""
+    n = 0
+    for conn in list(_busy.values()):
+        raw = conn.connection
+        if raw is None:
+            continue
+        try:
+            if conn.vendor == "postgresql":
+                cancel = getattr(raw, "cancel_safe", None)
+                cancel(timeout=2) if cancel is not None else raw.cancel()
+            elif conn.vendor == "sqlite":
+                raw.interrupt()
+            n += 1
+        except Exception as e:
+            log.warning("could not cancel a database call: %s", faults.describe(e))
+    return n
+
+
+def busy() -> int:
+    return len(_busy)
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -61,36 +141,50 @@ def executor() -> ThreadPoolExecutor | None:
         return _pool
 
 
-def close_connections() -> None:
-    """Close the connections the sockets' database threads keep (a worker's exit does it anyway;
-    tests call this so that PostgreSQL can drop its test database)."""
+def close_connections(timeout: float = 30) -> None:
+    """Close the connections the sockets' database threads keep (tests call this so that
+    PostgreSQL can drop its test database; a draining worker, so that PostgreSQL sees a goodbye
+    rather than a dropped socket)."""
     global _pool
-    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=timeout)
     with _pool_lock:
         pool, _pool = _pool, None
     if pool is not None:
         n = pool._max_workers
-        barrier = threading.Barrier(n, timeout=30)
+        barrier = threading.Barrier(n, timeout=timeout)
 
         def close_here() -> None:  # n tasks held at a barrier: each runs on a thread of its own
             barrier.wait()
             connections.close_all()
 
         for f in [pool.submit(close_here) for _ in range(n)]:
-            f.result(timeout=60)
+            f.result(timeout=2 * timeout)
         pool.shutdown(wait=True)
 
 
-def db(fn):
+def db(fn, *, retry: bool | Callable[..., bool] = False):
     """``await db(fn)(*args)``: run a service in the sockets' database thread, then send the
-    broadcasts of what it committed from the event loop (the thread never waits for the layer)."""
+    broadcasts of what it committed from the event loop (the thread never waits for the layer).
+
+    ``retry``: the call may be repeated (True, or a function of its arguments saying so): if the
+    connection broke under it, it is tried once more on a fresh connection."""
 
     def collecting(*args, **kwargs):
-        with services.collect_broadcasts() as box:
-            try:
-                return fn(*args, **kwargs), None, box
-            except Exception as e:  # re-raised on the loop, after its committed broadcasts
-                return None, e, box
+        again = retry(*args, **kwargs) if callable(retry) else retry
+        while True:
+            with services.collect_broadcasts() as box:
+                try:
+                    return fn(*args, **kwargs), None, box
+                except Exception as e:  # re-raised on the loop, after its committed broadcasts
+                    if again and _connection_lost(e) and not _draining():
+                        again = False
+                        log.info(
+                            "database connection lost during a call (%s): trying once more",
+                            faults.describe(e),
+                        )
+                        _close_quietly(connections["default"])
+                        continue
+                    return None, e, box
 
     pool = executor()
     run = SocketDB(collecting, thread_sensitive=pool is None, executor=pool)
@@ -101,9 +195,16 @@ def db(fn):
             await send_broadcasts(box)
         if error is not None:
             raise error
+        faults.worked("database")
         return result
 
     return call
+
+
+def _draining() -> bool:
+    from game import lifecycle
+
+    return lifecycle.draining()
 
 
 async def send_broadcasts(box) -> None:
@@ -113,5 +214,7 @@ async def send_broadcasts(box) -> None:
     for group, message in box:
         try:
             await layer.group_send(group, message)
-        except Exception:  # a lost broadcast is recovered by the sockets' gap repair and sync
-            log.exception("group_send to %s failed", group)
+        except Exception as e:  # a lost broadcast is recovered by the sockets' gap repair and sync
+            faults.report("broadcast", e, group)
+        else:
+            faults.worked("channel layer")

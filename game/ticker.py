@@ -11,7 +11,7 @@ import logging
 
 from django.conf import settings
 
-from game import services
+from game import faults, lifecycle, services
 from game.socketdb import db
 
 log = logging.getLogger(__name__)
@@ -19,13 +19,14 @@ log = logging.getLogger(__name__)
 
 async def run_ticker(period: float | None = None) -> None:
     period = period or settings.GAME["TICK_SECONDS"]
-    while True:
+    while not lifecycle.draining():  # a draining worker leaves the clock to the others
         try:
-            await db(services.tick)()
+            async with lifecycle.work():
+                await db(services.tick)()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("phase tick failed")
+        except Exception as e:
+            faults.report("phase tick", e)
         await asyncio.sleep(period)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import pytest
 from channels.db import database_sync_to_async
@@ -495,3 +496,76 @@ async def test_every_broadcast_payload_survives_the_redis_layers_msgpack_seriali
     assert {"seats", "phase.changed", "proposal.made", "news", "game.ended"} <= kinds
     for x in c.values():
         await x.close()
+
+
+# --- outages --------------------------------------------------------------------------------
+
+
+async def test_a_database_failure_is_answered_unavailable_with_a_delay_and_logged_once_with_a_traceback(
+    make_session, seat_clients, monkeypatch
+):
+    """Not `invalid`: the client keeps the action and sends it again with the same ref."""
+    from django.db import OperationalError
+
+    session = await db(make_session)(start=True)
+    c = await seat_clients(session)
+    real = services.player_action
+
+    def down(*args, **kwargs):
+        raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+    monkeypatch.setattr(services, "player_action", down)
+    refs = []
+    records: list[logging.LogRecord] = []
+    catcher = logging.Handler()
+    catcher.emit = records.append
+    logging.getLogger("game.faults").addHandler(catcher)
+    try:
+        for i in range(3):
+            refs.append(await c["us"].send("chat.send", channel="table", text=f"during the outage {i}"))
+            ans = await c["us"].answer(refs[-1])
+            assert ans["type"] == "error" and ans["code"] == "unavailable", ans
+            assert ans["retry_after"] > 0 and "nothing changed" in ans["message"]
+    finally:
+        logging.getLogger("game.faults").removeHandler(catcher)
+    lines = [r for r in records if "database unavailable" in r.getMessage()]
+    assert len(lines) == 3, "one line per failure"
+    assert sum(1 for r in lines if r.exc_info) == 1, "a traceback only for the first of a kind"
+    assert all("Connection refused" in r.getMessage() for r in lines), "each line names its cause"
+    monkeypatch.setattr(services, "player_action", real)
+    # the same refs, sent again once the database is back, are applied once each
+    for i, ref in enumerate(refs):
+        await c["us"].send("chat.send", channel="table", text=f"during the outage {i}", ref=ref)
+        assert (await c["us"].answer(ref))["type"] == "ack"
+        await c["us"].send("chat.send", channel="table", text=f"during the outage {i}", ref=ref)
+        assert (await c["us"].answer(ref))["type"] == "ack"
+    texts = await db(
+        lambda: list(
+            Event.objects.filter(table__session=session, kind="chat.message").values_list(
+                "data__text", flat=True
+            )
+        )
+    )()
+    assert sorted(texts) == [f"during the outage {i}" for i in range(3)]
+    for cl in c.values():
+        await cl.close()
+
+
+async def test_a_host_action_sent_twice_with_one_ref_is_applied_once(make_session, seat_clients, staff_user):
+    session = await db(make_session)(start=True)
+    c = await seat_clients(session)
+    cookie = await db(cookie_for_user)(staff_user)
+    _ok, host = await connect(f"/ws/host/{session.code}/", cookie, name="host")
+    await host.wait(lambda m: m.get("type") == "host.state")
+    for _ in range(2):
+        await host.send("phase.advance", ref="advance-once")
+        assert (await host.answer("advance-once", timeout=5))["type"] == "ack"
+    assert (await db(GameSession.objects.get)(pk=session.pk)).phase_index == 1
+    # a refused host action leaves its ref unclaimed
+    await host.send("phase.extend", seconds="ten", ref="bad-extend")
+    assert (await host.answer("bad-extend"))["code"] == "invalid"
+    await host.send("phase.extend", seconds=60, ref="bad-extend")
+    assert (await host.answer("bad-extend"))["type"] == "ack"
+    await host.close()
+    for cl in c.values():
+        await cl.close()
