@@ -21,6 +21,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
+from game import lifecycle  # noqa: E402
 from game.routing import websocket_urlpatterns  # noqa: E402
 from game.ticker import TickerMiddleware  # noqa: E402
 from negotiation.origin import SameOriginValidator  # noqa: E402
@@ -31,14 +32,23 @@ _problem = static_problem()
 if _problem:
     raise ImproperlyConfigured(_problem)
 
-application = TickerMiddleware(
-    ProtocolTypeRouter(
-        {
-            "http": django_asgi_app,
-            "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-        }
+application = lifecycle.Lifecycle(
+    TickerMiddleware(
+        ProtocolTypeRouter(
+            {
+                "http": django_asgi_app,
+                "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            }
+        )
     )
 )
+
+# Under Daphne (which installs Twisted's reactor before it imports this module), SIGTERM drains
+# the worker instead of cutting its sockets: game/lifecycle.py.
+if "twisted.internet.reactor" in sys.modules:
+    from twisted.internet import reactor
+
+    reactor.callWhenRunning(lifecycle.install_under_daphne)
 
 # Garbage collection: a worker holding 800 sockets tracks ~350,000 objects, and every full
 # collection walked them all in 140-320 ms, stalling every socket (the p99 of the load benchmark).

@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees the views' exceptions first: an outage answers 503 and a page that retries.
+    "game.middleware.OutageMiddleware",
 ]
 
 ROOT_URLCONF = "negotiation.urls"
@@ -135,6 +137,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so that threads and async consumers share the test database; one per
     # process so that two test runs on one machine never share it.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")
+elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A database host that does not answer fails a connect in seconds (then the sockets answer
+    # `unavailable` and the pages resend) instead of hanging on the system's TCP timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Redis: channels_redis's pub/sub layer by default (why: docs/deployment.md), the core layer on request.
@@ -230,14 +236,31 @@ GAME = {
         os.environ.get("GAME_DB_THREADS", 1 if DATABASES["default"]["ENGINE"] == "negotiation.sqlite3" else 4)
     ),
 }
+# How long a worker may take to drain on SIGTERM before it exits (game/lifecycle.py).
+GAME["DRAIN_SECONDS"] = float(os.environ.get("GAME_DRAIN_SECONDS", 10))
 if GAME["DB_THREADS"] < 1:
     raise ImproperlyConfigured("GAME_DB_THREADS must be at least 1.")
 
+# Logs: UTC time, level, worker, and the session code and table of the game a line concerns
+# (game/logs.py); GAME_LOG_FORMAT=json for one JSON object per line.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"one_line_host": {"()": "negotiation.logfilters.OneLineDisallowedHost"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "game": {"()": "game.logs.GameContext"},
+        "one_line_host": {"()": "negotiation.logfilters.OneLineDisallowedHost"},
+    },
+    "formatters": {
+        "text": {"()": "game.logs.TextFormatter"},
+        "json": {"()": "game.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["game"],
+            "formatter": "json" if os.environ.get("GAME_LOG_FORMAT") == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.channels.server": {"level": "WARNING"},

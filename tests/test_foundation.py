@@ -121,15 +121,19 @@ def test_healthz_reports_ok_when_the_database_and_layer_answer(client):
 
 @pytest.mark.django_db
 def test_healthz_reports_a_broken_database_as_503(client, monkeypatch):
-    from django.db import connection
+    """The check runs through the sockets' own database threads (game.lifecycle.health)."""
+    from django.db import OperationalError
+
+    from game import lifecycle
 
     def broken(*a, **k):
-        raise RuntimeError("database is down")
+        raise OperationalError("database is down")
 
-    monkeypatch.setattr(connection, "cursor", broken)
+    monkeypatch.setattr(lifecycle, "_ping", broken)
     r = client.get("/healthz")
     assert r.status_code == 503
-    assert r.json()["db"].startswith("error") and r.json()["ok"] is False
+    assert r.json()["db"] == "error: OperationalError: database is down" and r.json()["ok"] is False
+    assert r.json()["failed"] == ["db"]
 
 
 @pytest.mark.django_db

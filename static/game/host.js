@@ -26,7 +26,13 @@ let helloTimer = null;
 let refSeq = 0;
 let clockOffset = 0; // server time minus local time, ms
 let lastPhaseKey = null;
-const pending = new Map(); // ref -> { label, buttons, timer }
+// Actions waiting for the server's answer, under their ref: kept across `unavailable` answers and
+// reconnects and sent again with the same ref (applied once), until acknowledged or refused.
+const pending = new Map(); // ref -> { msg, label, buttons, sentAt, waiting }
+const RETRYABLE = new Set(["unavailable", "rate_limited"]);
+let everOnline = false;
+let resendTimer = null;
+let resendRound = 0;
 
 // --- small helpers -------------------------------------------------------------------------
 
@@ -496,7 +502,9 @@ function connect() {
   let opened = false;
   sock.addEventListener("open", () => {
     opened = true;
+    everOnline = true;
     setConn("online", "Live");
+    flushPending();
   });
   sock.addEventListener("message", (ev) => {
     let msg;
@@ -510,7 +518,7 @@ function connect() {
   sock.addEventListener("close", (ev) => {
     if (ws !== sock) return;
     ws = null;
-    for (const [ref, p] of pending) failPending(ref, p, "The connection dropped before the server answered; check whether it happened, then try again.");
+    renderPendingNote(); // the actions stay pending: they are sent again once reconnected
     if (ev.code === 4403) {
       setConn("denied", "Signed out");
       $("#conn-banner-title").textContent = "You are not signed in as an instructor.";
@@ -524,7 +532,8 @@ function connect() {
       return;
     }
     if (opened) retry = 0;
-    const delay = Math.min(15000, 700 * 2 ** retry) * (0.8 + Math.random() * 0.4);
+    // 1012: the server is restarting and drained this socket; another worker takes it at once.
+    const delay = ev.code === 1012 ? Math.random() * 800 : Math.min(15000, 700 * 2 ** retry) * (0.8 + Math.random() * 0.4);
     retry = Math.min(retry + 1, 6);
     retryAt = Date.now() + delay;
     setConn("offline", "Offline");
@@ -545,6 +554,37 @@ function send(msg) {
   ws.send(JSON.stringify(msg));
   return true;
 }
+
+function sendPending(p) {
+  if (send(p.msg)) p.sentAt = Date.now();
+}
+
+function flushPending() {
+  clearTimeout(resendTimer);
+  resendTimer = null;
+  for (const p of pending.values()) sendPending(p);
+}
+
+function scheduleResend(hintSeconds) {
+  if (resendTimer) return;
+  resendRound += 1;
+  const backoff = Math.min(5000, 1000 * 2 ** (resendRound - 1));
+  resendTimer = setTimeout(flushPending, Math.max(backoff, (Number(hintSeconds) || 0) * 1000) * (0.8 + Math.random() * 0.4));
+}
+
+function renderPendingNote() {
+  const waiting = [...pending.values()].filter((p) => p.waiting || !(ws && ws.readyState === WebSocket.OPEN));
+  const note = $("#pending-note");
+  if (!note) return;
+  note.hidden = !waiting.length;
+  if (waiting.length) $("#pending-text").textContent = `your move will be sent: ${waiting.map((p) => `“${p.label}”`).join(", ")}.`;
+}
+
+// An action that got no answer on an open socket for a long while is sent again (same ref).
+setInterval(() => {
+  if (!ws || ws.readyState !== WebSocket.OPEN || resendTimer) return;
+  for (const p of pending.values()) if (p.sentAt && Date.now() - p.sentAt > 20000) sendPending(p);
+}, 5000);
 
 function scheduleHello(ms) {
   if (helloTimer) return;
@@ -580,11 +620,19 @@ function onMessage(msg) {
     case "ack":
       if (msg.ref && pending.has(msg.ref)) {
         const p = pending.get(msg.ref);
+        resendRound = 0;
         clearPending(msg.ref, p);
         toast(`✓ Done: ${p.label}`);
       }
       break;
     case "error":
+      if (msg.ref && pending.has(msg.ref) && RETRYABLE.has(msg.code)) {
+        // Not a refusal: the database is out or the server is restarting. Sent again.
+        pending.get(msg.ref).waiting = true;
+        scheduleResend(msg.retry_after);
+        renderPendingNote();
+        break;
+      }
       if (msg.ref && pending.has(msg.ref)) clearPending(msg.ref, pending.get(msg.ref));
       showError(msg.message || "Something went wrong.", msg.code);
       break;
@@ -601,16 +649,11 @@ function pendingHas(btn) {
 }
 
 function clearPending(ref, p) {
-  clearTimeout(p.timer);
   pending.delete(ref);
+  renderPendingNote();
   for (const b of p.buttons) b.removeAttribute("aria-busy");
   if (S) renderControls();
   else for (const b of p.buttons) b.disabled = false;
-}
-
-function failPending(ref, p, text) {
-  clearPending(ref, p);
-  showError(text);
 }
 
 function toast(text) {
@@ -684,7 +727,9 @@ document.addEventListener("submit", async (ev) => {
   }
   ev.preventDefault();
   const question = confirmText(form, submitter);
-  const online = ws && ws.readyState === WebSocket.OPEN;
+  // Offline after having been live: the action waits and is sent once reconnected. Never live
+  // (no WebSocket through this network): the ordinary form POST.
+  const online = (ws && ws.readyState === WebSocket.OPEN) || everOnline;
   let msg = null;
   if (online) {
     msg = buildMessage(form, submitter);
@@ -694,23 +739,24 @@ document.addEventListener("submit", async (ev) => {
     }
   }
   if (question && !(await confirmDialog(question, submitter?.dataset.label))) return;
-  if (!online || !(ws && ws.readyState === WebSocket.OPEN)) {
-    form.dataset.confirmed = "1"; // offline: the ordinary POST (the page reloads)
+  if (!online) {
+    form.dataset.confirmed = "1"; // no live connection yet: the ordinary POST (the page reloads)
     form.requestSubmit(submitter);
     return;
   }
-  const ref = `h${Date.now().toString(36)}${(refSeq++).toString(36)}`;
+  const ref = `h${Date.now().toString(36)}${(refSeq++).toString(36)}${Math.random().toString(36).slice(2, 7)}`;
   const label = submitter?.dataset.label || "Done";
   const buttons = submitter ? [submitter] : [];
   for (const b of buttons) {
     b.disabled = true;
     b.setAttribute("aria-busy", "true");
   }
-  const entry = { label, buttons, timer: 0 };
-  entry.timer = setTimeout(() => failPending(ref, entry, `No answer from the server for "${label}". It may still have worked: watch the dashboard, then try again.`), 10000);
+  const entry = { msg: { ...msg, ref }, label, buttons, sentAt: 0, waiting: false };
   pending.set(ref, entry);
   $("#alert").hidden = true;
-  send({ ...msg, ref });
+  if (resendTimer) entry.waiting = true; // earlier actions wait for their resend: keep the order
+  else sendPending(entry);
+  renderPendingNote();
 });
 
 // --- wiring --------------------------------------------------------------------------------

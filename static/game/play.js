@@ -244,8 +244,15 @@ let attempt = 0;
 let retryTimer = null;
 let everOpened = false;
 let lastHeard = Date.now();
-const outbox = new Map(); // ref -> {msg, onAck, onError}
+// Every action waits here, under its ref, until the server acknowledges or definitively refuses
+// it: across `unavailable` answers (the database or channel layer is out, or the worker is
+// restarting) and reconnects it is sent again, with the same ref (applied once), with backoff.
+const outbox = new Map(); // ref -> {msg, onAck, onError, onPending, waiting, sentAt}
+const RETRYABLE = new Set(["unavailable", "rate_limited"]);
+const PENDING_TEXT = "Reconnecting… your move will be sent.";
 let refCounter = 0;
+let resendTimer = null;
+let resendRound = 0;
 
 function newRef(kind) {
   refCounter += 1;
@@ -262,14 +269,63 @@ function sendRaw(msg) {
   return true;
 }
 
-/** A message that changes something: kept until answered, re-sent (same ref) after a reconnect. */
-function act(msg, { onAck, onError } = {}) {
+/** A message that changes something: kept until answered, sent again (same ref) after an
+ * `unavailable` answer or a reconnect, until it is acknowledged or definitively refused. */
+function act(msg, { onAck, onError, onPending } = {}) {
   const ref = newRef(msg.type.replace(/\W/g, ""));
-  const full = { ...msg, ref };
-  outbox.set(ref, { msg: full, onAck, onError });
-  sendRaw(full);
+  const item = { msg: { ...msg, ref }, onAck, onError, onPending, waiting: false, sentAt: 0 };
+  outbox.set(ref, item);
+  // While earlier actions wait for their resend, this one waits with them (order is kept).
+  if (resendTimer) {
+    item.waiting = true;
+    if (onPending) onPending();
+    renderPending();
+  } else sendItem(item);
   return ref;
 }
+
+function sendItem(item) {
+  if (sendRaw(item.msg)) item.sentAt = Date.now();
+}
+
+/** Send every waiting action again, in the order they were made. */
+function flushOutbox() {
+  clearTimeout(resendTimer);
+  resendTimer = null;
+  if (!isOpen()) return; // the socket's "open" sends them
+  for (const item of outbox.values()) sendItem(item);
+}
+
+function scheduleResend(hintSeconds) {
+  if (resendTimer) return;
+  resendRound += 1;
+  const backoff = Math.min(5000, 1000 * 2 ** (resendRound - 1));
+  const delay = Math.max(backoff, (Number(hintSeconds) || 0) * 1000) * (0.8 + Math.random() * 0.4);
+  resendTimer = setTimeout(flushOutbox, delay);
+}
+
+function onRetryable(item, m) {
+  item.waiting = true;
+  if (item.onPending) item.onPending(m);
+  scheduleResend(m.retry_after);
+  renderPending();
+}
+
+/** The banner says "your move will be sent" while an action waits for the server. */
+function renderPending() {
+  const waiting = [...outbox.values()].some((i) => i.waiting) || (outbox.size > 0 && !isOpen());
+  const banner = $("offline-banner");
+  $("offline-text").textContent = waiting ? "your move will be sent as soon as the server answers. Keep this page open." : "The connection dropped. Nothing is lost: the page catches up by itself when the server answers.";
+  banner.classList.toggle("is-pending", waiting);
+  banner.hidden = !(waiting || (!isOpen() && !S.blocked && everOpened));
+}
+
+// An action sent on an open socket that got no answer for a long while is sent again (same ref).
+setInterval(() => {
+  if (!isOpen() || resendTimer) return;
+  const now = Date.now();
+  for (const item of outbox.values()) if (item.sentAt && now - item.sentAt > 20000) sendItem(item);
+}, 5000);
 
 function connect() {
   if (S.blocked) return;
@@ -294,7 +350,7 @@ function connect() {
     everOpened = true;
     setConn("open");
     if (again && S.lastSeq > 0) sendRaw({ type: "hello", since: S.lastSeq });
-    for (const item of outbox.values()) sendRaw(item.msg);
+    flushOutbox();
     for (const [k, v] of cardPreviews) if (v === "pending") cardPreviews.delete(k);
     cardPreviewRefs.clear();
     if (S.preview.terms && !S.preview.data) schedulePreview(0);
@@ -315,6 +371,17 @@ function connect() {
     ws = null;
     if (e.code === 4403) {
       block();
+      return;
+    }
+    if (e.code === 1012) {
+      // The server is restarting and drained this socket: another worker takes it at once
+      // (a random moment within a second, so that a whole class does not arrive together).
+      attempt = 0;
+      setConn("reconnecting");
+      retryTimer = setTimeout(() => {
+        retryTimer = null;
+        connect();
+      }, Math.random() * 800);
       return;
     }
     scheduleReconnect();
@@ -364,8 +431,8 @@ function setConn(status) {
     blocked: "Not seated",
   }[status];
   $("conn-text").textContent = text;
-  $("offline-banner").hidden = !(status === "offline" || status === "reconnecting");
   document.body.classList.toggle("is-offline", status !== "open");
+  renderPending();
   renderActionsEnabled();
 }
 
@@ -425,10 +492,17 @@ function onMessage(m) {
       }
       const item = m.ref ? outbox.get(m.ref) : null;
       if (item) {
+        if (m.type === "error" && RETRYABLE.has(m.code)) {
+          onRetryable(item, m); // not a refusal: it is sent again
+          break;
+        }
         outbox.delete(m.ref);
-        if (m.type === "ack") item.onAck && item.onAck(m);
-        else if (item.onError) item.onError(m);
+        if (m.type === "ack") {
+          resendRound = 0;
+          item.onAck && item.onAck(m);
+        } else if (item.onError) item.onError(m);
         else flash($("builder-status"), m.message, true);
+        renderPending();
       }
       break;
     }
@@ -1109,7 +1183,7 @@ function submitProposal(asCounter) {
   if (asCounter && S.builder.replaces !== null) msg.replaces = S.builder.replaces;
   const buttons = [$("btn-propose"), $("btn-counter")];
   buttons.forEach((b) => (b.disabled = true));
-  flash(status, isOpen() ? "Sending…" : "Offline: it will be sent when the connection is back.");
+  flash(status, isOpen() ? "Sending…" : PENDING_TEXT);
   act(msg, {
     onAck: () => {
       $("note").value = "";
@@ -1123,6 +1197,7 @@ function submitProposal(asCounter) {
       renderActionsEnabled();
       flash(status, m.message || "The proposal was not accepted by the server.", true);
     },
+    onPending: () => flash(status, PENDING_TEXT),
   });
 }
 
@@ -1308,8 +1383,9 @@ function onProposalAction(e) {
     flash(status, m.message || "That did not work.", true);
   };
   const onAck = () => flash(status, "");
-  if (action === "accept" || action === "reject") act({ type: "proposal.answer", proposal: p.id, answer: action }, { onAck, onError });
-  else if (action === "withdraw") act({ type: "proposal.withdraw", proposal: p.id }, { onAck, onError });
+  const onPending = () => flash(status, PENDING_TEXT);
+  if (action === "accept" || action === "reject") act({ type: "proposal.answer", proposal: p.id, answer: action }, { onAck, onError, onPending });
+  else if (action === "withdraw") act({ type: "proposal.withdraw", proposal: p.id }, { onAck, onError, onPending });
 }
 $("proposal-list").addEventListener("click", onProposalAction);
 $("proposal-history-list").addEventListener("click", onProposalAction);
@@ -1549,15 +1625,18 @@ function sendChat() {
   const channel = S.activeChannel;
   input.value = "";
   store.set("draft", "");
-  flash($("chat-status"), isOpen() ? "" : "Offline: your message will be sent when the connection is back.");
+  flash($("chat-status"), isOpen() ? "" : PENDING_TEXT);
   act(
     { type: "chat.send", channel, text },
     {
-      onAck: () => flash($("chat-status"), ""),
+      onAck: () => {
+        if (!outbox.size) flash($("chat-status"), "");
+      },
       onError: (m) => {
         if (!input.value) input.value = text;
         flash($("chat-status"), m.message || "The message was not sent.", true);
       },
+      onPending: () => flash($("chat-status"), PENDING_TEXT),
     },
   );
 }
