@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
-APT_PACKAGES := redis-server chromium postgresql fonts-dejavu-core
+APT_PACKAGES := redis-server chromium postgresql fonts-dejavu-core nginx systemd
 
-.PHONY: install run dev test lint format bench system-deps migrate static smoke clean
+.PHONY: install install-prod run dev test lint format bench system-deps migrate static smoke clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || PY=python3; \
@@ -18,6 +18,18 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# Production (docs/deployment.md): the game and its dependencies only, without the development
+# extras (pytest, Playwright, ruff, ...).
+PROD_STAMP := $(VENV)/.installed-prod
+$(PROD_STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || PY=python3; \
+	test -x $(BIN)/python || $${PY:-$(PY)} -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	@touch $(PROD_STAMP)
+
+install-prod: $(PROD_STAMP)
 
 # Debian packages the tests drive for real (Redis, PostgreSQL, Chromium); installed only if missing.
 system-deps:

@@ -230,8 +230,16 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(g, self.channel_name)
         self.groups_joined = []
 
+    closing = False
+
     async def send_json(self, payload: dict[str, Any]) -> None:
+        if self.closing:  # closed by the server (a drain): what follows reaches the client on reconnect
+            return
         await self.send(text_data=json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+
+    async def close(self, code=None, reason=None):
+        self.closing = True
+        await super().close(code=code, reason=reason)
 
     async def send_error(self, ref: Any, code: str, message: str, **extra: Any) -> None:
         await self.send_json(

@@ -97,6 +97,13 @@ class Postgres:
     def url(self) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/game"
 
+    @property
+    def opts(self) -> str:
+        return (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+
     def start(self) -> Postgres:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
@@ -115,8 +122,7 @@ class Postgres:
                 "-l",
                 str(self.dir / "log"),
                 "-o",
-                f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+                self.opts,
                 "-w",
                 "start",
             ),
@@ -138,6 +144,35 @@ class Postgres:
             capture_output=True,
         )
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def pg_ctl(self, *args: str) -> None:
+        """Run pg_ctl on the cluster: ``restart -m fast``, ``stop -m fast``, ``start``."""
+        cmd = [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.dir / "log"), *args]
+        if args and args[0] in ("start", "restart"):
+            cmd += ["-o", self.opts]
+        subprocess.run(self._as_pg(*cmd), check=True, capture_output=True, timeout=60)
+
+    def psql(self, sql: str) -> str:
+        out = subprocess.run(
+            self._as_pg(
+                str(PG_BIN / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                "game",
+                "-Atc",
+                sql,
+            ),
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return out.stdout.strip()
 
 
 class Worker:
@@ -176,6 +211,14 @@ class Worker:
                     return self
             time.sleep(0.1)
         raise RuntimeError(f"daphne did not become healthy: {Path(self.log.name).read_text()[-2000:]}")
+
+    def terminate(self) -> None:
+        """SIGTERM: the worker drains (game/lifecycle.py) and exits by itself."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def log_text(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
