@@ -59,6 +59,9 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "") or secretkey.load_or_create
 # The Host headers served: loopback, this machine's addresses and names (so phones in the room
 # reach it by address, or by name.local), and DJANGO_ALLOWED_HOSTS. Printed by `make run`.
 ALLOWED_HOSTS = netinfo.allowed_hosts(env_list("DJANGO_ALLOWED_HOSTS"))
+
+# Rotation (docs/deployment.md): the previous key(s) still verify existing sessions' cookies.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
 if DEBUG and "testserver" not in ALLOWED_HOSTS:
     ALLOWED_HOSTS.append("testserver")
 

@@ -481,12 +481,17 @@ function onMessage(m) {
     case "ack":
     case "error": {
       if (m.type === "error" && m.ref && cardPreviewRefs.has(m.ref)) {
-        cardPreviews.set(cardPreviewRefs.get(m.ref), "error");
+        // A preview that met an outage is asked for again at the next render.
+        if (RETRYABLE.has(m.code)) cardPreviews.delete(cardPreviewRefs.get(m.ref));
+        else cardPreviews.set(cardPreviewRefs.get(m.ref), "error");
         cardPreviewRefs.delete(m.ref);
         break;
       }
       if (m.type === "error" && m.ref && m.ref === S.preview.ref) {
-        S.preview.error = m.message || "The server could not compute this package.";
+        if (RETRYABLE.has(m.code)) {
+          S.preview.error = "Reconnecting… the preview comes back by itself.";
+          schedulePreview(Math.max(2000, (Number(m.retry_after) || 0) * 1000));
+        } else S.preview.error = m.message || "The server could not compute this package.";
         renderMeter();
         break;
       }
