@@ -32,8 +32,10 @@ _problem = static_problem()
 if _problem:
     raise ImproperlyConfigured(_problem)
 
-application = lifecycle.Lifecycle(
-    TickerMiddleware(
+# The ticker (and the bots) start on the first request of any kind, a health check included;
+# inside, the lifecycle layer answers /healthz and counts requests in flight for the drain.
+application = TickerMiddleware(
+    lifecycle.Lifecycle(
         ProtocolTypeRouter(
             {
                 "http": django_asgi_app,
