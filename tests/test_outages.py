@@ -190,6 +190,7 @@ async def test_postgres_stopped_10_s_answers_unavailable_then_applies_every_rese
         failures = len(re.findall(r"database unavailable", text))
         tracebacks = text.count("Traceback (most recent call last)")
         assert failures >= 10 and tracebacks <= 8, (failures, tracebacks)
+        print(f"worker log: {failures} failure lines, {tracebacks} tracebacks")
         assert re.search(r"database reachable again after \d+\.\d s", text)
         assert "invalid" not in text
     print(f"recovered {recovered:.1f} s after PostgreSQL was back")

@@ -475,6 +475,7 @@ async def test_sockets_through_nginx_get_their_state_spread_over_workers_and_rec
         for w, n in zip(site["workers"], logs_before, strict=True)
     ]
     assert min(per_worker) >= 2, f"sockets from one address all went to one worker: {per_worker}"
+    print(f"8 sockets from one address through nginx: {per_worker} per worker")
     # Restart the first worker: its pages are closed with 1012 and reconnect through nginx.
     took = await restart(site, 0)
     moved = [p for p in pages if p.closes]
