@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('game', '0002_table_stage'),
+        ('game', '0003_model_sides_score_excludes'),
     ]
 
     operations = [
