@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('game', '0003_model_sides_score_excludes'),
+        ('game', '0004_scenario_texts_mediator_voice'),
     ]
 
     operations = [
