@@ -17,6 +17,7 @@ import random
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import connect
 
@@ -54,6 +55,15 @@ class PageClient:
         self.stopped = False
         self.opened = asyncio.Event()
 
+    def _origin_for(self, url: str) -> str:
+        """The page's origin as the worker it connects to sees it. Behind nginx every worker has
+        the one public origin; connecting to the workers' own ports directly, as these tests do,
+        the origin is that port's (the server checks scheme, host and port)."""
+        parts = urlsplit(url)
+        scheme = "https" if parts.scheme == "wss" else "http"
+        own = f"{scheme}://{parts.netloc}"
+        return own if urlsplit(self.origin).netloc != parts.netloc else self.origin
+
     # -- the page's life ----------------------------------------------------------------------
     def start(self) -> None:
         self.task = asyncio.create_task(self._run())
@@ -76,7 +86,7 @@ class PageClient:
             try:
                 async with connect(
                     url,
-                    origin=self.origin,
+                    origin=self._origin_for(url),
                     additional_headers={"Cookie": self.cookie},
                     open_timeout=10,
                     proxy=None,

@@ -172,7 +172,12 @@ def test_the_environment_file_parses_the_same_under_systemd_and_the_shell_and_lo
     assert parsed["GAME_VAR_DIR"] == "/srv/game/var" and parsed["DJANGO_DEBUG"] == "0"
     # The settings load from exactly these values (with a real key and a writable var dir).
     env = {
-        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("DJANGO_")
+        },
+        "DJANGO_SETTINGS_MODULE": "negotiation.settings",  # the workers' settings, not the tests'
         **parsed,
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "GAME_VAR_DIR": tempfile.mkdtemp(prefix="game-env-"),
