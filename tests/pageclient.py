@@ -59,10 +59,12 @@ class PageClient:
         """The page's origin as the worker it connects to sees it. Behind nginx every worker has
         the one public origin; connecting to the workers' own ports directly, as these tests do,
         the origin is that port's (the server checks scheme, host and port)."""
-        parts = urlsplit(url)
-        scheme = "https" if parts.scheme == "wss" else "http"
-        own = f"{scheme}://{parts.netloc}"
-        return own if urlsplit(self.origin).netloc != parts.netloc else self.origin
+        parts, given = urlsplit(url), urlsplit(self.origin)
+        direct = parts.hostname in ("127.0.0.1", "localhost", "::1") and given.hostname == parts.hostname
+        if direct and given.port != parts.port:  # another worker's own port, no proxy in front
+            scheme = "https" if parts.scheme == "wss" else "http"
+            return f"{scheme}://{parts.netloc}"
+        return self.origin
 
     # -- the page's life ----------------------------------------------------------------------
     def start(self) -> None:
