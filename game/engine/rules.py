@@ -400,8 +400,12 @@ def _make(scenario: Scenario, state: TableState, a: MakeProposal) -> tuple[Table
             closed.append(original.id)
         elif original.answers.get(role) != REJECT:
             state = _with_proposal(state, replace(original, answers={**original.answers, role: REJECT}))
+            # The rejection names the counter that carries it, so a transcript can link the two.
             follow.append(
-                Event("proposal.answered", {"proposal": original.id, "role": role, "answer": REJECT})
+                Event(
+                    "proposal.answered",
+                    {"proposal": original.id, "role": role, "answer": REJECT, "counter": new.id},
+                )
             )
     events = [Event("proposal.made", {"proposal": new.to_dict(), "closed": closed}), *follow]
     return _maybe_conclude(scenario, state, new.id, events)

@@ -283,7 +283,7 @@ def test_countering_another_roles_proposal_records_a_reject_and_leaves_it_open(
     assert original.answers == {"russia": "accept", "ukraine": "reject"}
     assert kinds(events) == ["proposal.made", "proposal.answered"]
     assert events[0].data["closed"] == []
-    assert events[1].data == {"proposal": 1, "role": "ukraine", "answer": "reject"}
+    assert events[1].data == {"proposal": 1, "role": "ukraine", "answer": "reject", "counter": 2}
     assert [p.id for p in open_proposals(state)] == [1, 2]
 
 
