@@ -370,7 +370,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         _text(
             X(100) - q,
             Y(100) + 26,
-            "Won, and the peace lasted",
+            "Won, and the peace was likely to last",
             size=17,
             anchor="end",
             weight="700",
@@ -382,7 +382,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         _text(
             X(100) - q,
             Y(0) - q,
-            "Won at the table, lost the peace",
+            "Won at the table, peace unlikely to last",
             size=17,
             anchor="end",
             weight="700",
@@ -394,7 +394,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         _text(
             X(0) + q,
             Y(100) + 26,
-            "Gave ground, and the peace lasted",
+            "Gave ground, peace likely to last",
             size=15,
             fill=SOFT,
             extra=halo.format(PAPER),
@@ -404,7 +404,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         _text(
             X(WIN) - q,
             Y(WIN) + 24,
-            "Lost at the table, and the peace",
+            "Lost at the table, peace unlikely",
             size=15,
             anchor="end",
             fill=SOFT,
@@ -472,6 +472,15 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         n = row.get("table")
         sc = _scores(row)
         deal = _deal(row)
+        real = _realized(row)
+        held = bool(real.get("held"))
+        story = (
+            "held"
+            if held
+            else f"broke in year {real.get('collapse_year')}"
+            if real.get("collapse_year")
+            else ""
+        )
         items = []
         for k in keys:
             if k not in sc:
@@ -480,8 +489,10 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
             tot = _clamp(sc[k].get("total"))
             items.append((k, _style(styles, k), tac, dur, tot))
             n_total += 1
-            n_won_lost += tac >= WIN and dur < WIN
-            n_won_kept += tac >= WIN and dur >= WIN
+            # Whether the peace lasted is the table's realized story, not its expectation: a
+            # deal that broke in year 3 is never counted as "won and kept the peace".
+            n_won_lost += deal and tac >= WIN and not held
+            n_won_kept += deal and tac >= WIN and held
         if not items:
             continue
         if deal:
@@ -501,9 +512,19 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
                 f'<line class="table-line" x1="{_f(xs[0])}" y1="{_f(y0)}" x2="{_f(xs[-1])}" '
                 f'y2="{_f(y0)}" stroke="{SOFT}" stroke-width="2" stroke-opacity="0.55"/>'
             )
-            labels.append(_text(xs[-1] + r + 6, y0 + 5, f"T{n}", size=15, weight="700", fill=SOFT))
+            labels.append(
+                _text(
+                    xs[-1] + r + 6,
+                    y0 + 5,
+                    f"T{n} · {story}" if story else f"T{n}",
+                    size=15,
+                    weight="700",
+                    fill=SOFT if held or not story else BAD,
+                    extra=f' class="table-story {"held" if held else "broke"}"',
+                )
+            )
             detail.append(
-                f"Table {n} (deal, durability {round(items[0][3])}): "
+                f"Table {n} (deal, durability {round(items[0][3])}{', ' + story if story else ''}): "
                 + ", ".join(f"{it[1].name} {round(it[2])}" for it in items)
                 + "."
             )
@@ -517,7 +538,8 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         for (k, s, tac, dur, tot), cx, cy in zip(items, xs, ys, strict=True):
             label = (
                 f"Table {n}, {s.name}: tactical {round(tac)}, durability {round(dur)}, "
-                f"total {round(tot)}" + ("" if deal else " (no deal)")
+                f"total {round(tot)}"
+                + (f"; the peace {story}" if deal and story else "" if deal else " (no deal)")
             )
             dots.append(_dot(cx, cy, r, s, label, data={"table": n, "role": k}))
     body += lines + dots + labels
@@ -528,8 +550,8 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         _text(
             L,
             ly + 40,
-            "A line joins the parties of one table: they share one peace. Dots that "
-            "would overlap are spread sideways.",
+            "A line joins the parties of one table: they share one peace. Its label says whether "
+            "that peace held or broke in the table's simulated story.",
             size=14,
             fill=SOFT,
         )
@@ -537,8 +559,8 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
     desc = (
         f"{len(rows)} finished tables, {len(rows) - len(no_deal_tables)} with a deal. Each of the "
         f"{n_total} dots is one party at one table. {n_won_lost} of {n_total} parties won at the table "
-        f"(tactical {int(WIN)} or more) but got a peace expected to last less than half the time; "
-        f"{n_won_kept} won and got a peace likely to last. " + " ".join(detail)
+        f"(tactical {int(WIN)} or more) but their table's peace broke down in the simulation; "
+        f"{n_won_kept} won and kept the peace. " + " ".join(detail)
     )
     return _frame("scatter", W, H, title, desc, "".join(body), "chart-scatter")
 
@@ -1138,8 +1160,12 @@ def _summary(cards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "held": sum(1 for c in deals if c["held"]),
         "mean_peace": round(sum(c["expected_peace"] for c in deals) / len(deals)) if deals else None,
         "parties": len(parties),
-        "won_lost": sum(1 for e in parties if e["tactical"] >= WIN and e["durability"] < WIN),
-        "won_kept": sum(1 for e in parties if e["tactical"] >= WIN and e["durability"] >= WIN),
+        # What each table's realized story says, like "Deals that broke down": a party "kept the
+        # peace" only if its table's deal held in the simulation.
+        "won_lost": sum(
+            1 for c in deals if not c["held"] for e in c["scores"] if e.get("tactical", 0) >= WIN
+        ),
+        "won_kept": sum(1 for c in deals if c["held"] for e in c["scores"] if e.get("tactical", 0) >= WIN),
         "worse_than_no_deal": sum(1 for e in deal_parties if e.get("worse_than_no_deal")),
         "winners_tactical": round(sum(w["tactical"] for w in winners) / len(winners)) if winners else None,
         "winners_total": round(sum(w["total"] for w in winners) / len(winners)) if winners else None,

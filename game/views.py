@@ -191,6 +191,7 @@ def _lesson_rows(scenario) -> list[dict]:
                     "name": r.name,
                     "greedy": round(row["greedy"]["total"], 1),
                     "greedy_hold": round(100 * row["greedy"]["p_hold"]),
+                    "greedy_peace": round(100 * row["greedy"]["expected_peace"]),
                     "compromise": round(row["compromise"]["total"], 1),
                     "no_deal": r.no_deal_value,
                 }

@@ -136,8 +136,8 @@ def test_scatter_dots_carry_role_colour_and_initial(results, scenario):
 
 def test_scatter_names_the_quadrants_and_axes(results, scenario):
     text = all_text(parse(charts.scatter(results, scenario)))
-    assert "Won at the table, lost the peace" in text
-    assert "Won, and the peace lasted" in text
+    assert "Won at the table, peace unlikely to last" in text
+    assert "Won, and the peace was likely to last" in text
     assert "Tactical score" in text and "Durability" in text
 
 
@@ -259,3 +259,52 @@ def test_only_no_deal_tables(scenario):
     cards = charts.table_cards(res, scenario)
     assert cards.summary["deals"] == 0 and cards.summary["no_deals"] == 2
     assert all(c["spark"] == "" for c in cards)
+
+
+def test_the_summary_and_the_scatter_follow_each_tables_realized_story(scenario):
+    """A deal that broke in year 3 is never counted as "won and kept the peace", however high its
+    durability: the debrief's words agree with the table's story (and with "deals that broke")."""
+    scores = {
+        "us": {"tactical": 80.0, "durability": 70.0, "total": 60.0},
+        "russia": {"tactical": 60.0, "durability": 70.0, "total": 50.0},
+        "ukraine": {"tactical": 30.0, "durability": 70.0, "total": 40.0},
+        "europe": {"tactical": 55.0, "durability": 70.0, "total": 45.0},
+    }
+
+    def table(n, held):
+        realized = {"held": held, "collapse_year": None if held else 3, "cause": "x", "cause_key": "baseline"}
+        return {
+            "table": n,
+            "id": n,
+            "ended": True,
+            "news": [],
+            "seats": [],
+            "outcome": {
+                "agreement": {
+                    "territory": "freeze_line",
+                    "nato": "moratorium",
+                    "guarantees": "reassurance_force",
+                },
+                "durability": {
+                    "survival": [0.9] * 10,
+                    "p_hold": 0.5,
+                    "expected_peace": 0.7,
+                    "realized": realized,
+                },
+                "scores": scores,
+            },
+        }
+
+    broke = {"tables": [table(1, False)], "roles": [], "causes": [], "news_effects": []}
+    s = charts.table_cards(broke, scenario).summary
+    assert (s["collapsed"], s["deals"]) == (1, 1)
+    assert s["won_kept"] == 0 and s["won_lost"] == 3
+    svg = charts.scatter(broke, scenario)
+    text = all_text(parse(svg))
+    assert "T1 · broke in year 3" in text
+    assert "Won, and the peace lasted" not in text
+    assert "0 won and kept the peace" in svg
+    held = {"tables": [table(1, True)], "roles": [], "causes": [], "news_effects": []}
+    s = charts.table_cards(held, scenario).summary
+    assert s["won_kept"] == 3 and s["won_lost"] == 0
+    assert "T1 · held" in all_text(parse(charts.scatter(held, scenario)))
