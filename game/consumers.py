@@ -450,6 +450,13 @@ class PlayerConsumer(GameSocket):
         return False
 
     async def player_changed(self, message):
+        if message.get("what") == "handed":
+            # The instructor gave this device another player's seat: the page reloads into it.
+            await self.send_json(
+                {"type": "reload", "message": "Your instructor gave you back your seat: loading it."}
+            )
+            await self.close(code=4000)
+            return
         if message.get("what") == "removed":
             await self.send_json(
                 {"type": "removed", "message": "Your instructor removed you from this session."}

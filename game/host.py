@@ -65,6 +65,7 @@ def host_state(session_id: int) -> dict[str, Any]:
                 "bot": p.is_bot,
                 "stand_in": p.stand_in,
                 "removed": p.removed,
+                "rejoin_code": p.rejoin_code,
             }
             for p in players
         ],
@@ -132,6 +133,8 @@ def _host_action(session_id: int, msg: dict[str, Any]) -> None:
         services.move_player(session, _int(msg, "player"), _int(msg, "table"), role)
     elif kind == "seat.remove":
         services.remove_player(session, _int(msg, "player"))
+    elif kind == "seat.hand_over":
+        services.hand_over_seat(session, _int(msg, "player"), _int(msg, "to"))
     elif kind == "table.add":
         services.add_table(session)
     elif kind == "seats.fill_bots":

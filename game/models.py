@@ -33,6 +33,15 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
+REJOIN_CODE_LENGTH = 5
+
+
+def new_rejoin_code() -> str:
+    """A player's personal rejoin code: typed with their name on another device, it gives back
+    their seat. Not unique by itself: a rejoin matches the name and the code together."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(REJOIN_CODE_LENGTH))
+
+
 def normalise_code(raw: str) -> str:
     return "".join(ch for ch in (raw or "").upper() if not ch.isspace() and ch != "-")
 
@@ -488,6 +497,11 @@ class Player(models.Model):
     session = models.ForeignKey(GameSession, on_delete=models.CASCADE, related_name="players")
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=40)
+    rejoin_code = models.CharField(
+        max_length=8,
+        default=new_rejoin_code,
+        help_text="Shown on the student's own page: with their name it gives the seat back on another device.",
+    )
     table = models.ForeignKey(
         GameTable, null=True, blank=True, on_delete=models.SET_NULL, related_name="players"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -250,9 +251,9 @@ def create_session(
 
 
 class JoinError(ValueError):
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, *, taken: bool = False):
         super().__init__(message)
-        self.field, self.message = field, message
+        self.field, self.message, self.taken = field, message, taken
 
 
 def open_sessions(code: str):
@@ -293,8 +294,39 @@ def join(code: str, name: str) -> Player:
             seats_changed(session, [GameTable(pk=table_id, session=session)], timezone.now())
     except IntegrityError as e:
         raise JoinError(
-            "name", f"Someone in this session is already called {name}; add an initial or a surname."
+            "name",
+            f"Someone in this session is already called {name}. If that is you on another device, "
+            "type your rejoin code below to get your seat back (it is on your page on the first "
+            "device, under your name, or ask your instructor). Otherwise add an initial or a surname.",
+            taken=True,
         ) from e
+    return player
+
+
+def rejoin(code: str, name: str, rejoin_code: str) -> Player:
+    """The seat of the player called ``name`` whose personal rejoin code this is: a student on a
+    new device gets their own seat back, never a new one. The name and the code must both match;
+    a removed player cannot come back this way."""
+    clean = normalise_code(code)
+    if not clean:
+        raise JoinError("code", "Type the six-character code your instructor shows.")
+    name = clean_name(name)
+    typed = normalise_code(rejoin_code)
+    session = open_sessions(clean).defer("scenario_data").first()
+    if session is None:
+        raise JoinError("code", f"No open session has the code {clean}; check it with your instructor.")
+    player = (
+        Player.objects.filter(session=session, name__iexact=name, removed=False)
+        .select_related("session")
+        .defer("session__scenario_data")
+        .first()
+    )
+    if player is None or not typed or player.rejoin_code != typed:
+        raise JoinError(
+            "rejoin",
+            f"That rejoin code does not match anyone called {name} in session {clean}. The code is on "
+            "your page on the first device, under your name; your instructor can also read it to you.",
+        )
     return player
 
 
@@ -402,6 +434,41 @@ def remove_player(session: GameSession, player_id: int) -> None:
         if old is not None:
             seats_changed(session, [old], timezone.now())
         notify_player(player.pk, "removed")
+
+
+def hand_over_seat(session: GameSession, player_id: int, to_player_id: int) -> None:
+    """A student on a new device who joined again under another name (the seat refused their own)
+    gets their seat back: the new device takes over the original player (seat, name, history)
+    and the duplicate it joined as is removed. The first device's link stops working (it may be
+    lost); the student's rejoin code is unchanged."""
+    if player_id == to_player_id:
+        raise ServiceError("invalid", "Choose two different students: the seat's holder and the new device.")
+    with transaction.atomic():
+        session = GameSession.objects.select_for_update().get(pk=session.pk)
+        found = {
+            p.pk: p
+            for p in Player.objects.filter(session=session, pk__in=[player_id, to_player_id], removed=False)
+        }
+        holder, newcomer = found.get(player_id), found.get(to_player_id)
+        if holder is None or newcomer is None:
+            raise ServiceError("invalid", "Both students must be part of this session.")
+        if holder.is_bot or newcomer.is_bot:
+            raise ServiceError("invalid", "A bot's seat cannot be handed over; move the student instead.")
+        device = newcomer.token
+        old_table = newcomer.table
+        newcomer.token = uuid.uuid4()
+        newcomer.removed, newcomer.table, newcomer.role = True, None, ""
+        newcomer.save(update_fields=["token", "removed", "table", "role"])
+        holder.token = device
+        holder.stand_in = False
+        holder.save(update_fields=["token", "stand_in"])
+        # The new device's page belongs to the duplicate: it reloads into the seat it now holds.
+        # Told first, so that it reloads before the seating change would tell it it was removed.
+        notify_player(newcomer.pk, "handed")
+        if old_table is not None:
+            seats_changed(session, [old_table], timezone.now())
+        else:
+            notify_session(session.pk, "seats")
 
 
 def add_table(session: GameSession) -> GameTable:
@@ -925,8 +992,10 @@ def player_state(player_id: int) -> dict[str, Any]:
                 "role_name": r.name if r else role,
                 "no_deal_value": r.no_deal_value if r else 0,
                 "channels": chat_rules.private_channels(scenario, role),
+                "news_effects": news_effects(scenario, role, state.news),
             }
         )
+    out["you"]["rejoin_code"] = player.rejoin_code
     out["table"] = {
         "id": table.pk,
         "number": table.number,
@@ -946,6 +1015,35 @@ def player_state(player_id: int) -> dict[str, Any]:
         if (n := scenario.news_item(k)) is not None
     ]
     out["outcome"] = table.outcome
+    return out
+
+
+def news_effects(scenario: Scenario, role: str, news: Sequence[str]) -> list[dict[str, Any]]:
+    """What each news item that reached the table did to this role's points, as the student sees
+    them (news in the order it arrived). ``changes``: the options the news itself revalued for this
+    role, before and after on the shown 0-100 scale; ``rescaled``: how many other options moved by
+    half a point or more because the scale itself moved. Only this role's own points: never
+    another role's."""
+    out = []
+    for i, key in enumerate(news):
+        item = scenario.news_item(key)
+        if item is None:
+            continue
+        touched = {ref for ref, delta in item.value_effects.get(role, {}).items() if delta}
+        before = scoring.shown_values(scenario, role, news=news[:i])
+        after = scoring.shown_values(scenario, role, news=news[: i + 1])
+        changes, rescaled = [], 0
+        for issue in scenario.issues:
+            for o in issue.options:
+                b, a = before[issue.key][o.key], after[issue.key][o.key]
+                if f"{issue.key}/{o.key}" in touched:
+                    changes.append(
+                        {"issue": issue.key, "option": o.key, "label": o.label, "before": b, "after": a}
+                    )
+                elif abs(a - b) >= 0.5:
+                    rescaled += 1
+        changes.sort(key=lambda c: -abs(c["after"] - c["before"]))
+        out.append({"key": key, "changes": changes, "rescaled": rescaled})
     return out
 
 

@@ -26,6 +26,7 @@ from game.scenario_io import ensure_default
 class JoinForm(forms.Form):
     code = forms.CharField(max_length=20, label="Session code", required=False)
     name = forms.CharField(max_length=200, label="Your name", required=False)
+    rejoin = forms.CharField(max_length=20, label="Your rejoin code", required=False)
 
 
 @require_GET
@@ -51,16 +52,24 @@ def join_submit(request: HttpRequest) -> HttpResponse:
         return render(request, "game/join.html", {"form": form, "rejoin": _my_sessions(request)}, status=400)
     code = normalise_code(form.cleaned_data.get("code", ""))
     name = form.cleaned_data.get("name", "")
+    rejoin_code = form.cleaned_data.get("rejoin", "")
     # The same browser coming back to a session it already joined returns to its seat.
     tokens = request.session.get("players", {})
     existing = services.player_for(code, tokens.get(code)) if code else None
-    if existing is not None:
+    if existing is not None and not rejoin_code.strip():
         return redirect("play", code=code)
+    taken = False
     try:
-        player = services.join(code, name)
+        if rejoin_code.strip():
+            # Another device: the name and the personal rejoin code give the seat back.
+            player = services.rejoin(code, name, rejoin_code)
+        else:
+            player = services.join(code, name)
     except services.JoinError as e:
         form.add_error(e.field if e.field in form.fields else None, e.message)
-        return render(request, "game/join.html", {"form": form, "rejoin": _my_sessions(request)}, status=400)
+        taken = e.taken
+        context = {"form": form, "rejoin": _my_sessions(request), "open_rejoin": taken or e.field == "rejoin"}
+        return render(request, "game/join.html", context, status=400)
     tokens = dict(tokens)
     tokens[player.session.code] = str(player.token)
     request.session["players"] = tokens
