@@ -116,7 +116,7 @@ def _host_action(session_id: int, msg: dict[str, Any]) -> None:
     elif kind == "phase.advance":
         services.advance_phase(session_id)
     elif kind == "phase.extend":
-        services.extend_phase(session_id, _int(msg, "seconds"))
+        services.extend_phase(session_id, _int(msg, "seconds"), ends_ok=msg.get("confirm") is True)
     elif kind == "clock.pause":
         services.pause_clock(session_id)
     elif kind == "clock.resume":

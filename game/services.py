@@ -587,7 +587,14 @@ def _clock_event(session: GameSession, now: datetime) -> None:
     notify_session(session.pk, "clock")
 
 
-def extend_phase(session_id: int, seconds: int, now: datetime | None = None) -> None:
+# Less than this left after taking time off: the phase (or, in the last one, the game) ends now.
+ENDS_NOW_SECONDS = 5
+
+
+def extend_phase(session_id: int, seconds: int, now: datetime | None = None, *, ends_ok: bool = True) -> None:
+    """Add (or, negative, take off) time. Taking off more than is left ends the phase at once; with
+    ``ends_ok=False`` (the dashboard's buttons, until the instructor confirms) that is refused with
+    ``conflict`` and a message that says what it would end."""
     now = now or timezone.now()
     if (
         not isinstance(seconds, int)
@@ -599,6 +606,27 @@ def extend_phase(session_id: int, seconds: int, now: datetime | None = None) -> 
     with transaction.atomic():
         session = _lock_session(session_id)
         _require_running(session)
+        if seconds < 0 and not ends_ok:
+            left = (
+                session.paused_remaining
+                if session.paused_remaining is not None
+                else ((session.phase_ends_at - now).total_seconds() if session.phase_ends_at else 0.0)
+            )
+            if left + seconds < ENDS_NOW_SECONDS:
+                scenario = session.engine_scenario()
+                last = session.phase_index + 1 >= len(scenario.phases)
+                name = scenario.phases[session.phase_index].name
+                raise ServiceError(
+                    "conflict",
+                    f"Only {int(max(0, left)) // 60}:{int(max(0, left)) % 60:02d} is left: taking "
+                    f"{-seconds} seconds off ends {name} now"
+                    + (
+                        " and with it the session (tables without an agreement end with no deal)."
+                        if last
+                        else "."
+                    )
+                    + " Confirm to do it.",
+                )
         if session.paused_remaining is not None:
             session.paused_remaining = max(1.0, session.paused_remaining + seconds)
         else:

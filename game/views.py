@@ -258,7 +258,7 @@ def host_control(request: HttpRequest, code: str) -> HttpResponse:
     """A plain-form fallback for the dashboard's controls (works without JavaScript)."""
     session = _host_session(code)
     msg = {"type": request.POST.get("type", "")}
-    for field in ("seconds", "player", "table"):
+    for field in ("seconds", "player", "table", "to"):
         if request.POST.get(field):
             try:
                 msg[field] = int(request.POST[field])
@@ -277,6 +277,8 @@ def host_control(request: HttpRequest, code: str) -> HttpResponse:
         msg["on"] = request.POST["on"] not in ("0", "false", "off", "")
     if request.POST.get("role"):
         msg["role"] = request.POST["role"]
+    if request.POST.get("confirm") in ("1", "on", "yes"):
+        msg["confirm"] = True
     try:
         host_services.host_action(session.pk, msg)
     except services.ServiceError as e:
