@@ -1,20 +1,28 @@
-"""Exports for researchers: one JSON document per session, and one tidy long CSV table.
+"""Exports: for research, one JSON document per session and one tidy long CSV table; for grading,
+one row per student.
 
-The JSON export holds the scenario snapshot the session played, every seat, every event of
-every table in order (private channels included), and each table's outcome, so together with
-the scenario it is enough to recompute every outcome (see docs/export.md).
+The research exports are anonymised by default: every player is a participant code (``P01``,
+``P02`` ... in the order they joined; bots ``B01`` ...), never a name, and private two-party
+channels are left out. The instructor may choose to include private channels (``private``) or
+real names (``names``): see docs/export.md, which also says what to tell students first. Chat
+text is exported as written, so a name typed into a message stays in it.
+
+The JSON export holds the scenario snapshot the session played, every seat, the table events in
+order and each table's outcome, so together with the scenario it is enough to recompute every
+outcome (see docs/export.md).
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
 from typing import Any
 
-from game.models import Event, GameSession
+from game.models import Event, GameSession, Player
 
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 
 CSV_COLUMNS = [
     "session",
@@ -36,14 +44,75 @@ CSV_COLUMNS = [
     "detail",
 ]
 
+GRADE_COLUMNS = [
+    "name",
+    "participant",
+    "table",
+    "role",
+    "role_name",
+    "status",
+    "outcome",
+    "tactical",
+    "durability",
+    "total",
+    "no_deal_value",
+    "session",
+]
 
-def session_export(session: GameSession) -> dict[str, Any]:
+
+def participant_codes(players: list[Player]) -> dict[int, str]:
+    """Each player's participant code: P01, P02 ... for students in the order they joined, B01 ...
+    for bots. Stable for a session (the order of joining never changes)."""
+    out: dict[int, str] = {}
+    people = [p for p in players if not p.is_bot]
+    bots = [p for p in players if p.is_bot]
+    width = max(2, len(str(max(len(people), len(bots), 1))))
+    for prefix, group in (("P", people), ("B", bots)):
+        for i, p in enumerate(sorted(group, key=lambda p: (p.joined_at, p.pk)), start=1):
+            out[p.pk] = f"{prefix}{i:0{width}d}"
+    return out
+
+
+def _anonymise(
+    kind: str, data: dict[str, Any], by_name: dict[str, str], by_id: dict[int, str]
+) -> dict[str, Any]:
+    """An event's data with every player name replaced by the player's participant code."""
+
+    def code(name: Any) -> Any:
+        return by_name.get(str(name).lower(), "unknown") if name is not None else None
+
+    if kind in ("chat.message", "presence") and "name" in data:
+        data = {**data, "name": code(data["name"])}
+    elif kind == "seats":
+        data = copy.deepcopy(data)
+        for seat in data.get("seats") or ():
+            seat["names"] = [code(n) for n in seat.get("names") or ()]
+            for pl in seat.get("players") or ():
+                pl["name"] = by_id.get(pl.get("id"), code(pl.get("name")))
+    return data
+
+
+def session_export(session: GameSession, *, private: bool = False, names: bool = False) -> dict[str, Any]:
+    """The research export. Anonymised (participant codes) and without private channels unless
+    ``names`` or ``private`` say otherwise."""
     tables = list(session.tables.all())
+    players = list(session.players.all())
+    codes = participant_codes(players)
+    by_name = {p.name.lower(): codes[p.pk] for p in players}
     events_by_table: dict[int, list[Event]] = {t.pk: [] for t in tables}
-    for e in Event.objects.filter(table__session=session).order_by("table_id", "seq"):
+    qs = Event.objects.filter(table__session=session).order_by("table_id", "seq")
+    if not private:
+        qs = qs.exclude(audience__startswith="channel:")
+    for e in qs:
         events_by_table[e.table_id].append(e)
+
+    def data_of(e: Event) -> dict[str, Any]:
+        return e.data if names else _anonymise(e.kind, e.data, by_name, codes)
+
     return {
         "export_version": EXPORT_VERSION,
+        "anonymised": not names,
+        "private_channels": private,
         "session": {
             "code": session.code,
             "title": session.title,
@@ -58,7 +127,8 @@ def session_export(session: GameSession) -> dict[str, Any]:
         "players": [
             {
                 "id": p.pk,
-                "name": p.name,
+                "participant": codes[p.pk],
+                **({"name": p.name} if names else {}),
                 "table": next((t.number for t in tables if t.pk == p.table_id), None),
                 "role": p.role or None,
                 "bot": p.is_bot,
@@ -66,7 +136,7 @@ def session_export(session: GameSession) -> dict[str, Any]:
                 "removed": p.removed,
                 "joined_at": p.joined_at.isoformat(),
             }
-            for p in session.players.all()
+            for p in players
         ],
         "tables": [
             {
@@ -81,7 +151,7 @@ def session_export(session: GameSession) -> dict[str, Any]:
                         "at": e.at.isoformat(),
                         "kind": e.kind,
                         "audience": e.audience,
-                        "data": e.data,
+                        "data": data_of(e),
                     }
                     for e in events_by_table[t.pk]
                 ],
@@ -91,17 +161,28 @@ def session_export(session: GameSession) -> dict[str, Any]:
     }
 
 
-def _rows(session: GameSession):
-    data = session_export(session)
+def _rows(session: GameSession, *, private: bool = False, names: bool = False):
+    data = session_export(session, private=private, names=names)
     code = data["session"]["code"]
+    who = "name" if names else "participant"
+    seated: dict[tuple[Any, Any], list[str]] = {}
     for p in data["players"]:
+        if not p["removed"] and p["table"] is not None:
+            seated.setdefault((p["table"], p["role"]), []).append(p[who])
         yield {
             "session": code,
             "table": p["table"],
             "row_type": "seat",
             "role": p["role"],
-            "player": p["name"],
-            "detail": json.dumps({"bot": p["bot"], "stand_in": p["stand_in"], "removed": p["removed"]}),
+            "player": p[who],
+            "detail": json.dumps(
+                {
+                    "bot": p["bot"],
+                    "stand_in": p["stand_in"],
+                    "removed": p["removed"],
+                    "participant": p["participant"],
+                }
+            ),
         }
     for t in data["tables"]:
         base = {"session": code, "table": t["number"]}
@@ -130,10 +211,18 @@ def _rows(session: GameSession):
                         "issue": issue,
                         "option": option,
                         "text": prop.get("note"),
-                        "detail": json.dumps({"replaces": prop.get("replaces")}),
+                        "detail": json.dumps(
+                            {"replaces": prop.get("replaces"), "closed": d.get("closed") or []}
+                        ),
                     }
             elif e["kind"] == "proposal.answered":
-                yield {**row, "role": d.get("role"), "proposal": d.get("proposal"), "answer": d.get("answer")}
+                yield {
+                    **row,
+                    "role": d.get("role"),
+                    "proposal": d.get("proposal"),
+                    "answer": d.get("answer"),
+                    "detail": json.dumps({"counter": d.get("counter")}),
+                }
             elif e["kind"] == "proposal.withdrawn":
                 yield {**row, "proposal": d.get("proposal")}
             elif e["kind"] == "agreement.reached":
@@ -168,14 +257,72 @@ def _rows(session: GameSession):
                     "text": f.get("explanation"),
                 }
             for role, sc in (outcome.get("scores") or {}).items():
+                who_played = ";".join(seated.get((t["number"], role), []))
                 for measure in ("tactical", "durability", "total"):
-                    yield {**base, "row_type": f"score.{measure}", "role": role, "value": sc.get(measure)}
+                    yield {
+                        **base,
+                        "row_type": f"score.{measure}",
+                        "role": role,
+                        "player": who_played,
+                        "value": sc.get(measure),
+                    }
 
 
-def session_csv(session: GameSession) -> str:
+def session_csv(session: GameSession, *, private: bool = False, names: bool = False) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
-    for row in _rows(session):
+    for row in _rows(session, private=private, names=names):
         w.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in CSV_COLUMNS})
+    return buf.getvalue()
+
+
+def grade_rows(session: GameSession) -> list[dict[str, Any]]:
+    """One row per student still in the session (bots and removed students are not graded): their
+    name, participant code, table, role and scores. A student whose table is still negotiating
+    has no scores yet; with no deal, the scores are the no-deal ones."""
+    scenario = session.engine_scenario()
+    roles = {r.key: r for r in scenario.roles}
+    players = list(session.players.select_related("table").all())
+    codes = participant_codes(players)
+    rows = []
+    for p in players:
+        if p.is_bot or p.removed:
+            continue
+        t = p.table
+        role = roles.get(p.role)
+        outcome = t.outcome if t is not None else None
+        sc = ((outcome or {}).get("scores") or {}).get(p.role) or {}
+        if t is None or not p.role:
+            result = "not seated"
+        elif not outcome:
+            result = "still negotiating"
+        else:
+            result = "agreement" if outcome.get("agreement") else "no deal"
+        rows.append(
+            {
+                "name": p.name,
+                "participant": codes[p.pk],
+                "table": t.number if t is not None else None,
+                "role": p.role or None,
+                "role_name": role.name if role else None,
+                "status": "a bot played for them" if p.stand_in else "played",
+                "outcome": result,
+                "tactical": sc.get("tactical"),
+                "durability": sc.get("durability"),
+                "total": sc.get("total"),
+                "no_deal_value": role.no_deal_value if role else None,
+                "session": session.code,
+            }
+        )
+    rows.sort(key=lambda r: (r["table"] is None, r["table"] or 0, r["role"] or "", r["name"].lower()))
+    return rows
+
+
+def grades_csv(session: GameSession) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=GRADE_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for row in grade_rows(session):
+        w.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in GRADE_COLUMNS})
     return buf.getvalue()

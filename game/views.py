@@ -231,15 +231,31 @@ def debrief(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+def _export_options(request: HttpRequest) -> dict[str, bool]:
+    """The research export is anonymised and leaves private channels out unless the instructor
+    chooses otherwise (``?private=1``, ``?names=1``)."""
+    yes = ("1", "on", "yes", "true")
+    return {
+        "private": request.GET.get("private", "").lower() in yes,
+        "names": request.GET.get("names", "").lower() in yes,
+    }
+
+
+def _export_name(session: GameSession, ext: str, opts: dict[str, bool]) -> str:
+    tags = [t for t, on in (("private", opts["private"]), ("names", opts["names"])) if on]
+    return f"session-{session.code}{'-' + '-'.join(tags) if tags else ''}.{ext}"
+
+
 @staff_member_required
 @require_GET
 def export_json(request: HttpRequest, code: str) -> HttpResponse:
     session = _host_session(code)
+    opts = _export_options(request)
     resp = HttpResponse(
-        json.dumps(export.session_export(session), ensure_ascii=False, indent=1),
+        json.dumps(export.session_export(session, **opts), ensure_ascii=False, indent=1),
         content_type="application/json; charset=utf-8",
     )
-    resp["Content-Disposition"] = f'attachment; filename="session-{session.code}.json"'
+    resp["Content-Disposition"] = f'attachment; filename="{_export_name(session, "json", opts)}"'
     return resp
 
 
@@ -247,8 +263,19 @@ def export_json(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 def export_csv(request: HttpRequest, code: str) -> HttpResponse:
     session = _host_session(code)
-    resp = HttpResponse(export.session_csv(session), content_type="text/csv; charset=utf-8")
-    resp["Content-Disposition"] = f'attachment; filename="session-{session.code}.csv"'
+    opts = _export_options(request)
+    resp = HttpResponse(export.session_csv(session, **opts), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = f'attachment; filename="{_export_name(session, "csv", opts)}"'
+    return resp
+
+
+@staff_member_required
+@require_GET
+def export_grades(request: HttpRequest, code: str) -> HttpResponse:
+    """For grading, not research: one row per student, with their name, table, role and scores."""
+    session = _host_session(code)
+    resp = HttpResponse(export.grades_csv(session), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = f'attachment; filename="grades-{session.code}.csv"'
     return resp
 
 
