@@ -144,6 +144,14 @@ def host_session(request: HttpRequest, code: str) -> HttpResponse:
     session = _host_session(code)
     join = join_info(request, session.code, via=request.GET.get("via", ""))
     url = join.url
+    return render(
+        request,
+        "game/host.html",
+        {"session": session, "join": join, "join_url": url, "qr_svg": _qr_svg(url)},
+    )
+
+
+def _qr_svg(url: str) -> str:
     qr = segno.make(url, error="m")
     buf = io.BytesIO()
     qr.save(
@@ -157,10 +165,27 @@ def host_session(request: HttpRequest, code: str) -> HttpResponse:
         svgns=True,
         omitsize=True,
     )
+    return buf.getvalue().decode()
+
+
+@staff_member_required
+@require_GET
+def projector(request: HttpRequest, code: str) -> HttpResponse:
+    """What the class sees on the big screen, at a URL of its own: how to join, then the clock,
+    the phase and what it allows, the news, and at the end the way on to the debrief. Never a
+    control, never a table's proposals or chat."""
+    session = _host_session(code)
+    join = join_info(request, session.code, via=request.GET.get("via", ""))
     return render(
         request,
-        "game/host.html",
-        {"session": session, "join": join, "join_url": url, "qr_svg": buf.getvalue().decode()},
+        "game/projector.html",
+        {
+            "session": session,
+            "scenario": session.engine_scenario(),
+            "join": join,
+            "join_url": join.url,
+            "qr_svg": _qr_svg(join.url),
+        },
     )
 
 

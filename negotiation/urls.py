@@ -19,6 +19,7 @@ urlpatterns = [
     path("host/<str:code>/export.json", views.export_json, name="export_json"),
     path("host/<str:code>/export.csv", views.export_csv, name="export_csv"),
     path("host/<str:code>/grades.csv", views.export_grades, name="export_grades"),
+    path("host/<str:code>/projector/", views.projector, name="projector"),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,220 @@
+// The projector page: what the class sees. It listens on the instructor's socket and shows only
+// what is meant for everyone: how to join, the clock, the phase and what it allows, the news
+// headlines, how many tables have finished, and at the end the way on to the debrief. It never
+// sends a control and never shows a table's proposals or chat. Text goes in through
+// textContent only.
+
+const root = document.getElementById("pj");
+const $ = (id) => document.getElementById(id);
+const code = root.dataset.code;
+
+let S = null; // the latest host.state
+const seen = new Map(); // table id -> highest seq seen
+let offset = 0; // server clock minus local clock, ms
+let ws = null;
+let retry = 0;
+let helloTimer = null;
+
+function mmss(seconds) {
+  const s = Math.max(0, Math.ceil(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const two = (n) => String(n).padStart(2, "0");
+  return h ? `${h}:${two(m)}:${two(s % 60)}` : `${two(m)}:${two(s % 60)}`;
+}
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+function listText(items) {
+  if (items.length <= 1) return items.join("");
+  return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
+/** What the current phase allows, in a sentence for the whole room. */
+export function phaseAllows(phases, index) {
+  const phase = phases[index];
+  if (!phase) return "";
+  const last = index === phases.length - 1;
+  if (phase.agreement) {
+    return (
+      "Deals can be concluded now: a proposal becomes the agreement the moment every party it needs has accepted it." +
+      (last ? " When the clock runs out, tables without an agreement end with no deal." : "")
+    );
+  }
+  const later = phases.filter((p) => p.agreement).map((p) => p.name);
+  return `Talk, propose and answer: nothing is binding yet. Deals can be concluded only in the ${listText(later) || "final stage"}.`;
+}
+
+const finished = (t) => Boolean(t.ended || t.outcome);
+const allFinished = () => Boolean(S && S.tables.length && S.tables.every(finished));
+
+function render() {
+  if (!S) return;
+  const st = S.session.status;
+  root.dataset.status = st;
+  const over = st === "ended" || (st === "running" && allFinished());
+  $("pj-join").hidden = st !== "lobby";
+  $("pj-live").hidden = st !== "running" || over;
+  $("pj-end").hidden = !over;
+  if (st === "lobby") renderJoin();
+  else if (over) renderEnd();
+  else renderLive();
+  tick();
+}
+
+function renderJoin() {
+  const people = S.players.filter((p) => !p.removed && !p.bot);
+  $("pj-count").textContent = String(people.length);
+  $("pj-count-label").textContent = people.length === 1 ? "student joined" : "students joined";
+  $("pj-names").replaceChildren(...people.map((p) => el("li", p.name)));
+}
+
+function renderLive() {
+  const { phase, phases } = S.session;
+  if (!phase) return;
+  $("pj-step").textContent = `Phase ${phase.index + 1} of ${phases.length}`;
+  $("pj-phase").textContent = phase.name;
+  const allows = phaseAllows(phases, phase.index);
+  if ($("pj-allows").textContent !== allows) {
+    $("pj-allows").textContent = allows;
+    $("pj-announce").textContent = `${phase.name}. ${allows}`;
+  }
+  $("pj-steps").replaceChildren(
+    ...phases.map((p, i) => el("li", p.name, i < phase.index ? "done" : i === phase.index ? "current" : "")),
+  );
+  // News headlines, newest first: every item that reached at least one table.
+  const keys = [];
+  for (const t of S.tables) for (const k of t.news || []) if (!keys.includes(k)) keys.push(k);
+  const items = keys.map((k) => S.news_items.find((n) => n.key === k)).filter(Boolean);
+  $("pj-news-box").hidden = items.length === 0;
+  $("pj-news").replaceChildren(...items.reverse().map((n) => el("li", n.headline)));
+  const done = S.tables.filter(finished).length;
+  const deals = S.tables.filter((t) => t.agreement != null || t.outcome?.agreement).length;
+  $("pj-tables").textContent = S.tables.length
+    ? `${S.tables.length} table${S.tables.length === 1 ? "" : "s"} · ${deals} agreement${deals === 1 ? "" : "s"} so far${done > deals ? ` · ${done - deals} ended without a deal` : ""}`
+    : "";
+}
+
+function renderEnd() {
+  const deals = S.tables.filter((t) => t.agreement != null || t.outcome?.agreement).length;
+  const none = S.tables.filter(finished).length - deals;
+  $("pj-end-title").textContent = S.session.status === "ended" ? "The negotiation is over" : "Every table has finished";
+  const parts = [`${deals} agreement${deals === 1 ? "" : "s"}`];
+  if (none) parts.push(`${none} table${none === 1 ? "" : "s"} without a deal`);
+  $("pj-end-text").textContent = `${parts.join(", ")}. Who won, and did the peace last?`;
+}
+
+function tick() {
+  if (!S || S.session.status !== "running" || allFinished()) return;
+  const phase = S.session.phase;
+  const clock = $("pj-clock");
+  if (!phase) return;
+  let text;
+  let cls = "pj-clock num";
+  if (phase.paused) {
+    text = `${mmss(phase.remaining ?? 0)} paused`;
+    cls += " is-paused";
+  } else if (phase.ends_at) {
+    const left = (Date.parse(phase.ends_at) - (Date.now() + offset)) / 1000;
+    text = mmss(left);
+    if (left <= 60) cls += " is-low";
+  } else {
+    text = "--:--";
+  }
+  if (clock.textContent !== text) clock.textContent = text;
+  if (clock.className !== cls) clock.className = cls;
+}
+
+// --- the socket: read only ------------------------------------------------------------------
+
+function hello(ms = 0) {
+  if (helloTimer) return;
+  helloTimer = setTimeout(() => {
+    helloTimer = null;
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "hello" }));
+  }, ms);
+}
+
+function onEvent(m) {
+  const t = S && S.tables.find((x) => x.id === m.table);
+  if (!t) {
+    hello(300);
+    return;
+  }
+  const last = seen.get(t.id) ?? t.seq ?? 0;
+  if (m.seq <= last) return;
+  seen.set(t.id, m.seq);
+  const d = m.data || {};
+  if (m.kind === "news") t.news = [...new Set([...(t.news || []), d.key])];
+  else if (m.kind === "agreement.reached") {
+    t.agreement = d.proposal;
+    t.ended = true;
+  } else if (m.kind === "game.ended") {
+    t.ended = true;
+    t.outcome = d;
+  } else if (m.kind === "phase.changed" && d.phase && S.session.status === "running") {
+    S.session.phase = { ...S.session.phase, ...d.phase };
+  } else if (m.kind === "seats" || m.kind === "presence") {
+    hello(500); // who joined: the snapshot counts them
+  }
+  render();
+}
+
+function connect() {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  const sock = new WebSocket(`${proto}://${location.host}/ws/host/${encodeURIComponent(code)}/`);
+  ws = sock;
+  sock.addEventListener("open", () => {
+    retry = 0;
+    $("pj-conn").hidden = true;
+  });
+  sock.addEventListener("message", (e) => {
+    let m;
+    try {
+      m = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    if (m.type === "host.state") {
+      for (const t of m.tables) seen.set(t.id, Math.max(seen.get(t.id) ?? 0, t.seq));
+      if (m.server_time) offset = Date.parse(m.server_time) - Date.now();
+      S = m;
+      render();
+    } else if (m.type === "event") {
+      onEvent(m);
+    } else if (m.type === "sync") {
+      if (Object.entries(m.seq || {}).some(([id, n]) => (seen.get(Number(id)) ?? 0) < n)) hello(0);
+    }
+  });
+  sock.addEventListener("close", (e) => {
+    if (ws !== sock) return;
+    ws = null;
+    if (e.code === 4403 || e.code === 4404) {
+      $("pj-conn").hidden = false;
+      $("pj-conn").textContent = e.code === 4403 ? "Sign in as the instructor to show this page." : "This session no longer exists.";
+      return;
+    }
+    $("pj-conn").hidden = false;
+    $("pj-conn").textContent = "Reconnecting…";
+    retry = Math.min(retry + 1, 6);
+    setTimeout(connect, Math.min(15000, 700 * 2 ** retry));
+  });
+}
+
+// The QR code comes with a fixed size and no viewBox: give it one so it scales.
+const qr = document.querySelector(".pj-qr svg");
+if (qr && !qr.getAttribute("viewBox") && qr.getAttribute("width")) {
+  qr.setAttribute("viewBox", `0 0 ${Number.parseFloat(qr.getAttribute("width"))} ${Number.parseFloat(qr.getAttribute("height"))}`);
+  qr.removeAttribute("width");
+  qr.removeAttribute("height");
+}
+setInterval(tick, 250);
+window.addEventListener("online", () => {
+  if (!ws) connect();
+});
+connect();
