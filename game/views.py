@@ -9,6 +9,7 @@ import segno
 from django import forms
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -125,7 +126,17 @@ def host_index(request: HttpRequest) -> HttpResponse:
             form.add_error("scenario", e.message)
         else:
             return redirect("host_session", code=session.code)
-    sessions = GameSession.objects.select_related("scenario").order_by("-created_at")[:100]
+    # Students still in the session: removed students and bots are not counted.
+    sessions = (
+        GameSession.objects.select_related("scenario")
+        .annotate(
+            n_tables=Count("tables", distinct=True),
+            n_students=Count(
+                "players", filter=Q(players__removed=False, players__is_bot=False), distinct=True
+            ),
+        )
+        .order_by("-created_at")[:100]
+    )
     return render(
         request, "game/host_index.html", {"form": form, "sessions": sessions, "join": join_info(request)}
     )
