@@ -207,6 +207,15 @@ def host_transcript(request: HttpRequest, code: str, table: int) -> HttpResponse
     t = get_object_or_404(session.tables, number=table)
     scenario = session.engine_scenario()
     events = host_services.transcript(session, t.pk)
+    # A counter to another role's proposal is also that role's rejection of it: say which.
+    authors: dict[int, str] = {}
+    for e in events:
+        if e.kind == "proposal.made":
+            prop = e.data.get("proposal") or {}
+            authors[prop.get("id")] = prop.get("author")
+            e.counters_other = bool(prop.get("replaces")) and authors.get(prop.get("replaces")) != prop.get(
+                "author"
+            )
     return render(
         request,
         "game/transcript.html",
