@@ -9,7 +9,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from game import services
-from game.engine import rules
+from game.engine import rules, scoring
+from game.engine.durability import evaluator
 from game.models import Event, GameSession, HostRef, Player, normalise_code
 from game.services import ServiceError
 
@@ -54,7 +55,7 @@ def host_state(session_id: int) -> dict[str, Any]:
         "roles": [{"key": r.key, "name": r.name, "colour": r.colour} for r in scenario.roles],
         "issues": services.public_scenario(scenario)["issues"],
         "necessary_signatories": list(scenario.necessary_signatories),
-        "news_items": [{"key": n.key, "headline": n.headline, "body": n.body} for n in scenario.news],
+        "news_items": news_previews(scenario),
         "players": [
             {
                 "id": p.pk,
@@ -71,6 +72,44 @@ def host_state(session_id: int) -> dict[str, Any]:
         ],
         "tables": out_tables,
     }
+
+
+def news_previews(scenario) -> list[dict[str, Any]]:
+    """Each news item as the instructor previews it before sending: its text, whose points it
+    changes (raw points, by option), and what it does to durability, shown on the compromise
+    package (the same deal without and with the news). Computed once per scenario."""
+    memo = evaluator(scenario).memo
+    hit = memo.get(("news_previews",))
+    if hit is not None:
+        return hit
+    labels = {(i.key, o.key): o.label for i in scenario.issues for o in i.options}
+    try:
+        comp = dict(scoring.compromise(scenario).terms)
+        before = evaluator(scenario).evaluate(comp, ()).expected_peace
+    except ValueError:
+        comp, before = None, None
+    out = []
+    for n in scenario.news:
+        points = []
+        for r in scenario.roles:
+            for ref, delta in n.value_effects.get(r.key, {}).items():
+                ik, _, ok = ref.partition("/")
+                if delta and (ik, ok) in labels:
+                    points.append({"role": r.key, "option": labels[(ik, ok)], "change": delta})
+        after = evaluator(scenario).evaluate(comp, (n.key,)).expected_peace if comp else None
+        out.append(
+            {
+                "key": n.key,
+                "headline": n.headline,
+                "body": n.body,
+                "effects": {
+                    "points": points,
+                    "durability": None if comp is None else {"terms": comp, "before": before, "after": after},
+                },
+            }
+        )
+    memo[("news_previews",)] = out
+    return out
 
 
 def _int(msg: dict[str, Any], field: str) -> int:
