@@ -81,6 +81,7 @@ const pct = (x) => `${Math.round(100 * (Number(x) || 0))}%`;
 function render() {
   if (!S) return;
   root.dataset.status = S.session.status;
+  root.dataset.finished = allFinished() ? "1" : "0";
   renderHeader();
   renderCounts();
   renderPhases();
@@ -88,13 +89,55 @@ function render() {
   renderLobby();
   renderTables();
   renderControls();
+  renderFinished();
+  renderRejoin();
+}
+
+/** Every table has ended (an agreement, or no deal): nothing is left to run. */
+function allFinished() {
+  return Boolean(S && S.tables.length && S.tables.every((t) => t.ended || t.outcome));
+}
+
+function finishedSummary() {
+  const deals = S.tables.filter((t) => t.agreement != null || t.outcome?.agreement).length;
+  const none = S.tables.length - deals;
+  const parts = [`${deals} agreement${deals === 1 ? "" : "s"}`];
+  if (none) parts.push(`${none} table${none === 1 ? "" : "s"} without a deal`);
+  return parts.join(", ");
+}
+
+function renderFinished() {
+  const box = $("#all-finished");
+  const st = S.session.status;
+  const done = allFinished();
+  box.hidden = !(done || st === "ended") || st === "lobby";
+  if (box.hidden) return;
+  if (st === "ended") {
+    $("#all-finished-title").textContent = "The session has ended.";
+    $("#all-finished-text").textContent = S.tables.length ? `${finishedSummary()}. The debrief is ready.` : "";
+  } else {
+    $("#all-finished-title").textContent = S.tables.length === 1 ? "The table has finished." : `Every table has finished (${S.tables.length} of ${S.tables.length}).`;
+    $("#all-finished-text").textContent = `${finishedSummary()}. The clock no longer matters: nobody is negotiating.`;
+  }
+  $("#finish-form").hidden = st === "ended";
+  $("#finished-debrief").hidden = st !== "ended";
+}
+
+function renderRejoin() {
+  if (!S) return;
+  const sel = $("#rejoin-player");
+  const out = $("#rejoin-show");
+  const p = S.players.find((x) => String(x.id) === sel.value);
+  out.textContent = p ? `${p.name}'s rejoin code: ` : "";
+  if (p) out.append(Object.assign(document.createElement("strong"), { className: "mono rejoin-code", textContent: p.rejoin_code || "?" }));
 }
 
 function renderHeader() {
   const st = S.session.status;
   const pill = $("#status-pill");
-  pill.className = `pill pill-${st}`;
-  pill.textContent = { lobby: "Lobby", running: "Running", ended: "Ended" }[st] || st;
+  const done = st === "running" && allFinished();
+  pill.className = `pill pill-${done ? "finished" : st}`;
+  pill.textContent = done ? "All tables finished" : { lobby: "Lobby", running: "Running", ended: "Ended" }[st] || st;
   $("#session-title").textContent = S.session.title || "";
 }
 
@@ -146,6 +189,14 @@ function renderClock() {
     name.textContent = "Session ended";
     clock.textContent = "Ended";
     block.classList.add("is-over");
+    renderWarning(null);
+    return;
+  }
+  if (allFinished()) {
+    name.textContent = "Every table has finished";
+    clock.textContent = "Done";
+    block.classList.add("is-over");
+    renderWarning(null);
     return;
   }
   let left;
@@ -160,6 +211,37 @@ function renderClock() {
   if (left <= 60 && !phase.paused) block.classList.add("is-low");
   clock.textContent = left <= 0 && !phase.paused ? "00:00" : mmss(left);
   if (left <= 0 && !phase.paused) name.textContent = `${phase.name} · time is up, moving on…`;
+  renderWarning(phase.paused ? null : left);
+}
+
+/** A minute before the clock ends a phase (or, in the last one, the game): say what happens then. */
+function renderWarning(left) {
+  const box = $("#clock-warning");
+  const phase = S?.session.phase;
+  const show = phase && left !== null && left > 0 && left <= 60;
+  if (!show) {
+    box.hidden = true;
+    box.dataset.phase = "";
+    return;
+  }
+  const next = S.session.phases[phase.index + 1];
+  $("#clock-warning-title").textContent = `${mmss(left)} left in ${phase.name}.`;
+  $("#clock-warning-text").textContent = next
+    ? `Then ${next.name} starts for every table still negotiating.`
+    : "Then the clock ends the game: tables without an agreement end with no deal.";
+  box.classList.toggle("is-final", !next);
+  if (box.hidden || box.dataset.phase !== phase.key) {
+    box.hidden = false;
+    box.dataset.phase = phase.key;
+  }
+}
+
+/** Seconds left in the current phase (the clock may be paused), or null outside a phase. */
+function secondsLeft() {
+  const phase = S?.session.phase;
+  if (!phase || S.session.status !== "running") return null;
+  if (phase.paused) return phase.remaining ?? 0;
+  return phase.ends_at ? (Date.parse(phase.ends_at) - (Date.now() + clockOffset)) / 1000 : null;
 }
 
 function renderLobby() {
@@ -222,8 +304,14 @@ function proposalHTML(p, t) {
     .join("");
   const pendingRoles = (p.pending || []).map((k) => roleOf(k).name);
   const agreed = p.status === "agreed";
+  // A counter to another role's proposal is also its author's rejection of that one.
+  const countered = (t.proposals || []).find((q) => q.id === p.replaces);
+  const counterNote = p.replaces
+    ? ` <span class="prop-meta">${countered && countered.author !== p.author ? `counters #${esc(p.replaces)} (and rejects it)` : `replaces #${esc(p.replaces)}`}</span>`
+    : "";
+  const counteredBy = (t.proposals || []).filter((q) => q.replaces === p.id && q.author !== p.author).map((q) => `#${esc(q.id)}`);
   return `<li class="prop${agreed ? " agreed" : ""}">
-    <p class="prop-head"><span class="prop-id">#${esc(p.id)}</span> by ${roleChip(p.author)}${p.replaces ? ` <span class="prop-meta">counter to #${esc(p.replaces)}</span>` : ""}</p>
+    <p class="prop-head"><span class="prop-id">#${esc(p.id)}</span> by ${roleChip(p.author)}${counterNote}${counteredBy.length ? ` <span class="prop-meta">countered by ${counteredBy.join(", ")}</span>` : ""}</p>
     <ul class="terms">${terms}</ul>
     <ul class="answers" aria-label="Answers">${answers}</ul>
     ${!agreed && pendingRoles.length ? `<p class="needs">Waiting for ${esc(pendingRoles.join(", "))}</p>` : ""}
@@ -238,10 +326,10 @@ function outcomeHTML(t) {
   const story = !o.agreement
     ? "No agreement: the war goes on."
     : r.held
-      ? `Peace expected ${pct(d.expected_peace)} of the time · held in the simulation`
+      ? `Durability ${pct(d.expected_peace)} · held in the simulation`
       : r.collapse_year
-        ? `Peace expected ${pct(d.expected_peace)} of the time · broke in year ${esc(r.collapse_year)} (simulated)`
-        : `Peace expected ${pct(d.expected_peace)} of the time`;
+        ? `Durability ${pct(d.expected_peace)} · broke in year ${esc(r.collapse_year)} (simulated)`
+        : `Durability ${pct(d.expected_peace)}`;
   const scores = S.roles
     .filter((role) => o.scores?.[role.key])
     .map((role) => {
@@ -279,7 +367,9 @@ function tableCardHTML(t) {
       : t.started && !t.ended
         ? '<p class="tc-quiet">No proposal on the table yet.</p>'
         : "";
-  const news = (t.news || []).length ? `<span class="tc-news" title="${esc(t.news.map((k) => S.news_items.find((n) => n.key === k)?.headline || k).join(" · "))}">News: ${t.news.length}</span>` : "";
+  const news = (t.news || []).length
+    ? `<ul class="tc-news" aria-label="News that reached table ${esc(t.number)}">${t.news.map((k) => `<li><span class="tc-news-tag">News</span> ${esc(S.news_items.find((n) => n.key === k)?.headline || k)}</li>`).join("")}</ul>`
+    : "";
   const badge =
     t.agreement != null || t.outcome?.agreement
       ? '<span class="agree-badge yes">✓ Agreement</span>'
@@ -297,7 +387,8 @@ function tableCardHTML(t) {
     <ul class="seats">${seats}</ul>
     ${props}
     ${outcomeHTML(t)}
-    <p class="tc-foot"><span class="tc-activity">Last activity <span data-ago="${esc(t.last_activity || "")}">${esc(ago(t.last_activity))}</span></span>${news}
+    ${news}
+    <p class="tc-foot"><span class="tc-activity">Last activity <span data-ago="${esc(t.last_activity || "")}">${esc(ago(t.last_activity))}</span></span>
       <a class="tc-link" href="${esc(url)}" target="_blank" rel="noopener">Transcript →<span class="visually-hidden"> of table ${esc(t.number)}, private channels included (opens in a new tab)</span></a></p>`;
 }
 
@@ -361,10 +452,12 @@ function renderControls() {
   if (st === "running" && phase && !next) {
     adv.textContent = "End the last phase (ends the session)";
     adv.dataset.confirm = "This is the last phase: advancing ends the session for every table. Tables without an agreement end with no deal.";
+    adv.dataset.label = "End the session";
     adv.classList.add("danger");
   } else {
     adv.textContent = next ? `Advance to: ${next.name}` : "Advance to the next phase";
-    delete adv.dataset.confirm;
+    adv.dataset.confirm = next && phase ? `End ${phase.name} now{left} and move every table on to ${next.name}?` : "Advance every table to the next phase now?";
+    adv.dataset.label = next ? `Advance to ${next.name}` : "Advance the phase";
     adv.classList.remove("danger");
   }
   // player, table and news pickers follow the state
@@ -386,6 +479,7 @@ function renderControls() {
       return { value: n.key, label: n.headline + note };
     }),
   );
+  renderNewsPreview();
   const targets = $("#target-tables");
   const chosen = new Set($$("input[name=tables]:checked", targets).map((i) => i.value));
   setHTML(
@@ -395,6 +489,32 @@ function renderControls() {
       .join(""),
   );
   $("#debrief-link").classList.toggle("secondary", st !== "ended");
+}
+
+/** Before sending a news item: its text, whose points it moves, and what it does to durability. */
+function renderNewsPreview() {
+  const item = S.news_items.find((n) => n.key === $("#news-select").value);
+  const box = $("#news-preview");
+  if (!item) {
+    setHTML(box, "");
+    return;
+  }
+  const fx = item.effects || {};
+  const byRole = new Map();
+  for (const p of fx.points || []) {
+    if (!byRole.has(p.role)) byRole.set(p.role, []);
+    byRole.get(p.role).push(`${esc(p.option)} <strong class="num">${p.change > 0 ? "+" : "\u2212"}${Math.abs(p.change)}</strong>`);
+  }
+  const points = [...byRole].map(([r, list]) => `<li>${roleChip(r)}: ${list.join("; ")}</li>`).join("");
+  const d = fx.durability;
+  const change = d ? Math.round(100 * d.after) - Math.round(100 * d.before) : 0;
+  const dur = d
+    ? `<p class="np-dur">Durability of the compromise deal: <strong class="num">${pct(d.before)} → ${pct(d.after)}</strong>${change ? ` (${change > 0 ? "+" : "\u2212"}${Math.abs(change)} points: deals ${change > 0 ? "become more" : "become less"} durable)` : " (no change)"}</p>`
+    : "";
+  setHTML(
+    box,
+    `<p class="np-body">${esc(item.body || "")}</p>${points ? `<p class="np-head">Points it changes (each student sees only their own):</p><ul class="np-points">${points}</ul>` : '<p class="np-head">It changes nobody\'s points.</p>'}${dur}`,
+  );
 }
 
 // --- applying events between snapshots -----------------------------------------------------
@@ -623,6 +743,7 @@ function onMessage(msg) {
         resendRound = 0;
         clearPending(msg.ref, p);
         toast(`✓ Done: ${p.label}`);
+        if (p.then === "debrief") location.assign(root.dataset.debriefUrl);
       }
       break;
     case "error":
@@ -674,15 +795,16 @@ function showError(text, codeName) {
 function buildMessage(form, submitter) {
   const fd = new FormData(form, submitter);
   const msg = { type: fd.get("type") };
-  for (const f of ["seconds", "player", "table"]) {
+  for (const f of ["seconds", "player", "table", "to"]) {
     const v = fd.get(f);
     if (v !== null && v !== "") msg[f] = Number.parseInt(v, 10);
   }
   for (const f of ["news", "role"]) if (fd.get(f)) msg[f] = fd.get(f);
   if (fd.get("on") !== null) msg.on = fd.get("on") === "1";
-  if ((msg.type === "seat.move" || msg.type === "seat.remove" || msg.type === "seat.stand_in") && !Number.isInteger(msg.player)) {
+  if ((msg.type === "seat.move" || msg.type === "seat.remove" || msg.type === "seat.stand_in" || msg.type === "seat.hand_over") && !Number.isInteger(msg.player)) {
     return { error: "Choose a student first." };
   }
+  if (msg.type === "seat.hand_over" && !Number.isInteger(msg.to)) return { error: "Choose the name the new device joined as." };
   if (msg.type === "news.inject") {
     const key = msg.news;
     if (fd.get("target") === "chosen") {
@@ -710,11 +832,47 @@ function confirmDialog(text, okLabel) {
 }
 
 function confirmText(form, submitter) {
-  const raw = submitter?.dataset.confirm || form.dataset.confirm;
+  let raw = submitter?.dataset.confirm || form.dataset.confirm;
+  // "−1 min" with less than a minute (and a few seconds) left ends the phase: ask first.
+  if (!raw && submitter?.name === "seconds" && Number(submitter.value) < 0) {
+    const left = secondsLeft();
+    if (left !== null && left + Number(submitter.value) < 5) {
+      const phase = S.session.phase;
+      const next = S.session.phases[phase.index + 1];
+      raw = `Only ${mmss(left)} is left: taking a minute off ends ${phase.name} now` + (next ? ` and moves every table on to ${next.name}.` : ", and with it the session: tables without an agreement end with no deal.");
+      submitter.dataset.ends = "1";
+    }
+  }
   if (!raw) return null;
-  const sel = form.querySelector("select[name=player]");
-  const who = sel && sel.selectedIndex > 0 ? sel.options[sel.selectedIndex].text.split(" · ")[0] : "this student";
-  return raw.replace("{player}", who);
+  const name = (sel) => (sel && sel.selectedIndex > 0 ? sel.options[sel.selectedIndex].text.split(" · ")[0] : "this student");
+  const left = secondsLeft();
+  return raw
+    .replace("{player}", name(form.querySelector("select[name=player]")))
+    .replace("{to}", name(form.querySelector("select[name=to]")))
+    .replace("{left}", left !== null && left > 0 ? ` (${mmss(left)} left)` : "");
+}
+
+/** Seats with nobody in them, table by table: "Table 1: Europe". */
+function emptySeats() {
+  const out = [];
+  for (const t of S?.tables || []) {
+    const roles = (t.seats || []).filter((seat) => !(seat.players || []).length).map((seat) => roleOf(seat.role).name);
+    if (roles.length) out.push({ table: t.number, roles });
+  }
+  return out;
+}
+
+/** Starting with empty seats: wait, start anyway, or fill them with bots and start. */
+function askToStart(empty) {
+  const dlg = $("#start-dialog");
+  const n = empty.reduce((a, e) => a + e.roles.length, 0);
+  $("#start-text").textContent = `${n} seat${n === 1 ? " has" : "s have"} no student yet. A role nobody plays cannot answer proposals or private messages.`;
+  $("#start-empty").replaceChildren(...empty.map((e) => Object.assign(document.createElement("li"), { textContent: `Table ${e.table}: ${e.roles.join(", ")}` })));
+  return new Promise((resolve) => {
+    dlg.addEventListener("close", () => resolve(dlg.returnValue || "wait"), { once: true });
+    dlg.returnValue = "";
+    dlg.showModal();
+  });
 }
 
 document.addEventListener("submit", async (ev) => {
@@ -738,26 +896,48 @@ document.addEventListener("submit", async (ev) => {
       return;
     }
   }
-  if (question && !(await confirmDialog(question, submitter?.dataset.label))) return;
+  if (question && !(await confirmDialog(question, submitter?.dataset.label))) {
+    if (submitter) delete submitter.dataset.ends;
+    return;
+  }
+  if (msg && msg.type === "phase.extend" && submitter?.dataset.ends === "1") {
+    msg.confirm = true; // the instructor confirmed that this ends the phase
+    delete submitter.dataset.ends;
+  }
+  let bots = false;
+  if (msg && msg.type === "session.start") {
+    const empty = emptySeats();
+    if (empty.length) {
+      const choice = await askToStart(empty);
+      if (choice === "wait") return;
+      bots = choice === "bots";
+    }
+  }
   if (!online) {
     form.dataset.confirmed = "1"; // no live connection yet: the ordinary POST (the page reloads)
     form.requestSubmit(submitter);
     return;
   }
-  const ref = `h${Date.now().toString(36)}${(refSeq++).toString(36)}${Math.random().toString(36).slice(2, 7)}`;
   const label = submitter?.dataset.label || "Done";
   const buttons = submitter ? [submitter] : [];
   for (const b of buttons) {
     b.disabled = true;
     b.setAttribute("aria-busy", "true");
   }
-  const entry = { msg: { ...msg, ref }, label, buttons, sentAt: 0, waiting: false };
+  if (bots) queueAction({ type: "seats.fill_bots" }, "Fill the empty seats with bots", []);
+  queueAction(msg, label, buttons, form.dataset.then || "");
+});
+
+/** Send a host action with a ref, kept until answered (and resent in order if need be). */
+function queueAction(msg, label, buttons, then = "") {
+  const ref = `h${Date.now().toString(36)}${(refSeq++).toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+  const entry = { msg: { ...msg, ref }, label, buttons, sentAt: 0, waiting: false, then };
   pending.set(ref, entry);
   $("#alert").hidden = true;
   if (resendTimer) entry.waiting = true; // earlier actions wait for their resend: keep the order
   else sendPending(entry);
   renderPendingNote();
-});
+}
 
 // --- wiring --------------------------------------------------------------------------------
 
@@ -778,24 +958,10 @@ function init() {
     retry = 0;
     connect();
   });
-  const proj = $("#projector-toggle");
-  proj.hidden = false;
-  const setProjector = (on) => {
-    document.body.classList.toggle("projector", on);
-    proj.setAttribute("aria-pressed", String(on));
-    proj.textContent = on ? "Show controls" : "Projector view";
-    try {
-      localStorage.setItem("host.projector", on ? "1" : "0");
-    } catch {
-      /* private mode */
-    }
-  };
-  proj.addEventListener("click", () => setProjector(!document.body.classList.contains("projector")));
-  try {
-    if (localStorage.getItem("host.projector") === "1") setProjector(true);
-  } catch {
-    /* private mode */
-  }
+  // The rejoin code of the student chosen in the seat tools (never shown elsewhere: the
+  // dashboard may be projected by mistake).
+  $("#rejoin-player").addEventListener("change", renderRejoin);
+  $("#news-select").addEventListener("change", () => S && renderNewsPreview());
   // news targets: ticking a table chooses "chosen tables"
   $("#news-form").addEventListener("change", (ev) => {
     if (ev.target.name === "tables" && ev.target.checked) $('#news-form input[name=target][value=chosen]').checked = true;
