@@ -8,7 +8,8 @@ const app = document.getElementById("app");
 const CODE = app.dataset.code;
 const WS_PATH = app.dataset.wsPath;
 const $ = (id) => document.getElementById(id);
-const PHONE = window.matchMedia("(max-width: 759px)");
+// Phones, in portrait and in landscape (short and not wide): one column, the parts as tabs.
+const PHONE = window.matchMedia("(max-width: 759px), (max-height: 500px) and (max-width: 1199px)");
 
 // --- small helpers ----------------------------------------------------------------------------
 
@@ -178,14 +179,9 @@ function packagePoints(terms) {
   }
   return total;
 }
+/** Points are on the tactical scale: 100 is the best package for you that can be agreed. */
 function maxPoints() {
-  const values = you().values || {};
-  let total = 0;
-  for (const i of S.issues) {
-    const v = Object.values(values[i.key] || {});
-    if (v.length) total += Math.max(...v);
-  }
-  return total;
+  return Object.keys(you().values || {}).length ? 100 : 0;
 }
 function complete(terms) {
   return S.issues.length > 0 && S.issues.every((i) => terms && optionOf(i.key, terms[i.key]));
@@ -452,6 +448,13 @@ function block(message) {
   setConn("blocked");
   $("offline-banner").hidden = true;
   setView("blocked");
+  // The instructor may have handed this browser its student's own seat (the player it joined as
+  // was removed in the same step): if the page still opens for this browser, it holds a seat.
+  fetch(location.href, { redirect: "manual", cache: "no-store" })
+    .then((r) => {
+      if (r.ok && r.type !== "opaqueredirect") location.reload();
+    })
+    .catch(() => {});
 }
 
 // --- incoming ---------------------------------------------------------------------------------
@@ -514,6 +517,11 @@ function onMessage(m) {
     case "removed":
       block(m.message || "Your instructor removed you from this session.");
       break;
+    case "reload":
+      // The instructor gave this browser its student's own seat back: load it.
+      S.blocked = true;
+      location.reload();
+      break;
     default:
       break;
   }
@@ -558,6 +566,7 @@ function applyState(st) {
   const channels = chatChannels();
   if (!channels.includes(S.activeChannel)) S.activeChannel = "table";
   renderAll();
+  fillNewsEffects();
   if (complete(S.builder.terms)) schedulePreview(0);
 }
 
@@ -634,6 +643,7 @@ function applyEvent(ev) {
       renderAll();
       if (d.phase && d.phase.name && d.phase.key !== before) {
         announce(`Phase: ${d.phase.name}.${d.phase.agreement ? " An agreement can be concluded now." : ""}`);
+        noticePhase(before, S.st.session.phase);
       }
       break;
     }
@@ -641,6 +651,7 @@ function applyEvent(ev) {
       if (d.key && !S.news.some((n) => n.key === d.key)) {
         S.news.push({ key: d.key, headline: d.headline, body: d.body });
         announceNews(d);
+        noticeNews(d);
       }
       renderNews();
       // News changes what options are worth and how long deals hold: fetch the fresh values.
@@ -660,6 +671,7 @@ function applyEvent(ev) {
     case "seats":
       if (Array.isArray(d.seats)) table.seats = d.seats;
       renderSeats();
+      if (currentView() === "game") renderChat();
       break;
     case "game.ended": {
       const first = !S.outcome;
@@ -704,15 +716,48 @@ function currentView() {
   if (!myRole() || !S.st.table) return "lobby";
   if (tableEnded()) return "ended";
   if (!started()) return "lobby";
+  if (!introSeen()) return "intro"; // a late joiner: who they play and their brief, first
   return "game";
 }
 
+// --- the introduction: "You play Europe", before the table ------------------------------------
+// Everyone meets their role before the negotiation: in the lobby, or, for a student who joins
+// (or is moved) after the start, on the same page with a button on to the table. Remembered per
+// table and role by this browser.
+const introKey = () => `ng:${CODE}:intro:${S.tableId}:${myRole()}`;
+function introSeen() {
+  try {
+    return localStorage.getItem(introKey()) === "1";
+  } catch {
+    return true;
+  }
+}
+function markIntroSeen() {
+  try {
+    localStorage.setItem(introKey(), "1");
+  } catch {
+    /* private mode: the page cannot remember, so it does not ask again */
+  }
+}
+$("intro-done").addEventListener("click", () => {
+  markIntroSeen();
+  markBriefRead();
+  S.activeTab = "builder";
+  store.set("tab", "builder");
+  renderAll();
+  window.scrollTo({ top: 0 });
+  const head = $("builder-title");
+  head.setAttribute("tabindex", "-1");
+  head.focus({ preventScroll: true });
+  noticePhase(null, phase(), { started: true });
+});
+
 function setView(view) {
   const body = document.body;
-  for (const v of ["loading", "blocked", "lobby", "game", "ended"]) body.classList.toggle(`view-${v}`, v === view);
+  for (const v of ["loading", "blocked", "lobby", "intro", "game", "ended"]) body.classList.toggle(`view-${v}`, v === view);
   $("loading").hidden = view !== "loading";
   $("blocked").hidden = view !== "blocked";
-  $("lobby").hidden = view !== "lobby";
+  $("lobby").hidden = !(view === "lobby" || view === "intro");
   $("game").hidden = !(view === "game" || view === "ended");
   $("tabbar").hidden = !(view === "game" || view === "ended");
   if (view === "blocked") {
@@ -725,7 +770,7 @@ function renderAll() {
   setView(view);
   renderHeader();
   renderNews();
-  if (view === "lobby") {
+  if (view === "lobby" || view === "intro") {
     renderLobby();
     return;
   }
@@ -833,11 +878,12 @@ setInterval(tick, 1000);
 
 function renderNews() {
   const banner = $("news-banner");
+  // While the news is a notice, the bar would say it twice: it comes back when the notice goes.
   if (!S.st || S.blocked || !S.news.length) {
     banner.hidden = true;
     return;
   }
-  banner.hidden = false;
+  banner.hidden = Boolean($("notices").querySelector(".notice-news"));
   const latest = S.news[S.news.length - 1];
   $("news-headline").textContent = latest.headline || "";
   $("news-count").textContent = S.news.length > 1 ? `(${S.news.length} items)` : "";
@@ -846,7 +892,7 @@ function renderNews() {
     ...S.news
       .slice()
       .reverse()
-      .map((n) => h("li", {}, h("strong", { text: n.headline || "" }), h("p", { text: n.body || "" }))),
+      .map((n) => h("li", {}, h("strong", { text: n.headline || "" }), h("p", { text: n.body || "" }), h("p", { class: "news-effect", text: effectText(n.key) || "" }))),
   );
 }
 
@@ -881,9 +927,113 @@ function renderLobby() {
   $("lobby-nodeal").textContent =
     typeof y.no_deal_value === "number" ? `With no deal at all, you score your no-deal value: ${num(y.no_deal_value)}.` : "";
   $("lobby-table-title").textContent = S.st.table ? `Table ${S.st.table.number}` : "Your table";
+  // Teammates: a second player in the same role plays it with you.
+  const mySeat = ((S.st.table && S.st.table.seats) || []).find((x) => x.role === y.role);
+  const mates = ((mySeat && mySeat.players) || []).filter((p) => p.id !== y.id).map((p) => p.name);
+  $("lobby-team").hidden = !(y.role && mates.length);
+  $("lobby-team").textContent = mates.length ? `You play it as a team with ${listText(mates)}.` : "";
+  const late = currentView() === "intro";
+  $("lobby-kicker").textContent = late ? "You join a negotiation under way" : "You are seated";
+  $("lobby-wait").hidden = late || !y.role;
+  $("lobby-started").hidden = !late;
+  if (late) {
+    const ph = phase();
+    $("lobby-started-text").textContent = ph
+      ? `The negotiation has started: it is now the ${ph.name} stage. ${phaseAllows(ph)} Read your brief and your points first (below), then join your table.`
+      : "The negotiation has started. Read your brief and your points first, then join your table.";
+  } else if (y.role && S.st.table) {
+    markIntroSeen(); // met the role in the lobby, before the start
+  }
   renderSeats();
   setBrief($("lobby-brief"));
   $("lobby-points").replaceChildren(pointsTable());
+}
+
+/** What a phase allows, in a sentence. */
+function phaseAllows(ph) {
+  const phases = (S.st && S.st.session.phases) || [];
+  const last = phases.length && phases[phases.length - 1].key === ph.key;
+  if (ph.agreement) {
+    return (
+      "Deals can be concluded now: a proposal becomes your table's agreement the moment every party it needs has accepted it, and the negotiation ends." +
+      (last ? " When the clock runs out, a table without an agreement ends with no deal." : "")
+    );
+  }
+  const later = phases.filter((p) => p.agreement).map((p) => p.name);
+  return `Talk, propose and answer: nothing is binding yet. An agreement can be concluded only in the ${listText(later) || "final stage"}.`;
+}
+
+// --- notices that everyone sees -------------------------------------------------------------------
+// A phase change or a piece of news is a moment for the whole table: a short notice, fixed in view
+// wherever the page is scrolled, until the student dismisses it.
+
+function notify({ kind, key, title, body = [] }) {
+  const box = $("notices");
+  for (const old of box.querySelectorAll(`.notice-${kind}[data-replace="${kind}"]`)) if (kind === "phase") old.remove();
+  let n = key ? box.querySelector(`[data-key="${CSS.escape(key)}"]`) : null;
+  if (n) n.remove();
+  n = h(
+    "section",
+    { class: `notice notice-${kind}`, role: kind === "news" ? "alert" : "status", dataset: { key: key || "", replace: kind } },
+    h("div", { class: "notice-main" }, h("p", { class: "notice-title" }, title), ...body),
+    h("button", { type: "button", class: "btn small notice-close", "aria-label": `Dismiss: ${typeof title === "string" ? title : "notice"}` }, "OK"),
+  );
+  box.prepend(n);
+  while (box.children.length > 2) box.lastElementChild.remove();
+  // A phase notice goes by itself after a while (the top bar keeps the phase); news stays until
+  // the student has seen it.
+  if (kind === "phase") setTimeout(() => n.remove(), 45000);
+  return n;
+}
+$("notices").addEventListener("click", (e) => {
+  const btn = e.target.closest(".notice-close");
+  if (btn) {
+    btn.closest(".notice").remove();
+    renderNews();
+  }
+});
+
+function noticePhase(before, ph, { started = false } = {}) {
+  if (!ph || !ph.name || currentView() !== "game") return;
+  const clock = ph.paused ? "" : ph.ends_at ? ` ${fmtClock((parseTime(ph.ends_at) - (Date.now() + (S.offset || 0))) / 1000)} on the clock.` : "";
+  notify({
+    kind: "phase",
+    key: `phase-${ph.key}`,
+    title: before === null && !started ? `The negotiation has started: ${ph.name}` : `Now: ${ph.name}`,
+    body: [h("p", { class: "notice-text", text: `${phaseAllows(ph)}${clock}` })],
+  });
+}
+
+function effectText(key) {
+  const entry = (you().news_effects || []).find((e) => e.key === key);
+  const fx = entry && entry.changes;
+  if (!Array.isArray(fx)) return null;
+  const others = entry.rescaled ? " Your other options shift a little as your 0\u2013100 scale adjusts." : "";
+  if (!fx.length) return `This news does not change what the options are worth to you.${others}`;
+  const sign = (x) => (x > 0 ? `+${fmt1(x)}` : `\u2212${fmt1(-x)}`);
+  return `Your points: ${fx.map((c) => `${c.label} ${sign(c.after - c.before)} (now ${num(c.after)})`).join("; ")}.${others}`;
+}
+
+function noticeNews(d) {
+  const n = notify({
+    kind: "news",
+    key: `news-${d.key}`,
+    title: h("span", {}, h("span", { class: "notice-tag", text: "Breaking news" }), " ", d.headline || ""),
+    body: [
+      d.body ? h("p", { class: "notice-text", text: d.body }) : null,
+      h("p", { class: "notice-effect", dataset: { news: d.key }, text: "Your points: updating…" }),
+    ],
+  });
+  fillNewsEffects(n);
+  renderNews();
+}
+
+/** Once the snapshot with the news' effects on this student's points has arrived, say them. */
+function fillNewsEffects(root = document) {
+  for (const el of root.querySelectorAll("[data-news]")) {
+    const text = effectText(el.dataset.news);
+    if (text) el.textContent = text;
+  }
 }
 
 function renderSeats() {
@@ -1065,7 +1215,7 @@ function renderMeter() {
   $("m-points").textContent = pts !== null ? num(pts) : Object.keys(terms).length ? num(partial) : "–";
   $("m-points-max").textContent = max ? `(of ${num(max)})` : "";
   const horizon = (S.st && S.st.horizon_years) || 10;
-  $("m-hold-label").textContent = `Holds ${horizon} years`;
+  $("m-hold-label").textContent = `Lasts all ${horizon} years`;
   const data = S.preview.data;
   const fresh = full && data && JSON.stringify(data.terms) === JSON.stringify(normaliseTerms(terms));
   const dur = data && data.durability;
@@ -1075,6 +1225,7 @@ function renderMeter() {
   if (!full) {
     $("m-hold").textContent = "–";
     $("m-peace").textContent = "–";
+    $("m-total").textContent = "–";
     miniChart.update(null, { empty: "Pick one option per issue" });
     $("m-for").replaceChildren();
     $("m-against").replaceChildren();
@@ -1101,12 +1252,12 @@ function renderMeter() {
   $("m-for").replaceChildren(...(good.length ? pick(good) : [h("li", { class: "f-none", text: "Nothing in this package lowers the risk much." })]));
   $("m-against").replaceChildren(...(bad.length ? pick(bad) : [h("li", { class: "f-none", text: "Nothing in this package raises the risk much." })]));
   const nd = you().no_deal_value;
+  $("m-total").textContent = typeof data.total === "number" ? fmt1(data.total) : "–";
   if (typeof data.total === "number") {
     $("m-score").replaceChildren(
-      "If signed, your expected total score: ",
-      h("strong", { class: "num", text: fmt1(data.total) }),
-      typeof nd === "number" ? ` (no deal: ${num(nd)}).` : ".",
-      data.total < nd ? " This deal is worth less to you than no deal." : "",
+      `Durability is the expected share of the ${horizon} years at peace (the D of your score). `,
+      typeof nd === "number" ? `No deal would give you ${num(nd)}.` : "",
+      data.total < nd ? h("strong", { class: "worse", text: " This deal is worth less to you than no deal." }) : "",
     );
   } else {
     $("m-score").textContent = "";
@@ -1123,29 +1274,28 @@ function renderBuilderMode() {
   const rep = S.builder.replaces;
   const p = rep !== null && rep !== undefined ? S.proposals.get(rep) : null;
   const banner = $("counter-banner");
-  const btnCounter = $("btn-counter");
   const btnPropose = $("btn-propose");
   if (p && p.status === "open") {
+    // Countering: the one send button sends the counter. Cancelling returns to a plain proposal.
     banner.hidden = false;
     const own = p.author === myRole();
     $("counter-text").replaceChildren(
       `Countering #${p.id} by `,
       roleChip(p.author),
-      own ? ". Sending it replaces your proposal." : ". Sending it also records your rejection of it.",
+      own
+        ? `. Sending it replaces your proposal #${p.id}.`
+        : `. Sending it puts your package on the table and records your rejection of #${p.id}, in one step.`,
     );
-    btnCounter.hidden = false;
-    btnCounter.textContent = `Counter #${p.id}`;
-    btnPropose.textContent = "Propose as new";
-    btnPropose.classList.add("secondary");
+    btnPropose.textContent = own ? `Send, replacing #${p.id}` : `Send counter to #${p.id}`;
+    btnPropose.dataset.counter = String(p.id);
   } else {
     if (rep !== null && rep !== undefined) {
       S.builder.replaces = null;
       saveBuilder();
     }
     banner.hidden = true;
-    btnCounter.hidden = true;
     btnPropose.textContent = "Propose";
-    btnPropose.classList.remove("secondary");
+    delete btnPropose.dataset.counter;
   }
   renderActionsEnabled();
 }
@@ -1170,7 +1320,7 @@ function startCounter(p) {
   if (first) first.focus({ preventScroll: true });
 }
 
-function submitProposal(asCounter) {
+function submitProposal() {
   const status = $("builder-status");
   const terms = normaliseTerms(S.builder.terms);
   if (!complete(terms)) {
@@ -1185,8 +1335,9 @@ function submitProposal(asCounter) {
   const msg = { type: "proposal.make", terms };
   const note = $("note").value.trim();
   if (note) msg.note = note;
-  if (asCounter && S.builder.replaces !== null) msg.replaces = S.builder.replaces;
-  const buttons = [$("btn-propose"), $("btn-counter")];
+  const countering = S.builder.replaces !== null && S.builder.replaces !== undefined && (S.proposals.get(S.builder.replaces) || {}).status === "open";
+  if (countering) msg.replaces = S.builder.replaces;
+  const buttons = [$("btn-propose")];
   buttons.forEach((b) => (b.disabled = true));
   flash(status, isOpen() ? "Sending…" : PENDING_TEXT);
   act(msg, {
@@ -1196,7 +1347,7 @@ function submitProposal(asCounter) {
       S.builder.replaces = null;
       saveBuilder();
       renderBuilderMode();
-      flash(status, "Proposed. It is on the table now.");
+      flash(status, countering ? `Sent. Your counter is on the table, and #${msg.replaces} shows your rejection.` : "Proposed. It is on the table now.");
     },
     onError: (m) => {
       renderActionsEnabled();
@@ -1208,9 +1359,8 @@ function submitProposal(asCounter) {
 
 $("builder").addEventListener("submit", (e) => {
   e.preventDefault();
-  submitProposal(false);
+  submitProposal();
 });
-$("btn-counter").addEventListener("click", () => submitProposal(true));
 $("counter-cancel").addEventListener("click", cancelCounter);
 
 function flash(el, text, isError = false) {
@@ -1222,7 +1372,7 @@ function renderActionsEnabled() {
   if (!S.st) return;
   const ok = canAct();
   const why = !started() ? "The negotiation has not started yet." : tableEnded() ? "The negotiation has ended." : "";
-  for (const id of ["btn-propose", "btn-counter"]) {
+  for (const id of ["btn-propose"]) {
     const b = $(id);
     b.disabled = !ok || !isOpen();
     if (why) b.title = why;
@@ -1282,7 +1432,30 @@ function proposalCard(p) {
     h("span", { class: `p-status status-pill-${p.status}` }, STATUS_TEXT[p.status] || p.status),
   );
   const body = [head];
-  if (p.replaces) body.push(h("p", { class: "p-counters" }, `Counters #${p.replaces}`));
+  const original = p.replaces ? S.proposals.get(p.replaces) : null;
+  if (p.replaces) {
+    const other = original && original.author !== p.author;
+    body.push(
+      h(
+        "p",
+        { class: "p-counters" },
+        other ? "Counters " : "Replaces ",
+        h("a", { href: `#proposal-${p.replaces}`, class: "p-link", dataset: { goto: String(p.replaces) } }, `#${p.replaces}`),
+        other ? [" by ", roleChip(original.author), ` (and rejects it)`] : "",
+      ),
+    );
+  }
+  const counters = [...S.proposals.values()].filter((q) => q.replaces === p.id && q.author !== p.author);
+  if (counters.length) {
+    body.push(
+      h(
+        "p",
+        { class: "p-countered" },
+        "Countered by ",
+        ...listNodes(counters.map((q) => h("span", {}, h("a", { href: `#proposal-${q.id}`, class: "p-link", dataset: { goto: String(q.id) } }, `#${q.id}`), " (", roleChip(q.author), ")"))),
+      ),
+    );
+  }
 
   const terms = h("ul", { class: "p-terms" });
   for (const i of S.issues) {
@@ -1309,7 +1482,14 @@ function proposalCard(p) {
         "dl",
         { class: "p-figures" },
         h("div", {}, h("dt", { text: "Your points" }), h("dd", { class: "num" }, h("strong", { text: num(pts) }), ` / ${num(maxPoints())}`)),
-        dur && typeof dur.p_hold === "number" ? h("div", {}, h("dt", { text: `Holds ${horizon} years` }), h("dd", { class: "num" }, h("strong", { text: pct(dur.p_hold) }))) : null,
+        dur && typeof dur.expected_peace === "number"
+          ? h(
+              "div",
+              { class: "p-durability" },
+              h("dt", { text: "Durability" }),
+              h("dd", { class: "num" }, h("strong", { text: pct(dur.expected_peace) }), typeof dur.p_hold === "number" ? h("small", { class: "p-hold", text: ` lasts all ${horizon} years: ${pct(dur.p_hold)}` }) : null),
+            )
+          : null,
         pv && typeof pv.total === "number"
           ? h("div", {}, h("dt", { text: "Your score if signed" }), h("dd", { class: "num" }, h("strong", { text: fmt1(pv.total) }), typeof nd === "number" ? ` (no deal ${num(nd)})` : ""))
           : null,
@@ -1370,7 +1550,30 @@ function proposalCard(p) {
   return card;
 }
 
+/** Bring a proposal's card into view (from a "Counters #1" link), even from the history. */
+function gotoProposal(id) {
+  const card = document.getElementById(`proposal-${id}`);
+  if (!card) return;
+  const hist = card.closest("details");
+  if (hist) hist.open = true;
+  if (PHONE.matches && S.activeTab !== "proposals") selectTab("proposals");
+  card.scrollIntoView({ block: "center" });
+  card.classList.add("is-target");
+  setTimeout(() => card.classList.remove("is-target"), 2500);
+  const title = card.querySelector(".p-title");
+  if (title) {
+    title.setAttribute("tabindex", "-1");
+    title.focus({ preventScroll: true });
+  }
+}
+
 function onProposalAction(e) {
+  const link = e.target.closest("[data-goto]");
+  if (link) {
+    e.preventDefault();
+    gotoProposal(Number(link.dataset.goto));
+    return;
+  }
   const btn = e.target.closest("[data-action]");
   if (!btn) return;
   const card = btn.closest(".proposal");
@@ -1408,7 +1611,8 @@ function renderProposals() {
     for (const el of [...container.children]) if (!keep.has(Number(el.dataset.id))) el.remove();
     let prev = null;
     for (const p of list) {
-      const sig = JSON.stringify([p, ctx, cardPreviews.get(JSON.stringify(normaliseTerms(p.terms || {})))]);
+      const links = [(S.proposals.get(p.replaces) || {}).author, [...S.proposals.values()].filter((q) => q.replaces === p.id).map((q) => [q.id, q.author])];
+      const sig = JSON.stringify([p, ctx, links, cardPreviews.get(JSON.stringify(normaliseTerms(p.terms || {})))]);
       let el = document.getElementById(`proposal-${p.id}`);
       if (!el || cardSigs.get(p.id) !== sig || el.parentElement !== container) {
         const fresh = proposalCard(p);
@@ -1473,6 +1677,12 @@ function chatChannels() {
 function channelOther(ch) {
   if (ch === "table") return null;
   return ch.split("+").find((r) => r !== myRole()) || ch;
+}
+
+/** Does anyone sit in this role at my table? (A private channel to an empty seat reaches nobody yet.) */
+function seatTaken(role) {
+  const seat = ((S.st && S.st.table && S.st.table.seats) || []).find((x) => x.role === role);
+  return Boolean(seat && (seat.players || []).length);
 }
 
 function channelLabel(ch) {
@@ -1542,7 +1752,7 @@ function renderChat() {
         h(
           "div",
           { class: "chat-log-wrap", id: `chat-wrap-${cssKey(ch)}`, role: "tabpanel", "aria-labelledby": `chat-tab-${cssKey(ch)}` },
-          h("p", { class: "chat-empty", text: ch === "table" ? "No messages yet. Everything here is read by the whole table." : `No messages yet. Only you and ${channelLabel(ch)} read this channel.` }),
+          h("p", { class: "chat-empty", text: ch === "table" ? "No messages yet. Everything here is read by the whole table." : `No messages yet. Only you, ${channelLabel(ch)} and your instructor read this channel.` }),
           h("ol", { class: "chat-log", id: `chat-log-${cssKey(ch)}`, role: "log", "aria-live": "polite", "aria-label": `Messages: ${channelLabel(ch)}` }),
         ),
       ),
@@ -1579,12 +1789,30 @@ function renderChat() {
     const badge = btn.querySelector(".chat-unread");
     badge.hidden = n === 0;
     badge.textContent = String(n);
-    btn.setAttribute("aria-label", `${channelLabel(ch)}${n ? `, ${n} unread` : ""}`);
+    const nobody = ch !== "table" && !seatTaken(channelOther(ch));
+    btn.setAttribute("aria-label", `${channelLabel(ch)}${n ? `, ${n} unread` : ""}${nobody ? ", nobody seated yet" : ""}`);
   }
   const ch = S.activeChannel;
   const scope = $("chat-scope");
-  if (ch === "table") scope.replaceChildren("Everyone at the table reads this.");
-  else scope.replaceChildren("Private: only you and ", roleChip(channelOther(ch)), " read this.");
+  // Honest about who reads what, before anything is written: the instructor reads every channel.
+  if (ch === "table") scope.replaceChildren("Everyone at the table reads this, and your instructor.");
+  else {
+    const other = channelOther(ch);
+    scope.replaceChildren(
+      "Private: only you and ",
+      roleChip(other),
+      " read this, ",
+      h("strong", { text: "and your instructor" }),
+      ", who can read every channel.",
+    );
+    if (!seatTaken(other)) {
+      scope.append(h("span", { class: "chat-nobody" }, ` Nobody plays ${roleName(other)} at your table yet: your messages wait here for whoever takes the seat.`));
+    }
+  }
+  for (const btn of tabs.children) {
+    const other = channelOther(btn.dataset.channel);
+    btn.classList.toggle("is-empty-seat", Boolean(other) && !seatTaken(other));
+  }
   $("chat-input").placeholder = ch === "table" ? "Write to the whole table" : `Write privately to ${channelLabel(ch)}`;
   $("chat-input-label").textContent = ch === "table" ? "Message to the whole table" : `Private message to ${channelLabel(ch)}`;
   const tabBadge = $("tab-chat-badge");
@@ -1695,8 +1923,12 @@ function renderOutcome() {
   const story = [];
   if (!agreed) story.push("Your table concluded no agreement before the end. With no peace to hold, durability is 0 and every party scores its no-deal value.");
   else if (real && real.cause) story.push(real.cause);
-  if (agreed && typeof dur.p_hold === "number") {
-    story.push(`A deal like this holds all ${T} years with probability ${pct(dur.p_hold)} and keeps the peace, on average, ${pct(dur.expected_peace || 0)} of the time (its durability); your table's story is one draw of that chance.`);
+  if (agreed && typeof dur.expected_peace === "number") {
+    story.push(
+      `Its durability is ${pct(dur.expected_peace)}: a deal like this keeps the peace, on average, that share of the ${T} years` +
+        (typeof dur.p_hold === "number" ? ` (it lasts all ${T} years in ${pct(dur.p_hold)} of histories)` : "") +
+        ". Your table's story is one draw of that chance.",
+    );
   }
   $("outcome-story").textContent = story.join(" ");
 
@@ -1757,13 +1989,13 @@ function renderOutcome() {
         { class: "score-row" },
         h("div", { class: "score big-num is-total" }, h("span", { class: "big-label", text: "Total" }), h("span", { class: "big-value num", text: fmt1(mine.total) })),
         h("div", { class: "score big-num" }, h("span", { class: "big-label", text: "Tactical" }), h("span", { class: "big-value num", text: fmt1(mine.tactical) })),
-        h("div", { class: "score big-num" }, h("span", { class: "big-label", text: "Durability" }), h("span", { class: "big-value num", text: fmt1(mine.durability) })),
+        h("div", { class: "score big-num" }, h("span", { class: "big-label", text: "Durability" }), h("span", { class: "big-value num", text: `${Math.round(mine.durability)}%` })),
       ),
       h("p", { class: "formula num", text: scoreFormula(o.scoring, mine, D, agreed, nd) }),
       h(
         "p",
         { class: "hint" },
-        `Tactical: your points for the package on a 0 (worst for you) to 100 (best) scale. Durability: 100 × D, the expected share of the years at peace. Each year at peace pays your tactical points plus ${num(peaceValue(o.scoring))} for the peace itself; each year after a collapse pays only ${pct(relapseShare(o.scoring))} of your points, because the war resumes from where the deal left you.`,
+        `Tactical: your points for the package, the sum of its options' points above (0 is the worst for you, 100 the best that can be agreed). Durability: D, the expected share of the ${T} years at peace. Each year at peace pays your tactical points plus ${num(peaceValue(o.scoring))} for the peace itself; each year after a collapse pays only ${pct(relapseShare(o.scoring))} of your points, because the war resumes from where the deal left you.`,
       ),
       lessonBox(o, me, mine),
     );
@@ -1779,7 +2011,7 @@ function renderOutcome() {
         { class: r === me ? "is-you" : "" },
         h("th", { scope: "row" }, roleChip(r), r === me ? h("span", { class: "you-tag", text: " (you)" }) : null),
         h("td", { class: "num", text: fmt1(scores[r].tactical) }),
-        h("td", { class: "num", text: fmt1(scores[r].durability) }),
+        h("td", { class: "num", text: `${Math.round(scores[r].durability)}%` }),
         h("td", { class: "num total", text: fmt1(scores[r].total) }),
       ),
     );
@@ -1816,8 +2048,8 @@ function lessonBox(o, me, mine) {
   const comp = o.lesson.compromise || {};
   const items = [
     { key: "yours", label: o.agreement ? "Your table's deal" : "No deal (your table)", value: mine.total, note: "" },
-    { key: "greedy", label: "Your own maximum", value: les.greedy.total, note: `holds ${pct(les.greedy.p_hold)} · ${packageText(les.greedy.terms)}` },
-    { key: "compromise", label: "The compromise", value: les.compromise.total, note: `holds ${pct(comp.p_hold || 0)} · ${packageText(comp.terms)}` },
+    { key: "greedy", label: "Your own maximum", value: les.greedy.total, note: `durability ${pct(les.greedy.expected_peace || 0)} · ${packageText(les.greedy.terms)}` },
+    { key: "compromise", label: "The compromise", value: les.compromise.total, note: `durability ${pct(comp.expected_peace || 0)} · ${packageText(comp.terms)}` },
   ];
   if (typeof nd === "number" && o.agreement) items.push({ key: "nodeal", label: "No deal", value: nd, note: "the war goes on" });
   const max = Math.max(1, ...items.map((i) => i.value));
@@ -1963,10 +2195,19 @@ $("chat-input").value = store.get("draft", "");
 $("note").addEventListener("input", () => store.set("note", $("note").value));
 $("chat-input").addEventListener("input", () => store.set("draft", $("chat-input").value));
 
-// The height of what sits above the panels, so a phone's chat fits between it and the tabs.
-const chrome = [$("topbar")];
-const setChrome = () => document.documentElement.style.setProperty("--chrome-h", `${$("topbar").offsetHeight}px`);
-if ("ResizeObserver" in window) new ResizeObserver(setChrome).observe(chrome[0]);
+// The height of what sits above the panels (the top bar, and the banners and notices under it),
+// so a phone's chat fits between it and the tabs: nothing pushes the chat box under the tab bar.
+const chrome = ["topbar", "offline-banner", "notices", "news-banner"].map($);
+const setChrome = () => {
+  const root = document.documentElement.style;
+  root.setProperty("--topbar-h", `${$("topbar").offsetHeight}px`);
+  root.setProperty("--chrome-h", `${chrome.reduce((sum, el) => sum + (el.hidden ? 0 : el.offsetHeight), 0)}px`);
+};
+if ("ResizeObserver" in window) {
+  const watch = new ResizeObserver(setChrome);
+  for (const el of chrome) watch.observe(el);
+}
+new MutationObserver(setChrome).observe($("notices"), { childList: true });
 setChrome();
 // The brief starts open where there is room for it beside the builder.
 const medium = window.matchMedia("(min-width: 760px) and (max-width: 1199px)").matches;
