@@ -189,6 +189,101 @@ def test_extend_moves_the_deadline_and_refuses_nonsense(make_session):
             services.extend_phase(session.pk, bad)
 
 
+def test_taking_time_off_past_zero_is_refused_until_confirmed(make_session):
+    """The dashboard's "-1 min" near the end must not end the phase (or the session) by itself."""
+    session = make_session(start=True)
+    t0 = timezone.now()
+    services.extend_phase(session.pk, -(900 - 45), t0)  # 45 s left (a service call: no question)
+    with pytest.raises(services.ServiceError) as e:
+        services.extend_phase(session.pk, -60, t0, ends_ok=False)
+    assert e.value.code == "conflict" and "ends Expert groups now" in e.value.message
+    session.refresh_from_db()
+    assert (session.phase_ends_at - t0).total_seconds() == pytest.approx(45, abs=1)
+    services.extend_phase(session.pk, -30, t0, ends_ok=False)  # 15 s left: fine
+    services.advance_phase(session.pk)
+    services.advance_phase(session.pk)
+    services.extend_phase(session.pk, -(1200 - 30), t0)
+    with pytest.raises(services.ServiceError) as e:
+        services.extend_phase(session.pk, -60, t0, ends_ok=False)
+    assert "and with it the session" in e.value.message
+    services.extend_phase(session.pk, -60, t0, ends_ok=True)
+    services.tick(t0 + timedelta(seconds=2))
+    session.refresh_from_db()
+    assert session.status == GameSession.ENDED
+
+
+def test_a_student_on_another_device_gets_their_own_seat_back_with_the_rejoin_code(make_session):
+    session = make_session()
+    sam = services.join(session.code, "Sam Okafor")
+    services.join(session.code, "Ann")
+    with pytest.raises(services.JoinError) as e:
+        services.join(session.code, "sam okafor")
+    assert e.value.taken and "rejoin code" in e.value.message
+    back = services.rejoin(session.code.lower(), "SAM OKAFOR", sam.rejoin_code.lower())
+    assert back.pk == sam.pk and back.role == sam.role
+    for name, code in (("Sam Okafor", "ZZZZZ"), ("Ann", sam.rejoin_code), ("Sam Okafor", "")):
+        with pytest.raises(services.JoinError) as e:
+            services.rejoin(session.code, name, code)
+        assert e.value.field == "rejoin"
+    assert Player.objects.filter(session=session).count() == 2  # nobody new was seated
+
+
+def test_the_join_form_with_a_rejoin_code_returns_the_new_browser_to_the_seat(make_session):
+    session = make_session()
+    first = Client()
+    first.post("/join/", {"code": session.code, "name": "Sam Okafor"})
+    sam = Player.objects.get(session=session, name="Sam Okafor")
+    phone = Client()
+    r = phone.post("/join/", {"code": session.code, "name": "Sam Okafor"})
+    assert r.status_code == 400 and "rejoin code" in r.content.decode()
+    assert 'id="rejoin-box" open' in r.content.decode()
+    r = phone.post("/join/", {"code": session.code, "name": "Sam Okafor", "rejoin": sam.rejoin_code})
+    assert r.status_code == 302 and r["Location"] == f"/play/{session.code}/"
+    assert phone.session["players"][session.code] == str(sam.token)
+    r = phone.get(f"/play/{session.code}/")
+    assert r.status_code == 200 and "Sam Okafor" in r.content.decode()
+    r = Client().post("/join/", {"code": session.code, "name": "Sam Okafor", "rejoin": "AAAAA"})
+    assert r.status_code == 400 and "does not match" in r.content.decode()
+
+
+def test_the_instructor_hands_a_seat_to_the_students_new_device(make_session):
+    session = make_session()
+    sam = services.join(session.code, "Sam Okafor")
+    services.join(session.code, "Ann")
+    dup = services.join(session.code, "Sam Okafor 2")
+    device = dup.token
+    host.host_action(session.pk, {"type": "seat.hand_over", "player": sam.pk, "to": dup.pk})
+    sam.refresh_from_db()
+    dup.refresh_from_db()
+    assert sam.token == device and not sam.removed and sam.role and sam.table_id
+    assert dup.removed and dup.table_id is None and dup.token != device
+    assert services.player_for(session.code, str(device)).pk == sam.pk
+    for bad in (
+        {"player": sam.pk, "to": sam.pk},
+        {"player": sam.pk, "to": dup.pk},
+        {"player": 10**6, "to": sam.pk},
+    ):
+        with pytest.raises(services.ServiceError):
+            host.host_action(session.pk, {"type": "seat.hand_over", **bad})
+
+
+def test_the_players_snapshot_says_what_each_news_did_to_their_own_points(make_session):
+    session = make_session(start=True)
+    ru = next(p for p in (services.join(session.code, n) for n in "ABCD") if p.role == "russia")
+    services.inject_news(session.pk, "summer_offensive")
+    st = services.player_state(ru.pk)
+    assert st["you"]["rejoin_code"] == ru.rejoin_code
+    (fx,) = st["you"]["news_effects"]
+    assert fx["key"] == "summer_offensive"
+    moved = {c["option"]: c for c in fx["changes"]}
+    assert set(moved) == {"recognition_four_regions", "donbas_exchange", "freeze_line"}  # what it revalued
+    assert isinstance(fx["rescaled"], int)
+    assert moved["recognition_four_regions"]["after"] > moved["recognition_four_regions"]["before"]
+    assert moved["freeze_line"]["after"] < moved["freeze_line"]["before"]
+    after = st["you"]["values"]
+    assert all(c["after"] == after[c["issue"]][c["option"]] for c in fx["changes"])
+
+
 # --- news and outcomes ----------------------------------------------------------------------
 
 
@@ -319,9 +414,13 @@ def played_session(make_session):
 
 def test_the_json_export_holds_seats_every_event_in_order_and_outcomes(make_session, staff_client):
     session = played_session(make_session)
-    r = staff_client.get(f"/host/{session.code}/export.json")
+    r = staff_client.get(f"/host/{session.code}/export.json?private=1&names=1")
     assert r.status_code == 200
+    assert (
+        'filename="session-' in r["Content-Disposition"] and "-private-names.json" in r["Content-Disposition"]
+    )
     data = json.loads(r.content)
+    assert data["anonymised"] is False and data["private_channels"] is True
     assert len(data["players"]) == 8
     t1 = data["tables"][0]
     seqs = [e["seq"] for e in t1["events"]]
@@ -335,9 +434,66 @@ def test_the_json_export_holds_seats_every_event_in_order_and_outcomes(make_sess
         "news",
         "game.ended",
     } <= kinds
-    assert any(e["data"].get("text") == "psst" for e in t1["events"])  # private channels included
+    assert any(e["data"].get("text") == "psst" for e in t1["events"])  # private channels, as chosen
+    assert {p["name"] for p in data["players"]} == {f"P{i}" for i in range(8)}
     assert t1["outcome"]["agreement"] is not None
     assert data["tables"][1]["outcome"]["agreement"] is None
+
+
+def test_the_research_export_is_anonymised_and_leaves_private_channels_out_by_default(
+    make_session, staff_client
+):
+    """Participant codes instead of names, everywhere a name could appear (seats, chat signatures,
+    presence, seating events), and no private channel unless the instructor chooses it."""
+    session = played_session(make_session)
+    r = staff_client.get(f"/host/{session.code}/export.json")
+    assert r["Content-Disposition"] == f'attachment; filename="session-{session.code}.json"'
+    data = json.loads(r.content)
+    assert data["anonymised"] is True and data["private_channels"] is False
+    codes = [p["participant"] for p in data["players"]]
+    assert codes == [f"P{i:02d}" for i in range(1, 9)]
+    assert all("name" not in p for p in data["players"])
+    text = json.dumps(data)
+    for i in range(8):
+        assert f'"P{i}"' not in text, "a real name leaked into the research export"
+    events = [e for t in data["tables"] for e in t["events"]]
+    assert not any(e["audience"].startswith("channel:") for e in events)
+    assert "psst" not in text
+    hello = next(e for e in events if e["data"].get("text") == "hello, table")
+    assert hello["data"]["name"] in codes
+    seats = next(e for e in events if e["kind"] == "seats")
+    assert {n for s in seats["data"]["seats"] for n in s["names"]} <= set(codes)
+    # the CSV follows the same rule, and its score rows name who played the role
+    rows = list(
+        csv.DictReader(io.StringIO(staff_client.get(f"/host/{session.code}/export.csv").content.decode()))
+    )
+    assert not any(row["text"] == "psst" for row in rows)
+    assert {row["player"] for row in rows if row["row_type"] == "seat"} == set(codes)
+    totals = [row for row in rows if row["row_type"] == "score.total" and row["table"] == "1"]
+    assert all(row["player"] in codes for row in totals)
+
+
+def test_the_grading_export_has_one_row_per_student_with_role_table_and_scores(make_session, staff_client):
+    session = played_session(make_session)
+    services.remove_player(session, Player.objects.get(session=session, name="P7").pk)
+    r = staff_client.get(f"/host/{session.code}/grades.csv")
+    assert (
+        r.status_code == 200
+        and r["Content-Disposition"] == f'attachment; filename="grades-{session.code}.csv"'
+    )
+    rows = list(csv.DictReader(io.StringIO(r.content.decode())))
+    from game.export import GRADE_COLUMNS
+
+    assert list(rows[0].keys()) == GRADE_COLUMNS
+    assert sorted(row["name"] for row in rows) == [f"P{i}" for i in range(7)]  # P7 was removed
+    by = {row["name"]: row for row in rows}
+    outcome = session.tables.get(number=1).outcome
+    p0 = Player.objects.get(session=session, name="P0")
+    assert by["P0"]["table"] == "1" and by["P0"]["role"] == p0.role
+    assert float(by["P0"]["total"]) == outcome["scores"][p0.role]["total"]
+    assert by["P0"]["outcome"] == "agreement"
+    assert all(row["outcome"] == "no deal" for row in rows if row["table"] == "2")
+    assert Client().get(f"/host/{session.code}/grades.csv").status_code == 302
 
 
 def test_the_json_export_with_the_scenario_is_enough_to_recompute_every_outcome(make_session, staff_client):
@@ -355,7 +511,7 @@ def test_the_csv_export_is_one_tidy_table_with_documented_columns(make_session, 
     from game.export import CSV_COLUMNS
 
     session = played_session(make_session)
-    r = staff_client.get(f"/host/{session.code}/export.csv")
+    r = staff_client.get(f"/host/{session.code}/export.csv?private=1")
     rows = list(csv.DictReader(io.StringIO(r.content.decode())))
     assert list(rows[0].keys()) == CSV_COLUMNS
     types = {row["row_type"] for row in rows}
@@ -370,6 +526,8 @@ def test_the_csv_export_is_one_tidy_table_with_documented_columns(make_session, 
         "/host/{code}/",
         "/host/{code}/export.json",
         "/host/{code}/export.csv",
+        "/host/{code}/grades.csv",
+        "/host/{code}/projector/",
         "/host/{code}/debrief/",
         "/host/{code}/table/1/",
     ],
@@ -391,6 +549,7 @@ def test_the_host_pages_render_for_staff(make_session, staff_client):
         "/host/",
         f"/host/{session.code}/",
         f"/host/{session.code}/debrief/",
+        f"/host/{session.code}/projector/",
         f"/host/{session.code}/table/1/",
     ):
         r = staff_client.get(url)
