@@ -147,12 +147,37 @@ class GameServer:
         )
 
 
+# An instructor account on every test server, so one server serves the students' and the
+# instructor's tests alike.
+USER, PASSWORD = "instructor-test", "a-long-test-password-91"
+CREATE_USER = f"""
+from django.contrib.auth import get_user_model
+U = get_user_model()
+u, _ = U.objects.get_or_create(username={USER!r})
+u.is_staff = u.is_superuser = True
+u.set_password({PASSWORD!r})
+u.save()
+"""
+
+
 def _boot(var_dir: Path) -> GameServer:
     srv = GameServer(var_dir)
     srv.manage("migrate", "--noinput", "-v", "0")
     srv.manage("load_default_scenario")
+    srv.manage("shell", "-c", CREATE_USER)
     srv.start()
     return srv
+
+
+def sign_in(page, base: str) -> None:
+    """Log the page's context in as the instructor (the cookie then serves every page of it)."""
+    import re
+
+    page.goto(base + "/admin/login/?next=/host/")
+    page.fill("#id_username", USER)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(re.compile(r".*/host/$"))
 
 
 @pytest.fixture(scope="session")

@@ -148,7 +148,7 @@ def test_a_phone_joins_by_name_reads_its_brief_first_proposes_and_keeps_its_seat
     page.get_by_role("button", name="Propose", exact=True).scroll_into_view_if_needed()
     page.get_by_role("button", name="Propose", exact=True).tap()
     expect(page.locator("#builder-status")).to_contain_text("Proposed")
-    tabbar.get_by_role("tab", name=re.compile("Table")).tap()
+    tabbar.get_by_role("tab", name=re.compile("Proposals")).tap()
     expect(page.locator("#proposal-list > article")).to_have_count(1)
 
     # --- a reload: the same seat comes back (the cookie was kept on plain HTTP) ---------------------
@@ -160,12 +160,16 @@ def test_a_phone_joins_by_name_reads_its_brief_first_proposes_and_keeps_its_seat
     expect(page.locator("#proposal-list > article")).to_have_count(1)
     assert page.url == f"{room}/play/{code}/"
 
-    # a laptop student joining the running session: the brief open beside the builder
+    # a laptop student joining the running session meets the role and the brief first, then goes
+    # to the table with the brief open beside the builder
     desk = chromium.new_context(viewport=DESKTOP)
     student = desk.new_page()
     student.on("pageerror", lambda e: errors.append(str(e)))
     join(student, room, code, "Marek")
-    expect(student.locator("#brief-body")).to_be_visible(timeout=20000)
+    expect(student.locator("#lobby-title")).to_contain_text("You play", timeout=20000)
+    expect(student.locator("#lobby-brief")).to_be_in_viewport()
+    student.get_by_role("button", name="I have read my brief: go to the table").click()
+    expect(student.locator("#brief-body")).to_be_visible()
     expect(student.locator("#brief-body")).to_be_in_viewport()
     student.screenshot(path=str(shots / "classroom-student-first-screen-desktop.png"))
     desk.close()

@@ -1,7 +1,7 @@
 """The instructor's flow in a real browser: sign in, open a session, watch four students join,
 start, advance to the leaders' phase, inject news, see a deal, end, and walk the debrief.
 
-Runs its own Daphne on its own SQLite database (the server of tests/browser/conftest.py, with an
+Runs on the shared Daphne of tests/browser/conftest.py (its own SQLite database, with an
 instructor account). Screenshots of every host page, desktop and phone,
 go to ``artifacts/screenshots/host-*.png``.
 """
@@ -14,22 +14,12 @@ from types import SimpleNamespace
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE, SHOTS, GameServer
+from tests.browser.conftest import DESKTOP, PHONE, SHOTS, sign_in
 
 pytestmark = pytest.mark.browser
 
-USER, PASSWORD = "instructor-test", "a-long-test-password-91"
 STUDENTS = ["Alina", "Bogdan", "Chloé", "Dieter"]  # seated in role order: us, russia, ukraine, europe
 T = 15_000  # ms: how long the dashboard may take to follow a change
-
-CREATE_USER = f"""
-from django.contrib.auth import get_user_model
-U = get_user_model()
-u, _ = U.objects.get_or_create(username={USER!r})
-u.is_staff = u.is_superuser = True
-u.set_password({PASSWORD!r})
-u.save()
-"""
 
 # A finished class of five tables, for a debrief with something to show.
 SEED_CLASS = """
@@ -101,17 +91,9 @@ async ([code, messages]) => {
 
 
 @pytest.fixture(scope="module")
-def host_game_server(tmp_path_factory):
-    """The shared test server (tests/browser/conftest.py) with an instructor account of its own."""
-    srv = GameServer(tmp_path_factory.mktemp("host-flow-var"))
-    srv.manage("migrate", "--noinput", "-v", "0")
-    srv.manage("load_default_scenario")
-    srv.manage("shell", "-c", CREATE_USER)
-    srv.start()
-    try:
-        yield SimpleNamespace(base=srv.base, manage=srv.manage, log=srv.log_path)
-    finally:
-        srv.stop()
+def host_game_server(server):
+    """The shared test server (tests/browser/conftest.py), which has an instructor account."""
+    return SimpleNamespace(base=server.base, manage=server.manage, log=server.log_path)
 
 
 @pytest.fixture(scope="module")
@@ -132,14 +114,6 @@ def shoot(page, name: str, *, full: bool = False) -> None:
     page.screenshot(path=str(SHOTS / f"host-{name}-phone.png"))
     page.set_viewport_size(DESKTOP)
     page.wait_for_timeout(150)
-
-
-def sign_in(page, base: str) -> None:
-    page.goto(base + "/admin/login/?next=/host/")
-    page.fill("#id_username", USER)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r".*/host/$"))
 
 
 def test_instructor_runs_a_class(host_game_server, chromium):
@@ -191,16 +165,20 @@ def test_instructor_runs_a_class(host_game_server, chromium):
         shoot(host, "dashboard-lobby")
 
         # --- start, advance to the leaders' phase, inject news -------------------------------
-        host.get_by_role("button", name="Start the negotiation").click()
+        host.get_by_role("button", name="Start the negotiation").click()  # every seat is taken: no question
         expect(host.locator("#status-pill")).to_have_text("Running", timeout=T)
         expect(host.locator("#phase-name")).to_contain_text("Expert groups")
         expect(host.locator("#clock")).to_have_text(re.compile(r"^\d\d:\d\d$"))
         advance = host.locator("#advance-btn")
         expect(advance).to_have_text(re.compile("Senior officials"))
-        advance.click()
+        dialog = host.locator("#confirm-dialog")
+        advance.click()  # advancing asks first
+        expect(dialog).to_contain_text("move every table on to Senior officials")
+        dialog.get_by_role("button", name="Advance to Senior officials").click()
         expect(host.locator("#phase-name")).to_contain_text("Senior officials", timeout=T)
         expect(advance).to_have_text(re.compile("Leaders"), timeout=T)
         advance.click()
+        dialog.get_by_role("button", name=re.compile("Advance to Leaders")).click()
         expect(host.locator("#phase-name")).to_contain_text("Leaders", timeout=T)
         expect(advance).to_have_text(re.compile("ends the session"), timeout=T)
 
@@ -219,7 +197,7 @@ def test_instructor_runs_a_class(host_game_server, chromium):
         host.select_option("#news-select", "summer_offensive")
         host.get_by_role("button", name="Send the news").click()
         expect(host.locator("#toast")).to_contain_text("Send the news", timeout=T)
-        expect(card).to_contain_text("News: 1", timeout=T)
+        expect(card.locator(".tc-news")).to_contain_text("Russian offensive", timeout=T)
         # the same news again to the same table: the server refuses, and the page says so
         host.locator("#target-tables input[type=checkbox]").first.check()
         host.get_by_role("button", name="Send the news").click()
@@ -247,7 +225,7 @@ def test_instructor_runs_a_class(host_game_server, chromium):
             reply = got["answers"][0]
             assert reply["type"] == "ack" or reply.get("code") == "conflict", got
         expect(card.locator(".agree-badge")).to_have_text(re.compile("Agreement"), timeout=T)
-        expect(card.locator(".tc-outcome")).to_contain_text("Peace expected", timeout=T)
+        expect(card.locator(".tc-outcome")).to_contain_text("Durability", timeout=T)
 
         # --- the transcript opens from the card, in a new tab -------------------------------
         with ctx.expect_page() as new_tab:
@@ -271,14 +249,14 @@ def test_instructor_runs_a_class(host_game_server, chromium):
         expect(dialog).to_contain_text("End the session for every table")
         dialog.get_by_role("button", name="Cancel").click()
         expect(dialog).to_be_hidden()
-        expect(host.locator("#status-pill")).to_have_text("Running")
+        expect(host.locator("#status-pill")).to_have_text("All tables finished")
         host.get_by_role("button", name="End the session…").click()
         dialog.get_by_role("button", name="End the session").click()
         expect(host.locator("#status-pill")).to_have_text("Ended", timeout=T)
         expect(host.locator("#phase-name")).to_have_text("Session ended")
 
         # --- the debrief ------------------------------------------------------------------------
-        host.get_by_role("link", name="Open the debrief").click()
+        host.locator("#all-finished").get_by_role("link", name="Open the debrief").click()
         host.wait_for_url(re.compile(rf".*/host/{code}/debrief/$"))
         expect(host.get_by_role("heading", name="Who won?")).to_be_visible()
         expect(host.locator("svg.chart-scatter g.dot")).to_have_count(4)
@@ -335,7 +313,7 @@ def test_seat_tools_before_the_start(host_game_server, chromium):
         lobby = page.locator("#lobby-list")
         eve = lobby.locator(".lobby-item", has_text="Eve")
         expect(eve).to_contain_text("United States")  # a second US player: a team
-        page.get_by_text("Seats: move, stand-in, remove").click()
+        page.get_by_text("Seats: move, stand-in, new device, remove").click()
 
         move = page.locator("form", has=page.locator("#move-title"))
         pick(move.locator("select[name=player]"), "Eve")

@@ -192,7 +192,7 @@ def test_four_players_negotiate_to_an_agreement(server, contexts, shots):
     pick(ua, "nato", "moratorium")
     pick(ua, "guarantees", "reassurance_force")
     expect(ua.locator("#m-sign")).to_contain_text("Europe")
-    ua.get_by_role("button", name="Counter #1", exact=True).click()
+    ua.get_by_role("button", name="Send counter to #1", exact=True).click()
     for page in pages.values():
         c = card(page, 2)
         expect(c).to_be_visible()
@@ -312,7 +312,7 @@ def test_phone_is_usable(server, contexts, shots):
     server.resume_clock(code)
     expect(page.locator("#countdown")).to_have_text(re.compile(r"^\d\d:\d\d left$"), timeout=15000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
-    for name in ("Brief", "Propose", "Table", "Chat"):
+    for name in ("Brief", "Propose", "Proposals", "Chat"):
         expect(tabbar.get_by_role("tab", name=re.compile(name))).to_be_visible()
 
     # The builder is one tap away, and its numbers follow the pickers.
@@ -329,8 +329,8 @@ def test_phone_is_usable(server, contexts, shots):
     page.get_by_role("button", name="Propose", exact=True).scroll_into_view_if_needed()
     page.get_by_role("button", name="Propose", exact=True).tap()
 
-    # The proposal is on the Table tab.
-    tabbar.get_by_role("tab", name=re.compile("Table")).click()
+    # The proposal is on the Proposals tab.
+    tabbar.get_by_role("tab", name=re.compile("Proposals")).click()
     expect(card(page, 1)).to_be_visible()
     expect(page.locator("#pickers")).to_be_hidden()
     page.screenshot(path=str(shots / "proposals-phone.png"))
