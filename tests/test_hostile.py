@@ -52,6 +52,7 @@ HOST_TYPES = [
     "seat.move",
     "seat.remove",
     "seat.stand_in",
+    "seat.hand_over",
     "table.add",
 ]
 FIELDS = [
@@ -70,6 +71,8 @@ FIELDS = [
     "table",
     "role",
     "on",
+    "to",
+    "confirm",
     "ref",
 ]
 
