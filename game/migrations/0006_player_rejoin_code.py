@@ -14,7 +14,7 @@ def distinct_codes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("game", "0003_model_sides_score_excludes"),
+        ("game", "0005_host_ref"),
     ]
 
     operations = [
