@@ -896,7 +896,8 @@ document.addEventListener("submit", async (ev) => {
       return;
     }
   }
-  if (question && !(await confirmDialog(question, submitter?.dataset.label))) {
+  const ends = submitter?.dataset.ends === "1" && S?.session.phase ? `End ${S.session.phase.name} now` : null;
+  if (question && !(await confirmDialog(question, ends || submitter?.dataset.label))) {
     if (submitter) delete submitter.dataset.ends;
     return;
   }

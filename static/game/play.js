@@ -683,6 +683,9 @@ function applyEvent(ev) {
         for (const [id, p] of S.proposals) if (p.status === "agreed") table.agreement = id;
       }
       S.activeTab = "outcome";
+      // The game is over: earlier notices would only stand between the student and the outcome
+      // (the news stays in the news bar).
+      $("notices").replaceChildren();
       renderAll();
       if (first) showOutcome();
       break;
@@ -1995,7 +1998,7 @@ function renderOutcome() {
       h(
         "p",
         { class: "hint" },
-        `Tactical: your points for the package, the sum of its options' points above (0 is the worst for you, 100 the best that can be agreed). Durability: D, the expected share of the ${T} years at peace. Each year at peace pays your tactical points plus ${num(peaceValue(o.scoring))} for the peace itself; each year after a collapse pays only ${pct(relapseShare(o.scoring))} of your points, because the war resumes from where the deal left you.`,
+        `Tactical: your points for the package, the sum of its options' points in the agreement (0 is the worst for you, 100 the best that can be agreed). Durability: D, the expected share of the ${T} years at peace. Each year at peace pays your tactical points plus ${num(peaceValue(o.scoring))} for the peace itself; each year after a collapse pays only ${pct(relapseShare(o.scoring))} of your points, because the war resumes from where the deal left you.`,
       ),
       lessonBox(o, me, mine),
     );

@@ -226,7 +226,10 @@ def test_a_counter_is_the_rejection_and_the_new_proposal_in_one_step_linked_ever
     assert [(r["proposal"], r["role"], r["answer"], json.loads(r["detail"])) for r in answered] == [
         ("1", "russia", "reject", {"counter": 2})
     ]
+    made.scroll_into_view_if_needed()
+    shot(tr, "transcript-desktop")
     tr.set_viewport_size(PHONE)
+    made.scroll_into_view_if_needed()
     shot(tr, "transcript-phone")
 
 
@@ -246,6 +249,9 @@ def test_no_click_ends_a_phase_or_the_session_without_a_second_step_and_the_cloc
     dialog = dash.locator("#start-dialog")
     expect(dialog).to_contain_text("Table 1: Europe")
     shot(dash, "start-empty-seats-desktop")
+    dash.set_viewport_size(PHONE)
+    shot(dash, "start-empty-seats-phone")
+    dash.set_viewport_size(DESK)
     dialog.get_by_role("button", name="Wait for more students").click()
     expect(dialog).to_be_hidden()
     expect(dash.locator("#status-pill")).to_have_text("Lobby")
@@ -280,7 +286,7 @@ def test_no_click_ends_a_phase_or_the_session_without_a_second_step_and_the_cloc
     refused = dash.evaluate(SOCKET_JS, [f"/ws/host/{code}/", [{"type": "phase.extend", "seconds": -60}]])
     assert refused["replies"][0]["code"] == "conflict"
     dash.get_by_role("button", name=MINUS_ONE).click()
-    confirm.get_by_role("button", name="1 minute less").click()
+    confirm.get_by_role("button", name="End Expert groups now").click()
     expect(dash.locator("#phase-name")).to_have_text("Senior officials", timeout=T)
 
     # In the last phase the warning says the clock ends the game.
@@ -366,6 +372,9 @@ def test_a_student_on_a_new_device_gets_their_own_seat_back(cls):
     expect(phone.get_by_text("If that is you on another device, type your rejoin code")).to_be_visible()
     expect(phone.locator("#rejoin-box")).to_have_attribute("open", "")
     shot(phone, "rejoin-form-phone", full=True)
+    phone.set_viewport_size(DESK)
+    shot(phone, "rejoin-form-desktop")
+    phone.set_viewport_size(PHONE)
     phone.get_by_label("Your rejoin code").fill(rejoin.lower())
     phone.get_by_role("button", name="Join the table").click()
     phone.wait_for_url(re.compile(rf"/play/{code}/$"))
@@ -385,7 +394,12 @@ def test_a_student_on_a_new_device_gets_their_own_seat_back(cls):
     expect(dash.locator("#rejoin-show")).to_contain_text("Lee's rejoin code:")
     pick_player(form.locator("select[name=player]"), "Lee")
     pick_player(form.locator("select[name=to]"), "Lee 2")
+    form.locator("#rejoin-show").scroll_into_view_if_needed()
     shot(dash, "handover-desktop")
+    dash.set_viewport_size(PHONE)
+    form.locator("#rejoin-show").scroll_into_view_if_needed()
+    shot(dash, "handover-phone")
+    dash.set_viewport_size(DESK)
     form.get_by_role("button", name="Hand the seat over…").click()
     dash.locator("#confirm-dialog").get_by_role("button", name="Hand the seat over").click()
     expect(tablet.locator("#you-name")).to_have_text("Lee", timeout=T)
@@ -746,3 +760,6 @@ def test_the_smaller_things(cls):
     expect(page.locator("#outcome-you .score.is-total")).to_be_in_viewport()
     shot(page, "outcome-score-first-phone")
     shot(index, "session-list-desktop")
+    index.set_viewport_size(PHONE)
+    index.locator("table.sessions tr", has_text=code).scroll_into_view_if_needed()
+    shot(index, "session-list-phone")
