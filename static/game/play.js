@@ -1983,6 +1983,16 @@ function renderOutcome() {
   const me = myRole();
   const mine = scores[me];
   const nd = you().no_deal_value;
+  // The student's own result first, in the headline card: on a phone the details follow below.
+  $("outcome-score-line").replaceChildren(
+    ...(mine
+      ? [
+          "Your score: ",
+          h("strong", { text: fmt1(mine.total) }),
+          ` (tactical ${fmt1(mine.tactical)} · durability ${Math.round(mine.durability)}%${typeof nd === "number" ? ` · no deal ${num(nd)}` : ""})`,
+        ]
+      : []),
+  );
   const youBox = $("outcome-you");
   if (mine) {
     const D = typeof dur.expected_peace === "number" ? dur.expected_peace : (mine.durability || 0) / 100;

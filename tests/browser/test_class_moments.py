@@ -583,6 +583,9 @@ def test_one_durability_figure_everywhere_and_points_that_add_up(cls):
         you = page.locator("#outcome-you")
         expect(you.locator(".score").nth(2)).to_contain_text(f"Durability{d}")
         expect(page.locator("#outcome-story")).to_contain_text(f"Its durability is {d}")
+        # the student's own score is in view at once, even above a long story on a phone
+        expect(page.locator("#outcome-score-line")).to_contain_text(f"durability {d}")
+        expect(page.locator("#outcome-score-line")).to_be_in_viewport()
         tactical = float(you.locator(".score").nth(1).locator(".big-value").inner_text())
         terms = [float(x) for x in page.locator("#outcome-terms .t-pts").all_inner_texts()]
         assert tactical == pytest.approx(sum(terms), abs=0.11), (tactical, terms)
