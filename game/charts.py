@@ -104,6 +104,7 @@ class RoleStyle:
     colour: str
     initial: str
     text_colour: str  # ink or white, whichever reads better on ``colour``
+    mediator: bool = False  # not a party to the conflict: never "won most at the table"
 
 
 def _luminance(hex_colour: str) -> float:
@@ -157,17 +158,24 @@ def _initials(roles: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 def role_styles(scenario: Any, results: Mapping[str, Any] | None = None) -> dict[str, RoleStyle]:
     """Each role's name, colour (from the scenario), initial and readable text colour."""
-    raw: list[tuple[str, str, str]] = []
+    raw: list[tuple[str, str, str, bool]] = []
     for r in getattr(scenario, "roles", ()) or ():
-        raw.append((str(r.key), str(r.name), str(r.colour)))
+        raw.append((str(r.key), str(r.name), str(r.colour), bool(getattr(r, "mediator", False))))
     if not raw and results:
         for r in results.get("roles", ()):
-            raw.append((str(r.get("key")), str(r.get("name") or r.get("key")), str(r.get("colour") or "")))
-    initials = _initials([(k, n) for k, n, _ in raw])
+            raw.append(
+                (
+                    str(r.get("key")),
+                    str(r.get("name") or r.get("key")),
+                    str(r.get("colour") or ""),
+                    bool(r.get("mediator")),
+                )
+            )
+    initials = _initials([(k, n) for k, n, _, _ in raw])
     out = {}
-    for key, name, colour in raw:
+    for key, name, colour, mediator in raw:
         c = colour if _COLOUR.match(colour or "") else FALLBACK_COLOUR
-        out[key] = RoleStyle(key, name, c, initials[key], _text_on(c))
+        out[key] = RoleStyle(key, name, c, initials[key], _text_on(c), mediator)
     return out
 
 
@@ -1001,6 +1009,8 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
     no_deal_values = {r.key: float(r.no_deal_value) for r in getattr(scenario, "roles", ()) or ()}
     horizon = getattr(getattr(scenario, "model", None), "horizon_years", 10) or 10
     effects = {e.get("table"): e for e in (results or {}).get("news_effects", ())}
+    say_no_deal = getattr(scenario, "no_deal_label", None)
+    no_deal_label = say_no_deal() if callable(say_no_deal) else EXTRA_CAUSE_LABELS["no_deal"]
     cards = TableCards()
     all_rows = sorted((results or {}).get("tables", ()), key=lambda r: r.get("table") or 0)
     for row in all_rows:
@@ -1021,6 +1031,7 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
                 "colour": s.colour,
                 "initial": s.initial,
                 "names": _names(row, key),
+                "mediator": s.mediator,
                 "no_deal": round(no_deal_values[key]) if key in no_deal_values else None,
             }
             if sc:
@@ -1039,7 +1050,8 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
                     deal and entry["no_deal"] is not None and entry["total"] < entry["no_deal"]
                 )
             scores.append(entry)
-        scored = [e for e in scores if "tactical" in e]
+        # A mediator is not a party: it can do well at the table, but it never "won most".
+        scored = [e for e in scores if "tactical" in e and not e["mediator"]]
         winner = max(scored, key=lambda e: (e["tactical"], e["total"])) if deal and scored else None
         ep = _pct(dur.get("expected_peace")) if outcome else None
         news = [{"key": k, "headline": _headline(scenario, k)} for k in row.get("news") or ()]
@@ -1079,7 +1091,7 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
                 )
             )
         elif outcome:
-            story = "No agreement: the war went on, and every party got its no-deal score."
+            story = f"{no_deal_label}. Every party got its no-deal score."
         factors = []
         for fx in (dur.get("factors") or ())[:4]:
             eff_v = float(fx.get("effect") or 0)
@@ -1142,8 +1154,8 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
 def _summary(cards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     finished = [c for c in cards if c["has_outcome"]]
     deals = [c for c in finished if c["deal"]]
-    parties = [e for c in finished for e in c["scores"] if "tactical" in e]
-    deal_parties = [e for c in deals for e in c["scores"] if "tactical" in e]
+    parties = [e for c in finished for e in c["scores"] if "tactical" in e and not e.get("mediator")]
+    deal_parties = [e for c in deals for e in c["scores"] if "tactical" in e and not e.get("mediator")]
     winners = [c["winner"] for c in deals if c["winner"]]
     best = None
     if deal_parties:
@@ -1163,9 +1175,19 @@ def _summary(cards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         # What each table's realized story says, like "Deals that broke down": a party "kept the
         # peace" only if its table's deal held in the simulation.
         "won_lost": sum(
-            1 for c in deals if not c["held"] for e in c["scores"] if e.get("tactical", 0) >= WIN
+            1
+            for c in deals
+            if not c["held"]
+            for e in c["scores"]
+            if e.get("tactical", 0) >= WIN and not e.get("mediator")
         ),
-        "won_kept": sum(1 for c in deals if c["held"] for e in c["scores"] if e.get("tactical", 0) >= WIN),
+        "won_kept": sum(
+            1
+            for c in deals
+            if c["held"]
+            for e in c["scores"]
+            if e.get("tactical", 0) >= WIN and not e.get("mediator")
+        ),
         "worse_than_no_deal": sum(1 for e in deal_parties if e.get("worse_than_no_deal")),
         "winners_tactical": round(sum(w["tactical"] for w in winners) / len(winners)) if winners else None,
         "winners_total": round(sum(w["total"] for w in winners) / len(winners)) if winners else None,

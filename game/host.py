@@ -52,9 +52,12 @@ def host_state(session_id: int) -> dict[str, Any]:
         "type": "host.state",
         "session": services.session_payload(session, scenario),
         "server_time": timezone.now().isoformat(),
-        "roles": [{"key": r.key, "name": r.name, "colour": r.colour} for r in scenario.roles],
+        "roles": [
+            {"key": r.key, "name": r.name, "colour": r.colour, "mediator": r.mediator} for r in scenario.roles
+        ],
         "issues": services.public_scenario(scenario)["issues"],
         "necessary_signatories": list(scenario.necessary_signatories),
+        "no_deal_text": scenario.no_deal_label(),
         "news_items": news_previews(scenario),
         "players": [
             {
@@ -230,13 +233,15 @@ def results(session: GameSession) -> dict[str, Any]:
                 )
         rows.append(row)
     factor_labels = {f.key: scenario.say(f.label) for f in scenario.model.factors}
-    factor_labels["no_deal"] = "No agreement: the war went on"
+    factor_labels["no_deal"] = scenario.no_deal_label()
     factor_labels["baseline"] = "The ordinary risk that any settlement breaks down"
     return {
         "tables": rows,
         "causes": [{"key": k, "label": factor_labels.get(k, k), "count": n} for k, n in causes.most_common()],
         "news_effects": news_effects,
-        "roles": [{"key": r.key, "name": r.name, "colour": r.colour} for r in scenario.roles],
+        "roles": [
+            {"key": r.key, "name": r.name, "colour": r.colour, "mediator": r.mediator} for r in scenario.roles
+        ],
     }
 
 

@@ -928,7 +928,13 @@ def brief_html(markdown_text: str) -> str:
 def public_scenario(scenario: Scenario) -> dict[str, Any]:
     return {
         "roles": [
-            {"key": r.key, "name": r.name, "colour": r.colour, "description": r.description}
+            {
+                "key": r.key,
+                "name": r.name,
+                "colour": r.colour,
+                "description": r.description,
+                "mediator": r.mediator,
+            }
             for r in scenario.roles
         ],
         "issues": [
@@ -951,6 +957,8 @@ def public_scenario(scenario: Scenario) -> dict[str, Any]:
         "news_items": [{"key": n.key, "headline": n.headline} for n in scenario.news],
         "necessary_signatories": list(scenario.necessary_signatories),
         "horizon_years": scenario.model.horizon_years,
+        "moral": scenario.moral,
+        "no_deal_text": scenario.no_deal_label(),
     }
 
 

@@ -220,7 +220,8 @@ def summarise(
     cause_rows = [
         {
             "key": k,
-            "label": factor_labels.get(k) or CAUSE_LABELS.get(k, k),
+            "label": factor_labels.get(k)
+            or (scenario.no_deal_label() if k == NO_DEAL_CAUSE_KEY else CAUSE_LABELS.get(k, k)),
             "count": c,
             "share": c / n if n else 0.0,
             "after_deal": k != NO_DEAL_CAUSE_KEY,

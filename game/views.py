@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import segno
 from django import forms
@@ -32,8 +33,34 @@ class JoinForm(forms.Form):
 
 @require_GET
 def join_page(request: HttpRequest) -> HttpResponse:
-    form = JoinForm(initial={"code": normalise_code(request.GET.get("code", ""))})
-    return render(request, "game/join.html", {"form": form, "rejoin": _my_sessions(request)})
+    code = normalise_code(request.GET.get("code", ""))
+    form = JoinForm(initial={"code": code})
+    return render(
+        request, "game/join.html", {"form": form, "rejoin": _my_sessions(request), "intro": _join_intro(code)}
+    )
+
+
+def _join_intro(code: str) -> dict | None:
+    """What the join page says about the game when the link names a session that can be joined:
+    its scenario's title, the first sentences of its description and its moral (students see
+    these anyway once seated). Without a code, or for an unknown or ended one, the page speaks of
+    no scenario in particular."""
+    if not code:
+        return None
+    session = GameSession.objects.filter(code=code).exclude(status=GameSession.ENDED).first()
+    if session is None:
+        return None
+    scenario = session.engine_scenario()
+    return {
+        "title": session.title or scenario.title,
+        "lede": _first_sentences(scenario.description, 2),
+        "moral": scenario.moral,
+    }
+
+
+def _first_sentences(text: str, n: int) -> str:
+    parts = re.split(r"(?<=[.!?])\s+", (text or "").strip())
+    return " ".join(parts[:n])
 
 
 def _my_sessions(request: HttpRequest) -> list[dict]:
@@ -98,13 +125,25 @@ async def healthz(request: HttpRequest) -> JsonResponse:
 # --- host ----------------------------------------------------------------------------------
 
 
+class ScenarioChoiceField(forms.ModelChoiceField):
+    """A scenario by its title and its number of roles: a table seats one student per role."""
+
+    def label_from_instance(self, obj: ScenarioConfig) -> str:
+        n = getattr(obj, "n_roles", None)
+        if n is None:
+            n = obj.roles.count()
+        return f"{obj.title} ({n} role{'s' if n != 1 else ''} a table)"
+
+
 class NewSessionForm(forms.Form):
-    scenario = forms.ModelChoiceField(queryset=ScenarioConfig.objects.all(), empty_label=None)
+    scenario = ScenarioChoiceField(
+        queryset=ScenarioConfig.objects.annotate(n_roles=Count("roles")), empty_label=None
+    )
     tables = forms.IntegerField(
         min_value=0,
         max_value=200,
         initial=0,
-        help_text="0 opens tables as students join (every four students make a table).",
+        help_text="0 opens tables as students join (a table for each full set of the scenario's roles).",
     )
     title = forms.CharField(max_length=200, required=False, help_text="Optional, e.g. 'IR 201, Tuesday'.")
 
@@ -248,6 +287,7 @@ def _lesson_rows(scenario) -> list[dict]:
                     "greedy_peace": round(100 * row["greedy"]["expected_peace"]),
                     "compromise": round(row["compromise"]["total"], 1),
                     "no_deal": r.no_deal_value,
+                    "mediator": r.mediator,
                 }
             )
     return out

@@ -53,7 +53,7 @@ def test_a_scenario_without_a_zone_of_agreement_ends_without_deals():
     assert r["agreements"] == 0 and r["causes"] == [
         {
             "key": "no_deal",
-            "label": "No agreement: the war went on",
+            "label": "No agreement: the war goes on",  # the scenario's no_deal_text
             "count": 10,
             "share": 1.0,
             "after_deal": False,

@@ -38,6 +38,8 @@ SIDES = {
     "challenger": "the side able to restart the war",
 }
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+# What no agreement means when a scenario does not say (the default scenario's words).
+DEFAULT_NO_DEAL_LABEL = "No agreement: the war goes on"
 
 
 def _frozen(d: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -252,6 +254,17 @@ class Scenario:
             return text
         names = self.side_names()
         return _PLACEHOLDER.sub(lambda m: names.get(m.group(1), m.group(0)), text)
+
+    def no_deal_label(self) -> str:
+        """What no agreement means here, as a short label for charts and stories ("No agreement:
+        the war goes on"), from the model's ``no_deal_text`` (without its final full stop)."""
+        text = self.say(self.model.no_deal_text or "").strip()
+        return text.rstrip(".") if text else DEFAULT_NO_DEAL_LABEL
+
+    @property
+    def parties(self) -> tuple[Role, ...]:
+        """The roles that are parties to the conflict: every role but a mediator."""
+        return tuple(r for r in self.roles if not r.mediator)
 
     @functools.cached_property
     def exclusions(self) -> dict[tuple[str, str], frozenset[tuple[str, str]]]:

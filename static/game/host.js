@@ -324,7 +324,7 @@ function outcomeHTML(t) {
   const d = o.durability || {};
   const r = d.realized || {};
   const story = !o.agreement
-    ? "No agreement: the war goes on."
+    ? `${(S && S.no_deal_text) || "No agreement"}.`
     : r.held
       ? `Durability ${pct(d.expected_peace)} · held in the simulation`
       : r.collapse_year

@@ -1918,7 +1918,7 @@ function renderOutcome() {
   const agreed = o.agreement && typeof o.agreement === "object";
 
   let title;
-  if (!agreed) title = "No deal. The war goes on.";
+  if (!agreed) title = `${noDealText()}.`;
   else if (real && real.held === false && real.collapse_year) title = `Agreement signed, but the peace collapsed in year ${real.collapse_year}.`;
   else if (real && real.held) title = `Agreement signed. The peace held all ${T} years.`;
   else title = "Agreement signed.";
@@ -2036,9 +2036,12 @@ function renderOutcome() {
       h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Party" }), h("th", { scope: "col", text: "Tactical" }), h("th", { scope: "col", text: "Durability" }), h("th", { scope: "col", text: "Total" }))),
       h("tbody", {}, rows),
     ),
-    h("p", { class: "hint", text: "Tactically the parties may win; strategically there can be no winners. Every party shares the same durability." }),
+    h("p", { class: "hint", text: [S.st && S.st.moral, "Every party shares the same durability."].filter(Boolean).join(" ") }),
   );
 }
+
+/** What no agreement means in this scenario ("No agreement: the war goes on"), without a full stop. */
+const noDealText = () => (S.st && S.st.no_deal_text) || "No agreement";
 
 const peaceValue = (sc) => (sc && typeof sc.peace_value === "number" ? sc.peace_value : 50);
 const relapseShare = (sc) => (sc && typeof sc.relapse_share === "number" ? sc.relapse_share : 0.1);
@@ -2064,7 +2067,7 @@ function lessonBox(o, me, mine) {
     { key: "greedy", label: "Your own maximum", value: les.greedy.total, note: `durability ${pct(les.greedy.expected_peace || 0)} · ${packageText(les.greedy.terms)}` },
     { key: "compromise", label: "The compromise", value: les.compromise.total, note: `durability ${pct(comp.expected_peace || 0)} · ${packageText(comp.terms)}` },
   ];
-  if (typeof nd === "number" && o.agreement) items.push({ key: "nodeal", label: "No deal", value: nd, note: "the war goes on" });
+  if (typeof nd === "number" && o.agreement) items.push({ key: "nodeal", label: "No deal", value: nd, note: noDealText() });
   const max = Math.max(1, ...items.map((i) => i.value));
   return h(
     "div",
