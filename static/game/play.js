@@ -556,6 +556,9 @@ function applyState(st) {
   S.chatSeqs = new Set();
   for (const c of st.chat || []) addChat(c);
   S.news = (st.news || []).slice();
+  // A page opened after the end (a reload, another device) shows the outcome first, brief read
+  // or not: once the game is over, the outcome is what the student came for.
+  if (st.outcome && !S.outcome) S.activeTab = "outcome";
   S.outcome = st.outcome || null;
   if (S.readMarks === null) {
     // First visit: what was said before this page opened counts as read.
@@ -2087,7 +2090,7 @@ function lessonBox(o, me, mine) {
         ),
       ),
     ),
-    h("p", { class: "hint", text: les.greedy.total < les.compromise.total ? "Your maximum wins every point at the table and then collapses early: it scores less than the compromise. Tactically the parties may win; strategically there can be no winners." : "" }),
+    h("p", { class: "hint", text: les.greedy.total < les.compromise.total ? ["Your maximum wins every point at the table and then collapses early: it scores less than the compromise.", S.st && S.st.moral].filter(Boolean).join(" ") : "" }),
   );
 }
 

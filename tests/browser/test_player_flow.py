@@ -361,7 +361,7 @@ def test_phone_is_usable(server, contexts, shots):
     # The host ends the session without a deal: the outcome says so on both screens.
     server.end_session(code)
     for p in (page, other):
-        expect(p.locator("#outcome-title")).to_have_text("No deal. The war goes on.", timeout=15000)
+        expect(p.locator("#outcome-title")).to_have_text("No agreement: the war goes on.", timeout=15000)
         expect(p.locator("#outcome-you .formula")).to_contain_text(
             "No agreement, so your total is your no-deal value"
         )
