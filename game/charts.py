@@ -474,7 +474,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
 
     lines, dots, labels = [], [], []
     no_deal_tables: list[int] = []
-    n_won_lost = n_won_kept = n_total = 0
+    n_won_lost = n_won_kept = n_total = n_dots = 0
     detail = []
     for row in rows:
         n = row.get("table")
@@ -496,6 +496,9 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
             tac, dur = _clamp(sc[k].get("tactical")), _clamp(sc[k].get("durability"))
             tot = _clamp(sc[k].get("total"))
             items.append((k, _style(styles, k), tac, dur, tot))
+            n_dots += 1
+            if _style(styles, k).mediator:
+                continue  # a mediator is drawn but is not a party that "won"
             n_total += 1
             # Whether the peace lasted is the table's realized story, not its expectation: a
             # deal that broke in year 3 is never counted as "won and kept the peace".
@@ -566,7 +569,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
     )
     desc = (
         f"{len(rows)} finished tables, {len(rows) - len(no_deal_tables)} with a deal. Each of the "
-        f"{n_total} dots is one party at one table. {n_won_lost} of {n_total} parties won at the table "
+        f"{n_dots} dots is one role at one table. {n_won_lost} of {n_total} parties won at the table "
         f"(tactical {int(WIN)} or more) but their table's peace broke down in the simulation; "
         f"{n_won_kept} won and kept the peace. " + " ".join(detail)
     )

@@ -186,6 +186,9 @@ def test_a_mediator_beating_the_parties_at_the_table_still_does_not_crown_it(kar
     assert cards[0]["winner"]["key"] == "azerbaijan"
     assert cards.summary["best"]["key"] == "azerbaijan"
     assert cards.summary["won_kept"] == 1  # Azerbaijan won (55 ≥ 50) and its peace held; not the mediator
+    svg = charts.scatter({"tables": [row]}, scenario)
+    assert "Each of the 3 dots is one role at one table. 0 of 2 parties won" in svg
+    assert "1 won and kept the peace" in svg
 
 
 def test_the_session_form_says_how_many_roles_a_table_seats(staff_user, karabakh):
