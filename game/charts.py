@@ -126,28 +126,51 @@ def _text_on(colour: str) -> str:
     return "#ffffff" if white_contrast >= ink_contrast else INK
 
 
+_NAME_STOPWORDS = frozenset({"of", "the", "and", "for", "de", "la", "le", "du", "des", "del", "von", "van"})
+
+
+def _name_marks(name: str) -> list[str]:
+    """Candidate marks for a role's name, best first. Only the name before any bracket, colon or
+    comma counts ('Russia (Minsk Group co-chair)' is Russia), and only its words of letters that
+    are not small words ('Republic of Armenia' is Republic, Armenia)."""
+    main = re.split(r"[(:,;\u2013\u2014]", name, maxsplit=1)[0].strip() or name
+    words = re.findall(r"[^\W\d_]+", main) or re.findall(r"[^\W\d_]+", name) or ["?"]
+    sig = [w for w in words if w.lower() not in _NAME_STOPWORDS] or words
+    caps = [w for w in sig if w[0].isupper()] or sig
+    marks = ["".join(w[0] for w in caps[:2]).upper() if len(caps) > 1 else caps[0][:1].upper()]
+    marks.append(caps[-1][:2].capitalize())  # 'Republic of Armenia' -> 'Ar'
+    marks.append(caps[0][:2].capitalize())
+    marks.append("".join(w[0] for w in caps[:3]).upper())
+    return marks
+
+
 def _initials(roles: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """Short, distinct marks for the roles: 'United States' -> 'US', 'Russia' -> 'R'; roles whose
-    first letters collide get two letters ('Ukraine' -> 'Uk' beside 'US')."""
-
-    def first(name: str) -> str:
-        words = [w for w in re.split(r"[\s\-]+", name) if w]
-        if len(words) > 1:
-            return "".join(w[0] for w in words[:2]).upper()
-        return (name[:1] or "?").upper()
-
-    out = {key: first(name or key) for key, name in roles}
-    clashes = {}
-    for key, _name in roles:
-        clashes.setdefault(out[key][0], []).append(key)
-    for keys in clashes.values():
-        if len(keys) < 2:
-            continue
-        for key in keys:
-            name = dict(roles)[key] or key
-            if len(out[key]) == 1:
-                out[key] = (name[:1].upper() + name[1:2].lower()) or key[:2]
-    # still equal (e.g. two one-word names with the same two letters): fall back to the key
+    """Short, distinct marks for the roles: 'United States' -> 'US', 'Russia' -> 'R'; a one-letter
+    mark whose letter another mark also starts with gets two letters ('Ukraine' -> 'Uk' beside
+    'US'); marks still equal move on to the next candidate ('Republic of Armenia' and 'Republic of
+    Azerbaijan' -> 'Ar', 'Az'), and last to the key."""
+    cands = {key: _name_marks(name or key) for key, name in roles}
+    pick = {key: 0 for key, _ in roles}
+    out = {key: cands[key][0] for key, _ in roles}
+    by_letter: dict[str, list[str]] = {}
+    for key, _ in roles:
+        by_letter.setdefault(out[key][0], []).append(key)
+    for keys in by_letter.values():
+        if len(keys) > 1:
+            for key in keys:
+                if len(out[key]) == 1:
+                    pick[key] = 2 if cands[key][0] == cands[key][2][:1] else 1
+                    out[key] = cands[key][pick[key]]
+    for _ in range(4):
+        counts: dict[str, int] = {}
+        for key, _ in roles:
+            counts[out[key]] = counts.get(out[key], 0) + 1
+        clashing = [key for key, _ in roles if counts[out[key]] > 1]
+        if not clashing:
+            break
+        for key in clashing:
+            pick[key] += 1
+            out[key] = cands[key][pick[key]] if pick[key] < len(cands[key]) else key[:3].capitalize()
     seen: dict[str, str] = {}
     for key, _ in roles:
         if out[key] in seen:

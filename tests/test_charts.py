@@ -148,6 +148,29 @@ def test_initials_are_distinct(scenario):
     assert styles["us"].initial == "US"
 
 
+@pytest.mark.parametrize(
+    ("names", "marks"),
+    [
+        (["United States", "Russia", "Ukraine", "Europe"], ["US", "R", "Uk", "E"]),
+        (["Armenia", "Azerbaijan", "Russia (Minsk Group co-chair)"], ["Ar", "Az", "R"]),
+        (
+            [
+                "Republic of Armenia: President Sargsyan",
+                "Republic of Azerbaijan: President Aliyev",
+                "Russia, co-chair of the OSCE Minsk Group",
+            ],
+            ["Ar", "Az", "Ru"],
+        ),
+        (["North", "North", ""], ["A", "B", "C"]),  # same names: the keys
+    ],
+)
+def test_initials_are_letters_of_the_name_and_distinct_even_for_long_names(names, marks):
+    got = charts._initials([(k, n) for k, n in zip("abcd", names, strict=False)])
+    assert list(got.values())[: len(marks)] == marks
+    assert len(set(got.values())) == len(got)
+    assert all(m.replace(" ", "").isalpha() for m in got.values())
+
+
 # --- the other charts -----------------------------------------------------------------------
 
 
