@@ -8,28 +8,44 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 APT_PACKAGES := redis-server chromium postgresql fonts-dejavu-core nginx systemd
 
-.PHONY: install install-prod run dev test lint format bench system-deps migrate static smoke clean
+.PHONY: install install-prod lock run dev test lint format bench system-deps migrate static smoke clean
 
-$(STAMP): pyproject.toml
+# Every package is installed at the exact version and hash pinned in requirements.lock (pip and
+# setuptools included), then the project itself without dependencies; `make lock` refreshes it.
+LOCK_FLAGS := --extra dev --strip-extras --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links
+PROD_LOCK_FLAGS := --strip-extras --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links
+
+$(STAMP): pyproject.toml requirements.lock
 	@command -v $(PY) >/dev/null || PY=python3; \
 	test -x $(BIN)/python || $${PY:-$(PY)} -m venv $(VENV) || python3 -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --upgrade 'pip>=25.3'
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 install: $(STAMP)
 
 # Production (docs/deployment.md): the game and its dependencies only, without the development
-# extras (pytest, Playwright, ruff, ...).
+# extras (pytest, Playwright, ruff, ...), at the versions and hashes of requirements-prod.lock
+# (with pip and setuptools, from build-requirements.in).
 PROD_STAMP := $(VENV)/.installed-prod
-$(PROD_STAMP): pyproject.toml
+$(PROD_STAMP): pyproject.toml requirements-prod.lock
 	@command -v $(PY) >/dev/null || PY=python3; \
 	test -x $(BIN)/python || $${PY:-$(PY)} -m venv $(VENV) || python3 -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q --upgrade 'pip>=25.3'
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-prod.lock
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $(PROD_STAMP)
 
 install-prod: $(PROD_STAMP)
+
+# Re-resolve every dependency to the newest versions that pyproject.toml allows (both locks),
+# then install them.
+lock:
+	test -x $(BIN)/pip-compile || $(BIN)/python -m pip install -q 'pip-tools>=7.5'
+	$(BIN)/pip-compile --quiet --upgrade $(LOCK_FLAGS) -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --upgrade $(PROD_LOCK_FLAGS) -o requirements-prod.lock pyproject.toml build-requirements.in
+	$(MAKE) install
 
 # Debian packages the tests drive for real (Redis, PostgreSQL, Chromium); installed only if missing.
 system-deps:
