@@ -11,14 +11,14 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from game import scenario_io
+from game import access, scenario_io
 from game.admin_authoring import FactorForm, add_standard_factors, grid_view
 from game.models import (
     Event,
@@ -107,7 +107,31 @@ class OptionFormSet(KeyedFormSet):
 # --- scenario pages ------------------------------------------------------------------------
 
 
-class RoleInline(admin.StackedInline):
+def _scenario_of(obj) -> ScenarioConfig | None:
+    if obj is None:
+        return None
+    return obj if isinstance(obj, ScenarioConfig) else getattr(obj, "scenario", None)
+
+
+class OwnedScenarioInline:
+    """A scenario's rows are editable only where the scenario is: by its owner and administrators
+    (another instructor sees a shared scenario read-only)."""
+
+    def _editable(self, request, obj) -> bool:
+        scenario = _scenario_of(obj)
+        return scenario is None or access.can_edit_scenario(request.user, scenario)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._editable(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._editable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._editable(request, obj)
+
+
+class RoleInline(OwnedScenarioInline, admin.StackedInline):
     model = ScenarioRole
     formset = RoleFormSet
     extra = 0
@@ -121,7 +145,7 @@ class RoleInline(admin.StackedInline):
     classes = ("collapse",)
 
 
-class IssueInline(admin.TabularInline):
+class IssueInline(OwnedScenarioInline, admin.TabularInline):
     model = ScenarioIssue
     formset = IssueFormSet
     extra = 0
@@ -136,14 +160,14 @@ class IssueInline(admin.TabularInline):
         return format_html('<a href="{}">Edit {} options</a>', url, obj.options.count())
 
 
-class PhaseInline(admin.TabularInline):
+class PhaseInline(OwnedScenarioInline, admin.TabularInline):
     model = ScenarioPhase
     formset = PhaseFormSet
     extra = 0
     fields = ("order", "key", "name", "duration_seconds", "agreement")
 
 
-class NewsInline(admin.StackedInline):
+class NewsInline(OwnedScenarioInline, admin.StackedInline):
     model = ScenarioNews
     formset = NewsFormSet
     extra = 0
@@ -151,7 +175,7 @@ class NewsInline(admin.StackedInline):
     classes = ("collapse",)
 
 
-class FactorInline(admin.StackedInline):
+class FactorInline(OwnedScenarioInline, admin.StackedInline):
     """Factors with a typed field per parameter (game/admin_authoring.py), no JSON to write."""
 
     model = ScenarioFactor
@@ -231,11 +255,22 @@ class ScenarioImportForm(forms.Form):
 @admin.register(ScenarioConfig)
 class ScenarioConfigAdmin(admin.ModelAdmin):
     form = ScenarioConfigForm
-    list_display = ("title", "slug", "role_count", "issue_count", "playable", "updated_at", "export_link")
+    list_display = (
+        "title",
+        "slug",
+        "owner",
+        "shared",
+        "role_count",
+        "issue_count",
+        "playable",
+        "updated_at",
+        "export_link",
+    )
+    list_filter = ("shared",)
     search_fields = ("title", "slug", "description")
     readonly_fields = ("problems_list",)
     fieldsets = (
-        (None, {"fields": ("problems_list", "slug", "title", "description", "moral")}),
+        (None, {"fields": ("problems_list", "slug", "title", "description", "moral", "shared")}),
         (
             "Durability model",
             {
@@ -266,6 +301,33 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
     )
     inlines = [RoleInline, IssueInline, PhaseInline, NewsInline, FactorInline]
     actions = ["duplicate", "check_problems", "standard_factors"]
+
+    # -- ownership: instructors see their own and shared scenarios, and change only their own --
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(pk__in=access.scenarios_for(request.user).values("pk"))
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (
+            obj is None or access.can_edit_scenario(request.user, obj)
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (
+            obj is None or access.can_edit_scenario(request.user, obj)
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        sets = super().get_fieldsets(request, obj)
+        if access.is_admin(request.user):
+            first = dict(sets[0][1])
+            first["fields"] = (*first["fields"], "owner")
+            sets = ((sets[0][0], first), *sets[1:])
+        return sets
+
+    def save_model(self, request, obj, form, change):
+        if not change and not access.is_admin(request.user):
+            obj.owner = request.user
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="Roles")
     def role_count(self, obj):
@@ -315,7 +377,12 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 text = form.cleaned_data["file"].read().decode("utf-8")
-                config = scenario_io.import_text(text)
+                # The importer owns what it creates, and may replace only a scenario they may edit.
+                config = scenario_io.import_text(
+                    text,
+                    owner=None if access.is_admin(request.user) else request.user,
+                    may_replace=lambda existing: access.can_edit_scenario(request.user, existing),
+                )
                 for note in scenario_io.migration_notes(json.loads(text)):
                     messages.info(request, f"Migrated from an older file format: {note}")
             except UnicodeDecodeError:
@@ -329,7 +396,14 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
         return render(request, "admin/game/scenario_import.html", ctx)
 
     def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        config = ScenarioConfig.objects.get(pk=pk)
+        """The whole scenario, confidential briefs included: for those who may view it (its
+        owner, every instructor if shared, administrators). Anyone else: 403 without the view
+        permission, 404 for a scenario they cannot see, as for an unknown id."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        config = self.get_queryset(request).filter(pk=pk).first()
+        if config is None:
+            raise Http404("No scenario of yours has that id.")
         resp = HttpResponse(scenario_io.export_text(config), content_type="application/json; charset=utf-8")
         resp["Content-Disposition"] = f'attachment; filename="{config.slug}.json"'
         return resp
@@ -340,10 +414,17 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
             if obj is not None:
                 for p in obj.problems():
                     messages.warning(request, p)
+                if not access.can_edit_scenario(request.user, obj):
+                    messages.info(
+                        request,
+                        "A shared scenario: you can read it and open sessions on it. To change it, "
+                        "copy it (tick it in the list, then 'Duplicate') and edit your copy.",
+                    )
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Duplicate the selected scenarios (to vary a copy)")
+    @admin.action(description="Duplicate the selected scenarios (to vary a copy)", permissions=["add"])
     def duplicate(self, request, queryset):
+        owner = request.user
         for config in queryset:
             data = config.to_dict()
             n = 2
@@ -353,10 +434,10 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
             data["title"] = f"{config.title} (copy)"
             with transaction.atomic():
                 try:
-                    copy = scenario_io.import_dict(data)
+                    copy = scenario_io.import_dict(data, owner=owner)
                 except scenario_io.ScenarioFileError:
-                    copy = _copy_unchecked(config, data["slug"], data["title"])
-            self.message_user(request, f"Created {copy.slug}.", messages.SUCCESS)
+                    copy = _copy_unchecked(config, data["slug"], data["title"], owner)
+            self.message_user(request, f"Created {copy.slug}, yours to edit.", messages.SUCCESS)
 
     def grid_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         config = ScenarioConfig.objects.filter(pk=pk).first()
@@ -367,6 +448,13 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
     @admin.action(description="Add the standard durability factors (a template to adapt)")
     def standard_factors(self, request, queryset):
         for config in queryset:
+            if not access.can_edit_scenario(request.user, config):
+                self.message_user(
+                    request,
+                    f"{config.slug}: not yours to change (a shared scenario); copy it with 'Duplicate' first.",
+                    messages.ERROR,
+                )
+                continue
             added = add_standard_factors(config)
             if added:
                 self.message_user(
@@ -390,11 +478,12 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{config.slug}: no problems, ready to play.", messages.SUCCESS)
 
 
-def _copy_unchecked(config: ScenarioConfig, slug: str, title: str) -> ScenarioConfig:
+def _copy_unchecked(config: ScenarioConfig, slug: str, title: str, owner=None) -> ScenarioConfig:
     """Copy a scenario that is still being written (and so does not pass validation yet)."""
     roles, issues = list(config.roles.all()), list(config.issues.prefetch_related("options"))
     phases, news, factors = list(config.phases.all()), list(config.news.all()), list(config.factors.all())
     config.pk, config.slug, config.title = None, slug, title
+    config.owner, config.shared = owner, False
     config.save()
     for group in (roles, phases, news, factors):
         for row in group:
@@ -485,7 +574,7 @@ def other_options(issue: ScenarioIssue | None) -> list[tuple[str, str]]:
     return out
 
 
-class OptionInline(admin.StackedInline):
+class OptionInline(OwnedScenarioInline, admin.StackedInline):
     model = ScenarioOption
     formset = OptionFormSet
     form = OptionForm
@@ -523,7 +612,7 @@ class OptionInline(admin.StackedInline):
 @admin.register(ScenarioIssue)
 class ScenarioIssueAdmin(admin.ModelAdmin):
     list_display = ("name", "key", "scenario", "order", "option_count")
-    list_filter = ("scenario",)
+    list_filter = (("scenario", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("name", "key", "description")
     ordering = ("scenario", "order")
     fields = ("scenario", "order", "key", "name", "description")
@@ -535,6 +624,25 @@ class ScenarioIssueAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ("scenario",) if obj is not None else ()
+
+    def get_queryset(self, request):
+        visible = access.scenarios_for(request.user).values("pk")
+        return super().get_queryset(request).filter(scenario__in=visible)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (
+            obj is None or access.can_edit_scenario(request.user, obj.scenario)
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (
+            obj is None or access.can_edit_scenario(request.user, obj.scenario)
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "scenario" and not access.is_admin(request.user):
+            kwargs["queryset"] = ScenarioConfig.objects.filter(owner=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 # --- sessions (read-mostly; the live dashboard is at /host/) ---------------------------------
@@ -549,10 +657,29 @@ class PlayerInline(admin.TabularInline):
 
 @admin.register(GameSession)
 class GameSessionAdmin(admin.ModelAdmin):
-    list_display = ("code", "title", "scenario", "status", "table_count", "created_at", "dashboard")
+    list_display = (
+        "code",
+        "title",
+        "scenario",
+        "status",
+        "created_by",
+        "table_count",
+        "created_at",
+        "dashboard",
+    )
     list_filter = ("status", "scenario")
     search_fields = ("code", "title")
-    readonly_fields = ("code", "scenario", "scenario_data", "seed", "created_at", "started_at", "ended_at")
+    filter_horizontal = ("co_instructors",)
+    readonly_fields = (
+        "code",
+        "scenario",
+        "scenario_data",
+        "seed",
+        "created_at",
+        "started_at",
+        "ended_at",
+        "anonymised_at",
+    )
     inlines = [PlayerInline]
 
     @admin.display(description="Dashboard")

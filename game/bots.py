@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from game import services
 from game.models import GameSession, Player
+from game.names import name_key
 from game.services import ServiceError
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,17 @@ def fill_empty_seats(session_id: int) -> int:
                 if role.key in taken:
                     continue
                 n = 1
-                while Player.objects.filter(session=session, name__iexact=f"{role.name} bot {n}").exists():
+                while Player.objects.filter(
+                    session=session, name_key=name_key(f"{role.name} bot {n}")
+                ).exists():
                     n += 1
                 Player.objects.create(
-                    session=session, name=f"{role.name} bot {n}", table=table, role=role.key, is_bot=True
+                    session=session,
+                    name=f"{role.name} bot {n}",
+                    name_key=name_key(f"{role.name} bot {n}"),
+                    table=table,
+                    role=role.key,
+                    is_bot=True,
                 )
                 added += 1
                 changed.append(table)

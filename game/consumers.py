@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -20,7 +21,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from game import faults, lifecycle, logs, services
+from game import access, faults, lifecycle, logs, services
 from game import host as host_services
 from game.engine import chat as chat_rules
 from game.models import normalise_code
@@ -29,6 +30,48 @@ from game.socketdb import db
 log = logging.getLogger(__name__)
 
 GAP_WAIT_SECONDS = 0.4
+
+# Close codes (docs/protocol.md): the server's own, all within 4000-4999.
+CLOSE_BAD_JSON = 4400  # kept sending frames that are not JSON objects
+CLOSE_FORBIDDEN = 4403  # this cookie does not entitle the socket (or no longer does)
+CLOSE_UNKNOWN = 4404  # no such session (told to department administrators only)
+CLOSE_REPLACED = 4409  # the player opened more sockets than allowed: this, the oldest, was closed
+CLOSE_TOO_LARGE = 4413  # a frame over GAME_MAX_FRAME_BYTES bytes
+CLOSE_TOO_DEEP = 4422  # kept sending JSON nested deeper than GAME_MAX_FRAME_DEPTH
+BAD_FRAME_WINDOW_SECONDS = 10.0
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def frame_bytes_over(raw: str | bytes, limit: int) -> bool:
+    """Is the frame longer than ``limit`` bytes in UTF-8? (A character is 1 to 4 bytes: only a
+    frame between limit/4 and limit characters needs encoding to know.)"""
+    if isinstance(raw, bytes):
+        return len(raw) > limit
+    n = len(raw)
+    if n > limit:
+        return True
+    if 4 * n <= limit:
+        return False
+    return len(raw.encode("utf-8", "surrogatepass")) > limit
+
+
+def nested_deeper_than(raw: str | bytes, limit: int) -> bool:
+    """Would parsing this frame nest arrays or objects deeper than ``limit``? Checked before
+    parsing: ``"[" * 16000`` made the parser recurse until Python gave up."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for ch in _BRACKET.findall(_STRING.sub("", text)):
+        if ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
 
 
 class DirectDispatch:
@@ -45,7 +88,8 @@ class DirectDispatch:
 
 
 class RateLimiter:
-    """A token bucket per socket: bursts are fine, a flood is refused."""
+    """A token bucket: bursts are fine, a flood is refused. A player's sockets in one worker share
+    one (``player_limiter``), so opening more sockets does not buy more messages."""
 
     def __init__(self, per_10s: int):
         self.capacity = float(per_10s)
@@ -61,6 +105,52 @@ class RateLimiter:
             self.tokens -= 1
             return True
         return False
+
+
+_player_limiters: dict[int, list] = {}
+
+
+def player_limiter(player_id: int) -> RateLimiter:
+    """The bucket that every socket of this player in this worker draws from (reference
+    counted: dropped when the player's last socket here closes)."""
+    entry = _player_limiters.get(player_id)
+    if entry is None:
+        entry = _player_limiters[player_id] = [RateLimiter(settings.GAME["RATE_LIMIT_PER_10S"]), 0]
+    entry[1] += 1
+    return entry[0]
+
+
+def release_player_limiter(player_id: int) -> None:
+    entry = _player_limiters.get(player_id)
+    if entry is not None:
+        entry[1] -= 1
+        if entry[1] <= 0:
+            del _player_limiters[player_id]
+
+
+_presence_retries: dict[int, asyncio.Task] = {}
+
+
+def schedule_presence(player_id: int, delay: float | None) -> None:
+    """Announce a held-back presence change later (services._presence coalesces churn)."""
+    if delay is None:
+        return
+    task = _presence_retries.get(player_id)
+    if task is not None and not task.done():
+        return
+    _presence_retries[player_id] = asyncio.get_running_loop().create_task(_report_later(player_id, delay))
+
+
+async def _report_later(player_id: int, delay: float | None) -> None:
+    try:
+        while delay is not None:
+            await asyncio.sleep(delay + 0.05)
+            delay = await db(services.report_presence)(player_id)
+    except Exception:
+        log.exception("presence report for player %s failed", player_id)
+    finally:
+        if _presence_retries.get(player_id) is asyncio.current_task():
+            del _presence_retries[player_id]
 
 
 class TableStream:
@@ -198,6 +288,8 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
         self.groups_joined = []
         self.streams: dict[int, TableStream] = {}
         self.limiter = RateLimiter(settings.GAME["RATE_LIMIT_PER_10S"])
+        self.bad_frames: list[float] = []
+        self.closing = False
         logs.set_game(normalise_code(self.scope["url_route"]["kwargs"].get("code", "")) or None)
         if lifecycle.draining():  # restarting: the page reconnects at once, to another worker
             await self.accept()
@@ -252,23 +344,48 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
             }
         )
 
+    async def close_with(self, code: int) -> None:
+        if not self.closing:
+            self.closing = True
+            await self.close(code=code)
+
+    async def refuse_frame(self, code: str, message: str, close_code: int) -> None:
+        """Answer an unreadable frame; a socket that keeps sending them is closed."""
+        await self.send_error(None, code, message)
+        now = time.monotonic()
+        self.bad_frames = [t for t in self.bad_frames if now - t < BAD_FRAME_WINDOW_SECONDS] + [now]
+        if len(self.bad_frames) >= settings.GAME["MAX_BAD_FRAMES"]:
+            await self.close_with(close_code)
+
     async def receive(self, text_data=None, bytes_data=None):
         raw = text_data if text_data is not None else bytes_data
-        if raw is None:
+        if raw is None or self.closing:
             return
-        if len(raw) > settings.GAME["MAX_FRAME_BYTES"]:
-            await self.send_error(
-                None, "too_large", f"Messages are limited to {settings.GAME['MAX_FRAME_BYTES']} bytes."
+        limit = settings.GAME["MAX_FRAME_BYTES"]
+        if frame_bytes_over(raw, limit):
+            await self.send_error(None, "too_large", f"Messages are limited to {limit} bytes.")
+            await self.close_with(CLOSE_TOO_LARGE)
+            return
+        depth = settings.GAME["MAX_FRAME_DEPTH"]
+        if nested_deeper_than(raw, depth):
+            await self.refuse_frame(
+                "bad_json", f"That message nests more than {depth} levels deep.", CLOSE_TOO_DEEP
             )
-            await self.close(code=1009)
             return
         try:
             msg = json.loads(raw)
+        except RecursionError:
+            await self.refuse_frame(
+                "bad_json", f"That message nests more than {depth} levels deep.", CLOSE_TOO_DEEP
+            )
+            return
         except (ValueError, UnicodeDecodeError):
-            await self.send_error(None, "bad_json", "That message is not valid JSON.")
+            await self.refuse_frame("bad_json", "That message is not valid JSON.", CLOSE_BAD_JSON)
             return
         if not isinstance(msg, dict):
-            await self.send_error(None, "bad_json", "A message must be a JSON object with a 'type'.")
+            await self.refuse_frame(
+                "bad_json", "A message must be a JSON object with a 'type'.", CLOSE_BAD_JSON
+            )
             return
         ref = msg.get("ref")
         if ref is not None and (not isinstance(ref, str) or len(ref) > 64):
@@ -362,17 +479,22 @@ class PlayerConsumer(GameSocket):
         player = await db(services.player_for, retry=True)(code, token)
         if player is None:
             await self.accept()
-            await self.close(code=4403)
+            await self.close(code=CLOSE_FORBIDDEN)
             return
         self.player_id = player.pk
         self.session_id = player.session_id
+        # Every socket of this player in this worker draws on one rate-limit bucket.
+        self.limiter = player_limiter(player.pk)
         await self.accept()
         # Not the session group: its notifications are for the host's dashboard, and sending
         # each join and presence change to every student's socket flooded a large class.
         await self.join_group(services.player_group(player.pk))
-        await db(services.socket_opened, retry=True)(
-            player.pk, self.channel_name
-        )  # so the snapshot shows us online
+        # Registered before the snapshot, so that it shows us online. Sockets of this player beyond
+        # the cap (the oldest first) are told to close, wherever they are.
+        evict, later = await db(services.socket_opened, retry=True)(player.pk, self.channel_name)
+        schedule_presence(player.pk, later)
+        for name in evict:
+            await self.channel_layer.send(name, {"type": "socket.replaced"})
         await self._seat_and_state(since=None)
         self.start_sync()
 
@@ -461,9 +583,20 @@ class PlayerConsumer(GameSocket):
             await self.send_json(
                 {"type": "removed", "message": "Your instructor removed you from this session."}
             )
-            await self.close(code=4403)
+            await self.close_with(CLOSE_FORBIDDEN)
             return
         await self._seat_and_state(None)
+
+    async def socket_replaced(self, message):
+        """This player opened more sockets than allowed; this one is the oldest."""
+        await self.send_json(
+            {
+                "type": "replaced",
+                "message": "This game is open in another tab or device; this page stopped updating.",
+            }
+        )
+        self.replaced = True
+        await self.close_with(CLOSE_REPLACED)
 
     async def send_sync(self) -> None:
         if self.table_id is not None:
@@ -472,33 +605,64 @@ class PlayerConsumer(GameSocket):
     async def disconnect(self, code):
         await super().disconnect(code)
         if self.player_id is not None:
+            release_player_limiter(self.player_id)
             try:
-                await db(services.socket_closed, retry=True)(self.player_id, self.channel_name)
+                later = await db(services.socket_closed, retry=True)(self.player_id, self.channel_name)
             except Exception as e:  # presence heals by itself: the row expires (models.Connection)
                 faults.report("socket close", e)
+            else:
+                schedule_presence(self.player_id, later)
 
 
 class HostConsumer(GameSocket):
+    """The dashboard's socket. Access is checked at connect, before every action, and every
+    ``HOST_RECHECK_SECONDS``: a user who logs out, is deactivated or loses access to the session
+    (a co-instructor removed) is closed with 4403 within seconds."""
+
     session_id: int | None = None
+    recheck_task: asyncio.Task | None = None
 
     async def connect(self):
         user = self.scope.get("user")
         code = normalise_code(self.scope["url_route"]["kwargs"]["code"])
-        if user is None or not user.is_authenticated or not user.is_staff:
+        session_store = self.scope.get("session")
+        self.session_key = getattr(session_store, "session_key", None)
+        if user is None or not user.is_authenticated or not await db(access.is_instructor)(user):
             await self.accept()
-            await self.close(code=4403)
+            await self.close(code=CLOSE_FORBIDDEN)
             return
         session = await db(host_services.session_by_code, retry=True)(code)
-        if session is None:
+        allowed = session is not None and await db(access.can_host)(user, session)
+        if not allowed:
+            # An unknown code and someone else's session look the same, except to an administrator.
+            admin = await db(access.is_admin)(user)
             await self.accept()
-            await self.close(code=4404)
+            await self.close(code=CLOSE_UNKNOWN if session is None and admin else CLOSE_FORBIDDEN)
             return
+        self.user_id = user.pk
         self.session_id = session.pk
         self.refresh_task: asyncio.Task | None = None
         await self.accept()
         await self.join_group(services.session_group(session.pk))
         await self._state()
         self.start_sync()
+        self.recheck_task = asyncio.create_task(self._recheck_forever())
+
+    async def _allowed(self) -> bool:
+        return await db(access.host_socket_allowed)(self.user_id, self.session_key, self.session_id)
+
+    async def _recheck_forever(self) -> None:
+        period = float(settings.GAME["HOST_RECHECK_SECONDS"])
+        while not self.closing:
+            await asyncio.sleep(period)
+            try:
+                allowed = await self._allowed()
+            except Exception:
+                log.exception("host access re-check failed")
+                continue
+            if not allowed:
+                await self.close_with(CLOSE_FORBIDDEN)
+                return
 
     async def _state(self) -> None:
         state = await db(host_services.host_state, retry=True)(self.session_id)
@@ -510,6 +674,10 @@ class HostConsumer(GameSocket):
 
     async def handle(self, msg: dict[str, Any]) -> None:
         kind = msg["type"]
+        if not await self._allowed():
+            await self.send_error(msg.get("ref"), "forbidden", "You no longer have access to this session.")
+            await self.close_with(CLOSE_FORBIDDEN)
+            return
         if kind == "hello":
             await self._state()
             answer: dict[str, Any] = {"type": "ack", "ref": msg.get("ref")}
@@ -534,6 +702,12 @@ class HostConsumer(GameSocket):
     async def send_sync(self) -> None:
         await self.send_json({"type": "sync", "seq": {str(t): s.last_seq for t, s in self.streams.items()}})
 
+    async def disconnect(self, code):
+        self.closing = True
+        if self.recheck_task is not None:
+            self.recheck_task.cancel()
+        await super().disconnect(code)
+
 
 def _has_ref(_owner: int, msg: dict[str, Any]) -> bool:
     """An action with a ref is claimed in its own transaction, so it may be sent twice."""
@@ -541,9 +715,17 @@ def _has_ref(_owner: int, msg: dict[str, Any]) -> bool:
 
 
 class RelayConsumer(DirectDispatch, AsyncWebsocketConsumer):
-    """The benchmark's baseline: relays each frame to its group; no database, no engine."""
+    """The benchmark's baseline: relays each frame to its group; no database, no engine.
+
+    Served only when a benchmark turns it on (``GAME_BENCH_RELAY=1``): otherwise the handshake is
+    refused, as for any unknown path. Even then a frame over the frame limit closes it."""
+
+    group: str | None = None
 
     async def connect(self):
+        if not settings.GAME["BENCH_RELAY"]:
+            await self.close()
+            return
         self.group = (
             "relay." + "".join(ch for ch in self.scope["url_route"]["kwargs"]["group"] if ch.isalnum())[:40]
         )
@@ -551,10 +733,16 @@ class RelayConsumer(DirectDispatch, AsyncWebsocketConsumer):
         await self.accept()
 
     async def receive(self, text_data=None, bytes_data=None):
+        if self.group is None:
+            return
+        if frame_bytes_over(text_data or bytes_data or "", settings.GAME["MAX_FRAME_BYTES"]):
+            await self.close(code=CLOSE_TOO_LARGE)
+            return
         await self.channel_layer.group_send(self.group, {"type": "relay.message", "text": text_data or ""})
 
     async def relay_message(self, message):
         await self.send(text_data=message["text"])
 
     async def disconnect(self, code):
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)

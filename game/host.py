@@ -15,12 +15,14 @@ from game.models import Event, GameSession, HostRef, Player, normalise_code
 from game.services import ServiceError
 
 
-def session_by_code(code: str) -> GameSession | None:
-    """The open session with this code, else the most recent ended one."""
+def session_by_code(code: str, among=None) -> GameSession | None:
+    """The open session with this code, else the most recent ended one; ``among`` (a queryset of
+    sessions, e.g. ``access.sessions_for(user)``) limits the search to what a user may see."""
     code = normalise_code(code)
+    qs = GameSession.objects.all() if among is None else among
     return (
-        GameSession.objects.filter(code=code).exclude(status=GameSession.ENDED).first()
-        or GameSession.objects.filter(code=code).order_by("-created_at").first()
+        qs.filter(code=code).exclude(status=GameSession.ENDED).first()
+        or qs.filter(code=code).order_by("-created_at").first()
     )
 
 
@@ -177,6 +179,8 @@ def _host_action(session_id: int, msg: dict[str, Any]) -> None:
         services.remove_player(session, _int(msg, "player"))
     elif kind == "seat.hand_over":
         services.hand_over_seat(session, _int(msg, "player"), _int(msg, "to"))
+    elif kind == "seat.readmit":
+        services.readmit_player(session, _int(msg, "player"))
     elif kind == "table.add":
         services.add_table(session)
     elif kind == "seats.fill_bots":

@@ -121,6 +121,18 @@ class ScenarioConfig(models.Model):
         editable=False,
         help_text="The digest of the scenario as loaded, to tell whether it was edited since.",
     )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="scenarios",
+        help_text="The instructor who may edit it (none: the department's; only administrators edit it).",
+    )
+    shared = models.BooleanField(
+        default=False,
+        help_text="Shared with all instructors: they may read it, open sessions on it and copy it, not edit it.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -406,14 +418,32 @@ class GameSession(models.Model):
     phase_ends_at = models.DateTimeField(null=True, blank=True)
     paused_remaining = models.FloatField(null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="owner",
+        help_text="The instructor who opened the session (none: only department administrators see it).",
+    )
+    co_instructors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="co_hosted_sessions",
+        help_text="Instructors the owner added (a teaching assistant): they see and run the session too.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    anonymised_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When names were replaced by role and table and private chats removed.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("host_sessions", "Can open and run game sessions at /host/")]
         constraints = [
             models.UniqueConstraint(
                 fields=["code"], condition=~Q(status="ended"), name="unique_code_among_open_sessions"
@@ -511,20 +541,35 @@ class Player(models.Model):
         default=False, help_text="A bot plays this seat while its student is away."
     )
     removed = models.BooleanField(default=False)
+    name_key = models.CharField(
+        max_length=200,
+        default="",
+        editable=False,
+        help_text="The name's confusable skeleton, case folded (game/names.py): two names that look alike share it.",
+    )
     connections = models.IntegerField(default=0)
     joined_at = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(null=True, blank=True)
+    presence = models.BooleanField(
+        default=False, help_text="The connection state last announced to the table."
+    )
+    presence_at = models.DateTimeField(null=True, blank=True, help_text="When it was announced.")
 
     class Meta:
         ordering = ["joined_at", "id"]
         constraints = [
-            models.UniqueConstraint(
-                models.functions.Lower("name"), "session", name="unique_player_name_per_session"
-            )
+            models.UniqueConstraint(fields=["session", "name_key"], name="unique_player_name_key_per_session")
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.name_key:  # every player has one, whoever creates the row
+            from game.names import name_key
+
+            self.name_key = name_key(self.name)
+        super().save(*args, **kwargs)
 
 
 class Event(models.Model):

@@ -120,29 +120,39 @@ def export_text(config: ScenarioConfig) -> str:
 
 
 @transaction.atomic
-def import_dict(data: dict[str, Any]) -> ScenarioConfig:
+def import_dict(data: dict[str, Any], *, owner: Any = None, may_replace: Any = None) -> ScenarioConfig:
     """Create or replace the scenario with ``data['slug']``. Checks everything first; a file of
-    an earlier format is migrated (``migration_notes`` says how)."""
+    an earlier format is migrated (``migration_notes`` says how).
+
+    ``owner`` owns a scenario this import creates. ``may_replace(existing)``, when given, says
+    whether an existing scenario with the same slug may be overwritten (an instructor may replace
+    their own, never another's): if not, nothing changes and the error says to change the slug."""
     check(data)
     data, _ = migrate(data)
     model = data.get("model", {})
+    existing = ScenarioConfig.objects.select_for_update().filter(slug=data["slug"]).first()
+    if existing is not None and may_replace is not None and not may_replace(existing):
+        raise ScenarioFileError(
+            f"A scenario with the slug {data['slug']!r} already exists and is not yours to change: "
+            "give the file another slug (and title) to import it as your own."
+        )
+    fields = {
+        "title": data["title"],
+        "description": data.get("description", ""),
+        "moral": data.get("moral", ""),
+        "horizon_years": model.get("horizon_years", 10),
+        "baseline_hazard": model.get("baseline_hazard", 0.12),
+        "baseline_decay": model.get("baseline_decay", 0.85),
+        "context_log_hr": model.get("context_log_hr", 0.0),
+        "context_label": model.get("context_label", ""),
+        "sides": dict(model.get("sides", {})),
+        "peace_value": model.get("peace_value", 50.0),
+        "relapse_share": model.get("relapse_share", 0.1),
+        "no_deal_text": model.get("no_deal_text", ""),
+        "no_deal_values": dict(model.get("no_deal_values", {})),
+    }
     config, _ = ScenarioConfig.objects.update_or_create(
-        slug=data["slug"],
-        defaults={
-            "title": data["title"],
-            "description": data.get("description", ""),
-            "moral": data.get("moral", ""),
-            "horizon_years": model.get("horizon_years", 10),
-            "baseline_hazard": model.get("baseline_hazard", 0.12),
-            "baseline_decay": model.get("baseline_decay", 0.85),
-            "context_log_hr": model.get("context_log_hr", 0.0),
-            "context_label": model.get("context_label", ""),
-            "sides": dict(model.get("sides", {})),
-            "peace_value": model.get("peace_value", 50.0),
-            "relapse_share": model.get("relapse_share", 0.1),
-            "no_deal_text": model.get("no_deal_text", ""),
-            "no_deal_values": dict(model.get("no_deal_values", {})),
-        },
+        slug=data["slug"], defaults=fields, create_defaults={**fields, "owner": owner}
     )
     config.roles.all().delete()
     config.issues.all().delete()
@@ -220,8 +230,8 @@ def import_dict(data: dict[str, Any]) -> ScenarioConfig:
     return config
 
 
-def import_text(text: str) -> ScenarioConfig:
-    return import_dict(parse(text))
+def import_text(text: str, **kwargs: Any) -> ScenarioConfig:
+    return import_dict(parse(text), **kwargs)
 
 
 def digest(data: Any) -> str:
@@ -235,7 +245,9 @@ def _load_shipped(text: str) -> ScenarioConfig:
     config = import_dict(data)
     config.shipped_digest = digest(data)
     config.content_digest = digest(config.to_dict())
-    config.save(update_fields=["shipped_digest", "content_digest"])
+    # The department's scenario: no owner, shared with every instructor (read, play, copy).
+    config.owner, config.shared = None, True
+    config.save(update_fields=["shipped_digest", "content_digest", "owner", "shared"])
     return config
 
 

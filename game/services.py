@@ -24,10 +24,12 @@ import nh3
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from game import names
 from game.engine import chat as chat_rules
 from game.engine import rules, scoring
 from game.engine.rules import RuleViolation
@@ -221,14 +223,17 @@ def _commit_broadcast(table_id: int, events: Sequence[Event]) -> None:
 # --- sessions, joining and seats -----------------------------------------------------------
 
 
+MAX_TABLES = 200
+
+
 def create_session(
     config: ScenarioConfig, tables: int = 1, user=None, *, title: str = "", seed: int | None = None
 ) -> GameSession:
     problems = config.problems()
     if problems:
         raise ServiceError("invalid", "This scenario cannot be played yet: " + " ".join(problems))
-    if not 0 <= tables <= 200:
-        raise ServiceError("invalid", "Choose between 0 (as many as needed) and 200 tables.")
+    if not isinstance(tables, int) or not 0 <= tables <= MAX_TABLES:
+        raise ServiceError("invalid", f"Choose between 0 (as many as needed) and {MAX_TABLES} tables.")
     data = config.to_dict()
     for _ in range(50):
         try:
@@ -262,12 +267,20 @@ def open_sessions(code: str):
 
 
 def clean_name(raw: str) -> str:
-    name = " ".join("".join(ch for ch in (raw or "") if ch.isprintable()).split())
+    """The name as stored: printable characters only (format characters such as a
+    right-to-left override are dropped), spacing collapsed; refused when empty, too long, or
+    invisible (game/names.py)."""
+    text = raw if isinstance(raw, str) else ""
+    name = " ".join("".join(ch for ch in text if ch.isprintable()).split())
     if not name:
         raise JoinError("name", "Please type the name your classmates know you by.")
     limit = settings.GAME["MAX_NAME_LENGTH"]
     if len(name) > limit:
         raise JoinError("name", f"That name is too long: at most {limit} characters, please.")
+    try:
+        names.check_visible(name)
+    except names.NameProblem as e:
+        raise JoinError("name", str(e)) from e
     return name
 
 
@@ -290,12 +303,14 @@ def join(code: str, name: str) -> Player:
                     )
                 raise JoinError("code", f"No session has the code {clean}; check it with your instructor.")
             table_id, role = _pick_seat(session)
-            player = Player.objects.create(session=session, name=name, table_id=table_id, role=role)
+            player = Player.objects.create(
+                session=session, name=name, name_key=names.name_key(name), table_id=table_id, role=role
+            )
             seats_changed(session, [GameTable(pk=table_id, session=session)], timezone.now())
     except IntegrityError as e:
         raise JoinError(
             "name",
-            f"Someone in this session is already called {name}. If that is you on another device, "
+            f"Someone in this session is already called {name} (or by a name that looks just like it). If that is you on another device, "
             "type your rejoin code below to get your seat back (it is on your page on the first "
             "device, under your name, or ask your instructor). Otherwise add an initial or a surname.",
             taken=True,
@@ -348,7 +363,9 @@ def _pick_seat(session: GameSession) -> tuple[int, str]:
     tables = list(session.tables.values_list("pk", flat=True))
     counts = _seat_counts(session)
     all_taken = all(counts.get((t, r), 0) >= 1 for t in tables for r in roles)
-    if session.table_count == 0 and session.status == GameSession.LOBBY and all_taken:
+    # Capped: past the cap, newcomers join teams at the existing tables.
+    room = len(tables) < settings.GAME["MAX_AUTO_TABLES"]
+    if session.table_count == 0 and session.status == GameSession.LOBBY and all_taken and room:
         t = GameTable.objects.create(
             session=session, number=len(tables) + 1, state=rules.TableState().to_dict()
         )
@@ -471,12 +488,42 @@ def hand_over_seat(session: GameSession, player_id: int, to_player_id: int) -> N
             notify_session(session.pk, "seats")
 
 
+def readmit_player(session: GameSession, player_id: int) -> None:
+    """Let a removed player back in: the same player (name, browser) gets a seat again."""
+    with transaction.atomic():
+        session = GameSession.objects.select_for_update().get(pk=session.pk)
+        if session.status == GameSession.ENDED:
+            raise ServiceError("phase", "The session has ended.")
+        player = Player.objects.filter(session=session, pk=player_id, removed=True, is_bot=False).first()
+        if player is None:
+            raise ServiceError("invalid", "That player was not removed from this session.")
+        table_id, role = _pick_seat(session)
+        player.removed, player.table_id, player.role = False, table_id, role
+        player.save(update_fields=["removed", "table", "role"])
+        seats_changed(session, [GameTable(pk=table_id, session=session)], timezone.now())
+
+
+def removed_player(session_code: str, token: str | None) -> Player | None:
+    """The player this browser was in an open session, if the instructor removed them."""
+    if not token:
+        return None
+    try:
+        return (
+            open_sessions(session_code).filter(players__token=token, players__removed=True).exists()
+            and Player.objects.filter(token=token, removed=True).first()
+        ) or None
+    except (ValueError, TypeError, ValidationError):  # not a UUID
+        return None
+
+
 def add_table(session: GameSession) -> GameTable:
     with transaction.atomic():
         session = GameSession.objects.select_for_update().get(pk=session.pk)
         if session.status == GameSession.ENDED:
             raise ServiceError("phase", "The session has ended.")
         n = (session.tables.aggregate(m=Max("number"))["m"] or 0) + 1
+        if n > MAX_TABLES:
+            raise ServiceError("invalid", f"A session has at most {MAX_TABLES} tables.")
         state = rules.TableState()
         table = GameTable.objects.create(session=session, number=n, state=state.to_dict())
         if session.status == GameSession.RUNNING:
@@ -843,10 +890,16 @@ def _chat(table_id: int, scenario: Scenario, seat: Seat, msg: dict[str, Any], no
 
     def checked(stage: str) -> dict[str, Any]:
         chat_rules.check_open(stage != GameTable.WAITING, stage == GameTable.ENDED)
-        text = chat_rules.clean_text(msg.get("text"))
+        text = chat_rules.clean_text(_plain(msg.get("text")))
         return {"channel": msg["channel"], "role": seat.role, "name": seat.name, "text": text}
 
     return _append_raw(table_id, "chat.message", checked, audience, now)[0]
+
+
+def _plain(text: Any) -> Any:
+    """Student text without format characters (bidirectional overrides, zero-width spaces):
+    they can disguise what a line says. Anything but a string is left for the engine to refuse."""
+    return names.strip_format(text) if isinstance(text, str) else text
 
 
 def _append_raw(table_id: int, kind: str, data, audience: str, now: datetime) -> tuple[Event, str]:
@@ -877,6 +930,7 @@ def _player_events(table, scenario, seat: Seat, kind, msg, now) -> list[Event]:
         note = msg.get("note", "") or ""
         if not isinstance(note, str):
             raise RuleViolation("invalid", "The note must be text.")
+        note = _plain(note)
         note = chat_rules.clean_text(note) if note.strip() else ""
         replaces = msg.get("replaces")
         if replaces is not None and (not isinstance(replaces, int) or isinstance(replaces, bool)):
@@ -902,12 +956,13 @@ def preview(player_id: int, msg: dict[str, Any]) -> dict[str, Any]:
     seat = load_seat(player_id)
     if seat is None:
         raise ServiceError("forbidden", "You are no longer part of this session.")
+    if not seat.role or seat.table_id is None:
+        # A player without a seat has no values: previewing would show some role's points.
+        raise ServiceError("forbidden", "You do not have a seat yet: wait for your instructor.")
     session = GameSession.objects.only("scenario_data").get(pk=seat.session_id)
     scenario = session.engine_scenario()
-    news: tuple[str, ...] = ()
-    if seat.table_id is not None:
-        news = tuple(GameTable.objects.values_list("state", flat=True).get(pk=seat.table_id).get("news", ()))
-    role = seat.role or scenario.role_keys[0]
+    news = tuple(GameTable.objects.values_list("state", flat=True).get(pk=seat.table_id).get("news", ()))
+    role = seat.role
     try:
         terms = rules.check_terms(scenario, msg.get("terms"))
     except RuleViolation as e:
@@ -1093,22 +1148,52 @@ def proposal_view(scenario: Scenario, p: rules.Proposal) -> dict[str, Any]:
 # --- presence ------------------------------------------------------------------------------
 
 
-def socket_opened(player_id: int, channel_name: str) -> None:
+def socket_opened(player_id: int, channel_name: str) -> tuple[list[str], float | None]:
+    """Register a player's new socket. Returns the channel names of this player's older sockets
+    beyond ``MAX_SOCKETS_PER_PLAYER`` (their rows are already gone: the caller tells them to
+    close), and, when the presence change is held back to coalesce reconnect churn, how many
+    seconds to wait before calling :func:`report_presence`."""
     now = timezone.now()
     with transaction.atomic():
         Connection.objects.update_or_create(
             channel_name=channel_name, defaults={"player_id": player_id, "seen_at": now}
         )
         Player.objects.filter(pk=player_id).update(last_seen=now)
-        _presence(player_id, now)
+        evict = _surplus_sockets(player_id, channel_name, now)
+        retry = _presence(player_id, now)
+    return evict, retry
 
 
-def socket_closed(player_id: int, channel_name: str) -> None:
+def _surplus_sockets(player_id: int, newest: str, now: datetime) -> list[str]:
+    cap = max(1, int(settings.GAME["MAX_SOCKETS_PER_PLAYER"]))
+    fresh = now - timedelta(seconds=2.5 * settings.GAME["SYNC_SECONDS"])
+    others = list(
+        Connection.objects.filter(player_id=player_id, seen_at__gte=fresh)
+        .exclude(channel_name=newest)
+        .order_by("-id")
+        .values_list("channel_name", flat=True)
+    )
+    surplus = others[cap - 1 :]
+    if surplus:
+        Connection.objects.filter(channel_name__in=surplus).delete()
+    return surplus
+
+
+def socket_closed(player_id: int, channel_name: str) -> float | None:
+    """Forget a closed socket. Returns seconds to wait before :func:`report_presence` when the
+    presence change is held back (see :func:`_presence`)."""
     now = timezone.now()
     with transaction.atomic():
         Connection.objects.filter(channel_name=channel_name).delete()
         Player.objects.filter(pk=player_id).update(last_seen=now)
-        _presence(player_id, now)
+        return _presence(player_id, now)
+
+
+def report_presence(player_id: int) -> float | None:
+    """Announce a held-back presence change if it still stands (nothing if the player came back
+    in the meantime). Returns seconds to wait again, if still too soon."""
+    with transaction.atomic():
+        return _presence(player_id, timezone.now())
 
 
 def sweep(channel_names: Sequence[str], table_ids: Sequence[int]) -> dict[int, int]:
@@ -1126,15 +1211,34 @@ def sweep(channel_names: Sequence[str], table_ids: Sequence[int]) -> dict[int, i
     return seqs
 
 
-def _presence(player_id: int, now: datetime) -> None:
-    player = Player.objects.filter(pk=player_id).only("pk", "session_id", "table_id", "role", "name").first()
+def _presence(player_id: int, now: datetime) -> float | None:
+    """Tell the table (and the dashboard) that a player came or went, coalesced: only a change
+    from what was last announced is an event, and at most one per player every
+    ``PRESENCE_COALESCE_SECONDS``. A change inside that window is held back: the return value is
+    how long until it may be announced (the socket's worker then calls ``report_presence``), so
+    twenty quick reconnects cost one or two events, not forty."""
+    player = (
+        Player.objects.select_for_update(of=("self",))
+        .filter(pk=player_id)
+        .only("pk", "session_id", "table_id", "role", "name", "presence", "presence_at")
+        .first()
+    )
     if player is None or player.table_id is None:
-        return
+        return None
     connected = bool(live_player_ids([player_id]))
+    if connected == player.presence:
+        return None
+    window = float(settings.GAME["PRESENCE_COALESCE_SECONDS"])
+    if player.presence_at is not None and window > 0:
+        wait = window - (now - player.presence_at).total_seconds()
+        if wait > 0:
+            return wait
+    Player.objects.filter(pk=player_id).update(presence=connected, presence_at=now)
     data = {"role": player.role, "name": player.name, "connected": connected}
     ev, _stage = _append_raw(player.table_id, "presence", data, "table", now)
     _commit_broadcast(player.table_id, [ev])
     notify_session(player.session_id, "presence")
+    return None
 
 
 def player_for(session_code: str, token: str | None) -> Player | None:

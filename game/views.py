@@ -8,8 +8,11 @@ import re
 
 import segno
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,12 +20,13 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from game import charts, export, lifecycle, services
+from game import access, charts, export, lifecycle, privacy, services
 from game import host as host_services
 from game.engine import scoring
 from game.joinurl import join_info
 from game.models import GameSession, Player, ScenarioConfig, normalise_code
 from game.scenario_io import ensure_default
+from game.throttle import Window, client_address
 
 
 class JoinForm(forms.Form):
@@ -73,6 +77,14 @@ def _my_sessions(request: HttpRequest) -> list[dict]:
     return out
 
 
+def _join_windows() -> tuple[Window, Window]:
+    g = settings.GAME
+    return (
+        Window("join", int(g["JOINS_PER_MINUTE"]), 60),
+        Window("join-bad-code", int(g["BAD_CODES_PER_10_MINUTES"]), 600),
+    )
+
+
 @require_POST
 def join_submit(request: HttpRequest) -> HttpResponse:
     form = JoinForm(request.POST)
@@ -86,6 +98,29 @@ def join_submit(request: HttpRequest) -> HttpResponse:
     existing = services.player_for(code, tokens.get(code)) if code else None
     if existing is not None and not rejoin_code.strip():
         return redirect("play", code=code)
+    # Throttled per address: every attempt, and (much more tightly) codes that name no session,
+    # so codes cannot be guessed by trying them.
+    address = client_address(request) or "unknown"
+    attempts, bad_codes = _join_windows()
+    for window in (bad_codes, attempts):
+        if window.blocked(address):
+            form.add_error(
+                None,
+                "Too many attempts to join from your network: wait "
+                f"{window.retry_after()} seconds, then try again.",
+            )
+            resp = render(
+                request, "game/join.html", {"form": form, "rejoin": _my_sessions(request)}, status=429
+            )
+            resp["Retry-After"] = str(window.retry_after())
+            return resp
+    attempts.hit(address)
+    # A student the instructor removed cannot come back from this browser under another name.
+    if code and services.removed_player(code, tokens.get(code)) is not None:
+        form.add_error(
+            "code", "Your instructor removed you from this session. Ask them if you may come back."
+        )
+        return render(request, "game/join.html", {"form": form, "rejoin": _my_sessions(request)}, status=403)
     taken = False
     try:
         if rejoin_code.strip():
@@ -94,6 +129,8 @@ def join_submit(request: HttpRequest) -> HttpResponse:
         else:
             player = services.join(code, name)
     except services.JoinError as e:
+        if e.field in ("code", "rejoin"):  # a wrong session code or rejoin code: guessing is throttled
+            bad_codes.hit(address)
         form.add_error(e.field if e.field in form.fields else None, e.message)
         taken = e.taken
         context = {"form": form, "rejoin": _my_sessions(request), "open_rejoin": taken or e.field == "rejoin"}
@@ -141,18 +178,40 @@ class NewSessionForm(forms.Form):
     )
     tables = forms.IntegerField(
         min_value=0,
-        max_value=200,
+        max_value=services.MAX_TABLES,
         initial=0,
         help_text="0 opens tables as students join (a table for each full set of the scenario's roles).",
     )
     title = forms.CharField(max_length=200, required=False, help_text="Optional, e.g. 'IR 201, Tuesday'.")
 
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scenario"].queryset = access.scenarios_for(user).annotate(n_roles=Count("roles"))
 
-@staff_member_required
+
+def instructor_required(view):
+    """Staff only (others are sent to the login page), and only instructors: a staff account
+    without the instructor permission gets a 403 that says why."""
+
+    @staff_member_required
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if not access.is_instructor(request.user):
+            raise PermissionDenied(
+                "This account is not an instructor's: ask a department administrator to add it to "
+                "the Instructor group."
+            )
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+@instructor_required
 @require_http_methods(["GET", "POST"])
 def host_index(request: HttpRequest) -> HttpResponse:
     ensure_default()
-    form = NewSessionForm(request.POST or None)
+    form = NewSessionForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             session = services.create_session(
@@ -167,7 +226,9 @@ def host_index(request: HttpRequest) -> HttpResponse:
             return redirect("host_session", code=session.code)
     # Students still in the session: removed students and bots are not counted.
     sessions = (
-        GameSession.objects.select_related("scenario")
+        access.sessions_for(request.user)
+        .select_related("scenario", "created_by")
+        .prefetch_related("co_instructors")
         .annotate(
             n_tables=Count("tables", distinct=True),
             n_students=Count(
@@ -177,27 +238,51 @@ def host_index(request: HttpRequest) -> HttpResponse:
         .order_by("-created_at")[:100]
     )
     return render(
-        request, "game/host_index.html", {"form": form, "sessions": sessions, "join": join_info(request)}
+        request,
+        "game/host_index.html",
+        {
+            "form": form,
+            "sessions": sessions,
+            "join": join_info(request),
+            "is_admin": access.is_admin(request.user),
+        },
     )
 
 
-def _host_session(code: str) -> GameSession:
-    session = host_services.session_by_code(code)
+def _host_session(request: HttpRequest, code: str) -> GameSession:
+    """The session with this code among those this user may run; anyone else is told that no
+    session has that code (404), whether or not one exists."""
+    session = host_services.session_by_code(code, among=access.sessions_for(request.user))
     if session is None:
-        raise Http404("No session has that code.")
+        raise Http404("No session of yours has that code.")
     return session
 
 
-@staff_member_required
+@instructor_required
 @require_GET
 def host_session(request: HttpRequest, code: str) -> HttpResponse:
-    session = _host_session(code)
+    session = _host_session(request, code)
     join = join_info(request, session.code, via=request.GET.get("via", ""))
     url = join.url
+    can_manage = access.can_manage(request.user, session)
+    co = list(session.co_instructors.order_by("username"))
+    candidates = []
+    if can_manage:
+        excluded = {u.pk for u in co} | {session.created_by_id}
+        candidates = [u for u in access.instructors() if u.pk not in excluded]
     return render(
         request,
         "game/host.html",
-        {"session": session, "join": join, "join_url": url, "qr_svg": _qr_svg(url)},
+        {
+            "session": session,
+            "join": join,
+            "join_url": url,
+            "qr_svg": _qr_svg(url),
+            "can_manage": can_manage,
+            "co_instructors": co,
+            "candidates": candidates,
+            "removed_players": [p for p in session.players.all() if p.removed and not p.is_bot],
+        },
     )
 
 
@@ -218,13 +303,13 @@ def _qr_svg(url: str) -> str:
     return buf.getvalue().decode()
 
 
-@staff_member_required
+@instructor_required
 @require_GET
 def projector(request: HttpRequest, code: str) -> HttpResponse:
     """What the class sees on the big screen, at a URL of its own: how to join, then the clock,
     the phase and what it allows, the news, and at the end the way on to the debrief. Never a
     control, never a table's proposals or chat."""
-    session = _host_session(code)
+    session = _host_session(request, code)
     join = join_info(request, session.code, via=request.GET.get("via", ""))
     return render(
         request,
@@ -239,10 +324,10 @@ def projector(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@staff_member_required
+@instructor_required
 @require_GET
 def host_transcript(request: HttpRequest, code: str, table: int) -> HttpResponse:
-    session = _host_session(code)
+    session = _host_session(request, code)
     t = get_object_or_404(session.tables, number=table)
     scenario = session.engine_scenario()
     events = host_services.transcript(session, t.pk)
@@ -293,10 +378,10 @@ def _lesson_rows(scenario) -> list[dict]:
     return out
 
 
-@staff_member_required
+@instructor_required
 @require_GET
 def debrief(request: HttpRequest, code: str) -> HttpResponse:
-    session = _host_session(code)
+    session = _host_session(request, code)
     scenario = session.engine_scenario()
     res = host_services.results(session)
     return render(
@@ -331,10 +416,10 @@ def _export_name(session: GameSession, ext: str, opts: dict[str, bool]) -> str:
     return f"session-{session.code}{'-' + '-'.join(tags) if tags else ''}.{ext}"
 
 
-@staff_member_required
+@instructor_required
 @require_GET
 def export_json(request: HttpRequest, code: str) -> HttpResponse:
-    session = _host_session(code)
+    session = _host_session(request, code)
     opts = _export_options(request)
     resp = HttpResponse(
         json.dumps(export.session_export(session, **opts), ensure_ascii=False, indent=1),
@@ -344,31 +429,31 @@ def export_json(request: HttpRequest, code: str) -> HttpResponse:
     return resp
 
 
-@staff_member_required
+@instructor_required
 @require_GET
 def export_csv(request: HttpRequest, code: str) -> HttpResponse:
-    session = _host_session(code)
+    session = _host_session(request, code)
     opts = _export_options(request)
     resp = HttpResponse(export.session_csv(session, **opts), content_type="text/csv; charset=utf-8")
     resp["Content-Disposition"] = f'attachment; filename="{_export_name(session, "csv", opts)}"'
     return resp
 
 
-@staff_member_required
+@instructor_required
 @require_GET
 def export_grades(request: HttpRequest, code: str) -> HttpResponse:
     """For grading, not research: one row per student, with their name, table, role and scores."""
-    session = _host_session(code)
+    session = _host_session(request, code)
     resp = HttpResponse(export.grades_csv(session), content_type="text/csv; charset=utf-8")
     resp["Content-Disposition"] = f'attachment; filename="grades-{session.code}.csv"'
     return resp
 
 
-@staff_member_required
+@instructor_required
 @require_POST
 def host_control(request: HttpRequest, code: str) -> HttpResponse:
     """A plain-form fallback for the dashboard's controls (works without JavaScript)."""
-    session = _host_session(code)
+    session = _host_session(request, code)
     msg = {"type": request.POST.get("type", "")}
     for field in ("seconds", "player", "table", "to"):
         if request.POST.get(field):
@@ -395,6 +480,65 @@ def host_control(request: HttpRequest, code: str) -> HttpResponse:
         host_services.host_action(session.pk, msg)
     except services.ServiceError as e:
         messages.error(request, e.message)
+    return redirect("host_session", code=session.code)
+
+
+@instructor_required
+@require_POST
+def host_co_instructors(request: HttpRequest, code: str) -> HttpResponse:
+    """The owner (or an administrator) adds or removes a co-instructor. A removed co-instructor's
+    dashboard socket closes within seconds (the host socket re-checks access)."""
+    session = _host_session(request, code)
+    if not access.can_manage(request.user, session):
+        raise PermissionDenied("Only the session's owner or an administrator chooses its co-instructors.")
+    User = get_user_model()
+    action = request.POST.get("action")
+    raw = request.POST.get("user", "")
+    try:
+        user_id = int(raw)
+    except ValueError:
+        messages.error(request, "Choose an instructor from the list.")
+        return redirect("host_session", code=session.code)
+    if action == "add":
+        user = access.instructors().filter(pk=user_id).first()
+        if user is None or user.pk == session.created_by_id:
+            messages.error(request, "Choose an instructor from the list (not the session's owner).")
+        else:
+            session.co_instructors.add(user)
+            messages.success(request, f"{user.get_username()} can now see and run this session.")
+    elif action == "remove":
+        user = User.objects.filter(pk=user_id).first()
+        if user is None or not session.co_instructors.filter(pk=user_id).exists():
+            messages.error(request, "That person is not a co-instructor of this session.")
+        else:
+            session.co_instructors.remove(user)
+            messages.success(request, f"{user.get_username()} no longer has access to this session.")
+    else:
+        messages.error(request, "Say whether to add or remove a co-instructor.")
+    return redirect("host_session", code=session.code)
+
+
+@instructor_required
+@require_POST
+def host_anonymise(request: HttpRequest, code: str) -> HttpResponse:
+    """Replace the students' names by role and table and remove private channels, keeping the
+    results (game/privacy.py). The owner or an administrator, on an ended session, once."""
+    session = _host_session(request, code)
+    if not access.can_manage(request.user, session):
+        raise PermissionDenied("Only the session's owner or an administrator can anonymise it.")
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the box to confirm: anonymising cannot be undone.")
+        return redirect("host_session", code=session.code)
+    try:
+        done = privacy.anonymise_session(session.pk)
+    except services.ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(
+            request,
+            f"Anonymised: {done['players']} names replaced by role and table, "
+            f"{done['private_messages_removed']} private messages removed. Results are kept.",
+        )
     return redirect("host_session", code=session.code)
 
 

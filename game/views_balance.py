@@ -14,13 +14,13 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from game import simulate
+from game import access, simulate
 from game.engine.scenario import ScenarioError, validate
-from game.models import ScenarioConfig
 
 DEFAULT_GAMES = 200
 TOP_PACKAGES = 15  # the page lists the most frequent packages and sums up the rest
@@ -93,7 +93,10 @@ def display(report: dict[str, Any], scenario) -> dict[str, Any]:
 
 
 def _prepare(request: HttpRequest, slug: str) -> dict[str, Any]:
-    config = get_object_or_404(ScenarioConfig, slug=slug)
+    if not access.is_instructor(request.user):
+        raise PermissionDenied("This account is not an instructor's.")
+    # Another instructor's unshared scenario is "not found", like an unknown slug.
+    config = get_object_or_404(access.scenarios_for(request.user), slug=slug)
     games = _int(request.GET.get("games"), DEFAULT_GAMES, 1, simulate.MAX_PAGE_GAMES)
     seed = _int(request.GET.get("seed"), 0, 0, 2**31 - 1)
     data = config.to_dict()

@@ -16,6 +16,7 @@ Three configurations (docs/deployment.md explains the trade-off):
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -78,11 +79,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
+    "csp",
     "game",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "game.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,6 +95,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
     # Last, so it sees the views' exceptions first: an outage answers 503 and a page that retries.
     "game.middleware.OutageMiddleware",
 ]
@@ -106,6 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -169,6 +177,23 @@ else:
     # receive (see game/layers.py).
     CHANNEL_LAYERS = {"default": {"BACKEND": "game.layers.InMemoryChannelLayer"}}
 
+# Admin login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one user name,
+# or from one address, that user name or address is locked out for the cool-off time, with a page
+# that says so (templates/admin/locked_out.html). A department administrator unlocks early with
+# `manage.py axes_reset_username NAME` or `axes_reset_ip ADDRESS`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("GAME_LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("GAME_LOGIN_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "game.throttle.client_address"
+AXES_VERBOSE = False
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -206,6 +231,32 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts, styles, images, fonts and sockets from this site
+# only; no inline script or style element without the page's nonce, no inline style attribute,
+# no plugin, no framing. A brief's remote image (a tracking pixel) is never loaded.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Powerful browser features the game never uses are switched off for every page.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), encrypted-media=(), "
+    "fullscreen=(self), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), "
+    "payment=(), publickey-credentials-get=(), screen-wake-lock=(), usb=(), xr-spatial-tracking=()"
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
@@ -215,8 +266,12 @@ if HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    # Preloading is a commitment (browsers hard-code HTTPS for the domain, hard to undo): only
+    # when the department asks for it.
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # Game limits (documented in docs/protocol.md).
@@ -227,6 +282,25 @@ GAME = {
     "TICK_SECONDS": float(os.environ.get("GAME_TICK_SECONDS", 1.0)),
     "BOT_DELAY_SECONDS": float(os.environ.get("GAME_BOT_DELAY_SECONDS", 4.0)),
     "MAX_NAME_LENGTH": 40,
+    # Refused frames: JSON nested deeper than this is refused before it is parsed.
+    "MAX_FRAME_DEPTH": int(os.environ.get("GAME_MAX_FRAME_DEPTH", 16)),
+    # A socket that sends this many unreadable frames (bad JSON, too deep) in 10 s is closed.
+    "MAX_BAD_FRAMES": int(os.environ.get("GAME_MAX_BAD_FRAMES", 10)),
+    # Open sockets per player (tabs, devices); a new one beyond this closes the oldest (4409).
+    "MAX_SOCKETS_PER_PLAYER": int(os.environ.get("GAME_MAX_SOCKETS_PER_PLAYER", 3)),
+    # Presence: at most one presence event per player per this many seconds; changes in between
+    # are coalesced into the next one.
+    "PRESENCE_COALESCE_SECONDS": float(os.environ.get("GAME_PRESENCE_COALESCE_SECONDS", 5)),
+    # Host sockets re-check their user's access this often (logout, deactivation, removal).
+    "HOST_RECHECK_SECONDS": float(os.environ.get("GAME_HOST_RECHECK_SECONDS", 2)),
+    # POST /join/ per client address: every attempt, and attempts with a code that names no open
+    # session (code guessing), each counted over a sliding window (docs/privacy.md).
+    "JOINS_PER_MINUTE": int(os.environ.get("GAME_JOINS_PER_MINUTE", 120)),
+    "BAD_CODES_PER_10_MINUTES": int(os.environ.get("GAME_BAD_CODES_PER_10_MINUTES", 30)),
+    # "As many tables as needed" opens tables up to this many (4 seats each).
+    "MAX_AUTO_TABLES": int(os.environ.get("GAME_MAX_AUTO_TABLES", 60)),
+    # The load benchmark's bare relay socket (/ws/relay/): off unless a benchmark turns it on.
+    "BENCH_RELAY": env_bool("GAME_BENCH_RELAY", False),
     "TICKER": env_bool("GAME_TICKER", True),
     "BOTS": env_bool("GAME_BOTS", True),
     # host:port the server listens on, set by `manage.py serve` (make run): the dashboard warns

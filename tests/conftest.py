@@ -41,12 +41,33 @@ def default_scenario(db):
     return ensure_default()
 
 
+def make_instructor(username: str = "teacher", *, admin: bool = False):
+    """An instructor as `manage.py create_instructor` makes one: staff, in the Instructor group
+    (and the administrators' group with ``admin``). The groups are ensured here because a
+    transactional test's flush empties them."""
+    from game.roles import ADMINISTRATOR, INSTRUCTOR, ensure_groups
+
+    groups = ensure_groups()
+    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": True})
+    user.set_password("a-long-test-password")
+    user.save()
+    user.groups.add(groups[INSTRUCTOR])
+    if admin:
+        user.groups.add(groups[ADMINISTRATOR])
+    return user
+
+
+_OWNER = object()
+
+
 @pytest.fixture
-def make_session(default_scenario):
+def make_session(default_scenario, staff_user):
+    """Sessions owned by ``staff_user`` (the instructor "teacher") unless told otherwise."""
     from game import services
 
-    def make(tables: int = 1, start: bool = False, seed: int = 7):
-        session = services.create_session(default_scenario, tables, seed=seed)
+    def make(tables: int = 1, start: bool = False, seed: int = 7, owner=_OWNER):
+        who = staff_user if owner is _OWNER else owner
+        session = services.create_session(default_scenario, tables, who, seed=seed)
         if start:
             services.start_session(session.pk)
             session.refresh_from_db()
@@ -75,7 +96,8 @@ def cookie_for_user(user) -> str:
 
 @pytest.fixture
 def staff_user(db):
-    return get_user_model().objects.create_user("teacher", password="a-long-test-password", is_staff=True)
+    """The instructor who owns the sessions that ``make_session`` opens."""
+    return make_instructor("teacher")
 
 
 class Client:

@@ -178,7 +178,7 @@ async def test_a_frame_over_the_limit_is_refused_as_too_large_and_closes(
     err = await us.wait(lambda m: m.get("type") == "error")
     assert err["code"] == "too_large"
     closed = await us.wait(lambda m: m["type"] == "__closed__")
-    assert closed["code"] == 1009
+    assert closed["code"] == 4413  # too_large (docs/protocol.md: close codes)
     count = await db(Event.objects.filter(kind="chat.message").count)()
     assert count == 0
 

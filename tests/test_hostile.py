@@ -204,6 +204,8 @@ def test_a_seat_cannot_act_for_another_role(make_session):
 
 
 def test_a_flood_of_connections_is_served_and_closed_cleanly(make_session):
+    """Six sockets for each of eight players: each player keeps its three newest (the cap), the
+    older ones are closed with 4409, and the live ones all hear the table."""
     session = make_session(start=True)
     players = [services.join(session.code, f"C{i}") for i in range(8)]
     cookies = [cookie_for_players({session.code: str(p.token)}) for p in players]
@@ -216,11 +218,14 @@ def test_a_flood_of_connections_is_served_and_closed_cleanly(make_session):
                 assert ok
                 clients.append(c)
         await asyncio.gather(*(c.wait(lambda m: m.get("type") == "state", timeout=20) for c in clients))
-        ref = await clients[0].send("chat.send", channel="table", text="heard by 48 sockets")
-        await clients[0].answer(ref)
-        same_table = [c for i, c in enumerate(clients) if players[i % 8].table_id == players[0].table_id]
+        old, live = clients[:24], clients[24:]
+        for c in old:
+            assert (await c.wait(lambda m: m["type"] == "__closed__", timeout=10))["code"] == 4409
+        ref = await live[0].send("chat.send", channel="table", text="heard by 24 sockets")
+        await live[0].answer(ref)
+        same_table = [c for i, c in enumerate(live) if players[i % 8].table_id == players[0].table_id]
         await asyncio.gather(
-            *(c.event("chat.message", timeout=20, text="heard by 48 sockets") for c in same_table)
+            *(c.event("chat.message", timeout=20, text="heard by 24 sockets") for c in same_table)
         )
         for c in clients:
             await c.close()
