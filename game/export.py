@@ -268,12 +268,26 @@ def _rows(session: GameSession, *, private: bool = False, names: bool = False):
                     }
 
 
+# A spreadsheet treats a cell that begins with one of these as a formula (or, for tab and
+# carriage return, may shift it into one): "=HYPERLINK(...)" typed in a chat would run on the
+# researcher's machine. Such text cells get a leading apostrophe, which spreadsheets show as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell that a spreadsheet would read as a formula, prefixed with ``'``; numbers (a
+    negative score, say) are left as numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def session_csv(session: GameSession, *, private: bool = False, names: bool = False) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for row in _rows(session, private=private, names=names):
-        w.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in CSV_COLUMNS})
+        w.writerow({k: ("" if row.get(k) is None else neutralise(row.get(k))) for k in CSV_COLUMNS})
     return buf.getvalue()
 
 
@@ -324,5 +338,5 @@ def grades_csv(session: GameSession) -> str:
     w = csv.DictWriter(buf, fieldnames=GRADE_COLUMNS, lineterminator="\n")
     w.writeheader()
     for row in grade_rows(session):
-        w.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in GRADE_COLUMNS})
+        w.writerow({k: ("" if row.get(k) is None else neutralise(row.get(k))) for k in GRADE_COLUMNS})
     return buf.getvalue()

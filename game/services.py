@@ -974,10 +974,20 @@ def preview(player_id: int, msg: dict[str, Any]) -> dict[str, Any]:
 # --- reading: snapshots and replays --------------------------------------------------------
 
 
+def _local_images_only(tag: str, attribute: str, value: str) -> str | None:
+    """A brief's image must come from this site: a remote one would tell its server who read
+    the brief and when (a tracking pixel). The Content-Security-Policy blocks it too."""
+    if tag == "img" and attribute in ("src", "srcset"):
+        v = value.strip()
+        if not v.startswith("/") or v.startswith("//"):
+            return None
+    return value
+
+
 @lru_cache(maxsize=256)
 def brief_html(markdown_text: str) -> str:
     html = markdown.markdown(markdown_text, extensions=["extra", "sane_lists"])
-    return nh3.clean(html)
+    return nh3.clean(html, attribute_filter=_local_images_only)
 
 
 def public_scenario(scenario: Scenario) -> dict[str, Any]:

@@ -11,7 +11,6 @@ const $$ = (sel, el = document) => Array.from(el.querySelectorAll(sel));
 
 const ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ESC[c]);
-const COLOUR = /^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$/;
 
 const code = root?.dataset.code;
 const transcriptBase = root?.dataset.transcriptBase || "";
@@ -37,12 +36,14 @@ let resendRound = 0;
 // --- small helpers -------------------------------------------------------------------------
 
 const roleOf = (key) => S?.roles.find((r) => r.key === key) || { key, name: key, colour: "#6b7480" };
-const safeColour = (c) => (COLOUR.test(c || "") ? c : "#6b7480");
+
 
 function roleChip(key, { short = false, extra = "" } = {}) {
   const r = roleOf(key);
   const name = short ? initials(r) : r.name;
-  return `<span class="role-chip role-${esc(r.key)}${extra ? " " + extra : ""}" style="--c:${safeColour(r.colour)}" title="${esc(r.name)}">${esc(name)}</span>`;
+  // The colour comes from the page's role classes (.role-<key> in host.html's nonce'd style):
+  // no inline style attribute, which the Content-Security-Policy would refuse.
+  return `<span class="role-chip role-${esc(r.key)}${extra ? " " + extra : ""}" title="${esc(r.name)}">${esc(name)}</span>`;
 }
 
 function initials(r) {
@@ -469,6 +470,8 @@ function renderControls() {
   const live = S.players.filter((p) => !p.removed);
   for (const sel of $$('select[data-options="players"]')) fillSelect(sel, [{ value: "", label: "Choose…" }, ...live.map((p) => ({ value: p.id, label: label(p) }))]);
   for (const sel of $$('select[data-options="humans"]')) fillSelect(sel, [{ value: "", label: "Choose…" }, ...live.filter((p) => !p.bot).map((p) => ({ value: p.id, label: label(p) }))]);
+  const removed = S.players.filter((p) => p.removed && !p.bot);
+  for (const sel of $$('select[data-options="removed"]')) fillSelect(sel, [{ value: "", label: removed.length ? "Choose…" : "Nobody was removed" }, ...removed.map((p) => ({ value: p.id, label: p.name }))]);
   for (const sel of $$('select[data-options="tables"]')) fillSelect(sel, S.tables.map((t) => ({ value: t.id, label: `Table ${t.number}` })));
   const news = $("#news-select");
   fillSelect(
@@ -640,8 +643,8 @@ function connect() {
     ws = null;
     renderPendingNote(); // the actions stay pending: they are sent again once reconnected
     if (ev.code === 4403) {
-      setConn("denied", "Signed out");
-      $("#conn-banner-title").textContent = "You are not signed in as an instructor.";
+      setConn("denied", "No access");
+      $("#conn-banner-title").textContent = "This dashboard no longer has access: you signed out, or the session's owner removed you.";
       $("#conn-banner-text").innerHTML = `<a href="/admin/login/?next=${encodeURIComponent(location.pathname)}">Sign in again</a> to get live updates.`;
       return;
     }

@@ -21,6 +21,8 @@ function h(tag, props = {}, ...kids) {
     else if (k === "text") el.textContent = v;
     else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
     else if (k === "dataset") Object.assign(el.dataset, v);
+    // Through the CSSOM: a style attribute would be refused by the Content-Security-Policy.
+    else if (k === "style") el.style.cssText = String(v);
     else if (v === true) el.setAttribute(k, "");
     else el.setAttribute(k, String(v));
   }
@@ -143,6 +145,7 @@ const S = {
   tableId: undefined,
   offset: null, // server clock minus local clock, in ms
   blocked: false,
+  replaced: false,
   builder: { terms: {}, replaces: null, ...store.get("builder", {}) },
   preview: { ref: null, data: null, terms: null, error: "" },
   activeChannel: store.get("channel", "table"),
@@ -313,7 +316,7 @@ function renderPending() {
   const banner = $("offline-banner");
   $("offline-text").textContent = waiting ? "your move will be sent as soon as the server answers. Keep this page open." : "The connection dropped. Nothing is lost: the page catches up by itself when the server answers.";
   banner.classList.toggle("is-pending", waiting);
-  banner.hidden = !(waiting || (!isOpen() && !S.blocked && everOpened));
+  banner.hidden = !(waiting || (!isOpen() && !S.blocked && !S.replaced && everOpened));
 }
 
 // An action sent on an open socket that got no answer for a long while is sent again (same ref).
@@ -380,12 +383,19 @@ function connect() {
       }, Math.random() * 800);
       return;
     }
+    if (e.code === 4409) {
+      // Replaced by a newer socket of this seat (another tab): wait until the student chooses
+      // this page again, or two tabs would keep closing each other.
+      S.replaced = true;
+      setConn("replaced");
+      return;
+    }
     scheduleReconnect();
   });
 }
 
 function scheduleReconnect() {
-  if (S.blocked || retryTimer) return;
+  if (S.blocked || S.replaced || retryTimer) return;
   attempt += 1;
   const base = Math.min(10000, 500 * 2 ** (attempt - 1));
   const delay = Math.round(base / 2 + (Math.random() * base) / 2);
@@ -397,7 +407,7 @@ function scheduleReconnect() {
 }
 
 function reconnectNow() {
-  if (S.blocked || isOpen()) return;
+  if (S.blocked || S.replaced || isOpen()) return;
   attempt = 0;
   clearTimeout(retryTimer);
   retryTimer = null;
@@ -405,6 +415,10 @@ function reconnectNow() {
 }
 
 window.addEventListener("online", reconnectNow);
+$("replaced-reconnect").addEventListener("click", () => {
+  S.replaced = false;
+  reconnectNow();
+});
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") {
     reconnectNow();
@@ -425,8 +439,10 @@ function setConn(status) {
     reconnecting: "Reconnecting…",
     offline: "Reconnecting…",
     blocked: "Not seated",
+    replaced: "Open elsewhere",
   }[status];
   $("conn-text").textContent = text;
+  $("replaced-banner").hidden = status !== "replaced";
   document.body.classList.toggle("is-offline", status !== "open");
   renderPending();
   renderActionsEnabled();

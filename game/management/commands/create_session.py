@@ -17,15 +17,27 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument("--start", action="store_true", help="Start the session at once.")
         parser.add_argument("--json", action="store_true")
+        parser.add_argument(
+            "--owner",
+            default=None,
+            help="User name of the instructor who owns the session (default: none, administrators only).",
+        )
 
-    def handle(self, *args, scenario, tables, title, seed, start, **options):
+    def handle(self, *args, scenario, tables, title, seed, start, owner, **options):
+        user = None
+        if owner:
+            from django.contrib.auth import get_user_model
+
+            user = get_user_model().objects.filter(username=owner).first()
+            if user is None:
+                raise CommandError(f"No user is called {owner!r}.")
         if scenario == "default":
             ensure_default()
         config = ScenarioConfig.objects.filter(slug=scenario).first()
         if config is None:
             raise CommandError(f"No scenario has the slug {scenario!r}.")
         try:
-            session = services.create_session(config, tables, title=title, seed=seed)
+            session = services.create_session(config, tables, user, title=title, seed=seed)
             if start:
                 services.start_session(session.pk)
         except services.ServiceError as e:
