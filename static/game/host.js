@@ -804,7 +804,7 @@ function buildMessage(form, submitter) {
   }
   for (const f of ["news", "role"]) if (fd.get(f)) msg[f] = fd.get(f);
   if (fd.get("on") !== null) msg.on = fd.get("on") === "1";
-  if ((msg.type === "seat.move" || msg.type === "seat.remove" || msg.type === "seat.stand_in" || msg.type === "seat.hand_over") && !Number.isInteger(msg.player)) {
+  if ((msg.type === "seat.move" || msg.type === "seat.remove" || msg.type === "seat.stand_in" || msg.type === "seat.hand_over" || msg.type === "seat.readmit") && !Number.isInteger(msg.player)) {
     return { error: "Choose a student first." };
   }
   if (msg.type === "seat.hand_over" && !Number.isInteger(msg.to)) return { error: "Choose the name the new device joined as." };

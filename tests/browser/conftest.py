@@ -220,14 +220,28 @@ def contexts(browser):
         else:
             ctx = browser.new_context(viewport=DESKTOP)
         ctx.set_default_timeout(15000)
-        ctx.on("page", lambda page: page.on("pageerror", lambda err: errors.append(f"{page.url}: {err}")))
+
+        def watch(page):
+            page.on("pageerror", lambda err: errors.append(f"{page.url}: {err}"))
+            # Every page runs under the Content-Security-Policy: anything it refuses (an inline
+            # style or script, a remote image) is a defect of the page.
+            page.on(
+                "console",
+                lambda msg: (
+                    errors.append(f"{page.url}: {msg.text}")
+                    if "Content Security Policy" in msg.text or "Content-Security-Policy" in msg.text
+                    else None
+                ),
+            )
+
+        ctx.on("page", watch)
         made.append(ctx)
         return ctx
 
     yield make
     for ctx in made:
         ctx.close()
-    assert not errors, "uncaught errors in the page:\n" + "\n".join(errors)
+    assert not errors, "uncaught errors or CSP violations in the page:\n" + "\n".join(errors)
 
 
 @pytest.fixture(scope="session")

@@ -122,6 +122,10 @@ def test_instructor_runs_a_class(host_game_server, chromium):
     ctx = chromium.new_context(viewport=DESKTOP)
     host = ctx.new_page()
     host.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    host.on(
+        "console",
+        lambda m: problems.append(f"CSP: {m.text}") if "Content Security Policy" in m.text else None,
+    )
     students = []
     try:
         # --- sign in and open a session ------------------------------------------------------
