@@ -137,6 +137,31 @@ def test_repeated_wrong_passwords_lock_the_login_with_a_clear_message(db):
     assert r.status_code == 302
 
 
+# --- row 7: the full origin (scheme, host and port) -----------------------------------------------
+
+
+def test_the_reviews_origins_are_refused_on_the_player_socket(make_session, settings):
+    """The three origins of the review, on a server at http://127.0.0.1:8000 (the origin check
+    itself is issue 12's: negotiation/origin.py, tests/test_classroom.py)."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    settings.CSRF_TRUSTED_ORIGINS = []
+    session = make_session()
+    p = services.join(session.code, "Ann")
+
+    async def run():
+        cookie = await db(cookie_for_players)({session.code: str(p.token)})
+        path = f"/ws/play/{session.code}/"
+        for bad in ("http://127.0.0.1:9999", "http://localhost:1", "https://127.0.0.1"):
+            ok, _c = await connect(path, cookie, origin=bad, host="127.0.0.1:8000")
+            assert not ok, bad
+        ok, c = await connect(path, cookie, origin="http://127.0.0.1:8000", host="127.0.0.1:8000")
+        assert ok
+        await c.wait(lambda m: m.get("type") == "state")
+        await c.close()
+
+    async_to_sync(run)()
+
+
 # --- rows 8, 9, 10: frames ------------------------------------------------------------------------
 
 
@@ -469,7 +494,12 @@ def test_templates_have_no_inline_script_handler_or_style_attribute():
 
 
 def test_hsts_preload_only_when_the_department_asks_for_it():
-    env = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "k" * 60, "DJANGO_ALLOWED_HOSTS": "game.example.edu"}
+    env = {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_HTTPS": "1",
+        "DJANGO_SECRET_KEY": "k" * 60,
+        "DJANGO_ALLOWED_HOSTS": "game.example.edu",
+    }
     out = settings_in_subprocess(env, "settings.SECURE_HSTS_PRELOAD, settings.SECURE_HSTS_SECONDS")
     assert out.endswith("False 31536000"), out
     out = settings_in_subprocess({**env, "DJANGO_HSTS_PRELOAD": "1"}, "settings.SECURE_HSTS_PRELOAD")
