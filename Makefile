@@ -85,7 +85,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 # The database-dependent tests that run a second time on a throwaway PostgreSQL cluster.
-PG_TESTS := tests/test_services.py tests/test_consumers.py tests/test_concurrency.py tests/test_foundation.py
+PG_TESTS := tests/test_services.py tests/test_consumers.py tests/test_concurrency.py tests/test_foundation.py tests/test_ownership.py tests/test_hardening.py
 
 test: install system-deps
 	$(BIN)/ruff check .

@@ -329,6 +329,21 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
             obj.owner = request.user
         super().save_model(request, obj, form, change)
 
+    def _side(self, obj, side):
+        key = (obj.sides or {}).get(side) if obj else None
+        role = obj.roles.filter(key=key).first() if key else None
+        return role.name if role else (key or "(none)")
+
+    # Shown when the page is read-only (another instructor's view of a shared scenario), where the
+    # form's side choosers are not there to show the sides.
+    @admin.display(description="Implementer")
+    def implementer(self, obj):
+        return self._side(obj, "implementer")
+
+    @admin.display(description="Challenger")
+    def challenger(self, obj):
+        return self._side(obj, "challenger")
+
     @admin.display(description="Roles")
     def role_count(self, obj):
         return obj.roles.count()

@@ -16,10 +16,12 @@ from django.http import HttpRequest
 log = logging.getLogger(__name__)
 
 
-def client_address(request: HttpRequest) -> str:
-    """The client's address. Daphne with ``--proxy-headers`` (docs/deployment.md) puts the address
-    nginx saw into REMOTE_ADDR, so this is the student's, not the proxy's."""
-    return request.META.get("REMOTE_ADDR") or "unknown"
+def client_address(request: HttpRequest) -> str | None:
+    """The client's address, or None when the request has none (a login made in-process). Daphne
+    with ``--proxy-headers`` (docs/deployment.md) puts the address nginx saw into REMOTE_ADDR, so
+    this is the student's, not the proxy's. Also the login throttle's (axes) idea of the address,
+    which it stores in an address column: never a made-up string."""
+    return request.META.get("REMOTE_ADDR") or None
 
 
 class Window:

@@ -364,6 +364,10 @@ def test_instructors_edit_their_own_scenarios_read_shared_ones_and_never_see_ano
     assert c["other"].get(change.format(own.pk)).status_code == 302  # "does not exist" redirect
     page = c["other"].get(change.format(default.pk))
     assert page.status_code == 200 and "copy it" in page.content.decode()
+    sides = default.sides
+    for side in ("implementer", "challenger"):  # the read-only page still shows the model's sides
+        name = default.roles.get(key=sides[side]).name
+        assert f'<div class="readonly">{name}</div>' in page.content.decode(), side
     # a shared scenario cannot be changed by another instructor
     r = c["other"].post(change.format(default.pk), {"title": "Hijacked"})
     assert r.status_code == 403
