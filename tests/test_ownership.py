@@ -424,3 +424,19 @@ def test_an_import_never_overwrites_another_instructors_scenario(scenarios):
     upload.name = "o.json"
     assert c["owner"].post("/admin/game/scenarioconfig/import/", {"file": upload}).status_code == 302
     assert ScenarioConfig.objects.get(pk=own.pk).title == "Replaced by its owner"
+
+
+def test_the_authoring_grid_and_the_factor_template_change_only_ones_own_scenarios(scenarios):
+    default, own, _other, c = scenarios
+    assert c["other"].get(f"/admin/game/scenarioconfig/{own.pk}/grid/").status_code == 404
+    assert c["other"].get(f"/admin/game/scenarioconfig/{default.pk}/grid/").status_code == 404
+    assert c["owner"].get(f"/admin/game/scenarioconfig/{own.pk}/grid/").status_code == 200
+    before = default.factors.count()
+    default.factors.all().delete()
+    r = c["other"].post(
+        "/admin/game/scenarioconfig/",
+        {"action": "standard_factors", "_selected_action": [default.pk]},
+        follow=True,
+    )
+    assert "not yours to change" in r.content.decode()
+    assert default.factors.count() == 0 and before > 0
