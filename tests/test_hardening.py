@@ -623,8 +623,14 @@ def test_the_lock_file_pins_every_dependency_with_hashes_and_make_install_uses_i
     for name in ("pip", "setuptools", "pytest", "playwright"):
         assert name in pins, name
     assert lock.count("--hash=sha256:") >= len(pins)
+    prod = (ROOT / "requirements-prod.lock").read_text()
+    prod_pins = dict(re.findall(r"^([a-z0-9][a-z0-9_.\-]*)==([^\s\\]+)", prod, re.M))
+    assert "pytest" not in prod_pins and "playwright" not in prod_pins
+    for name in (*_floors(), "pip", "setuptools"):
+        assert prod_pins.get(name) == pins[name], name  # the same versions as the development lock
     makefile = (ROOT / "Makefile").read_text()
     assert "--require-hashes -r requirements.lock" in makefile
+    assert "--require-hashes -r requirements-prod.lock" in makefile
     assert "pip-compile" in makefile and "lock:" in makefile
 
 

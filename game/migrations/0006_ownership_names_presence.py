@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('game', '0004_scenario_texts_mediator_voice'),
+        ('game', '0005_host_ref'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
