@@ -1168,9 +1168,8 @@ def socket_opened(player_id: int, channel_name: str) -> tuple[list[str], float |
         Connection.objects.update_or_create(
             channel_name=channel_name, defaults={"player_id": player_id, "seen_at": now}
         )
-        Player.objects.filter(pk=player_id).update(last_seen=now)
         evict = _surplus_sockets(player_id, channel_name, now)
-        retry = _presence(player_id, now)
+        retry = _presence(player_id, now, seen=True)
     return evict, retry
 
 
@@ -1195,8 +1194,7 @@ def socket_closed(player_id: int, channel_name: str) -> float | None:
     now = timezone.now()
     with transaction.atomic():
         Connection.objects.filter(channel_name=channel_name).delete()
-        Player.objects.filter(pk=player_id).update(last_seen=now)
-        return _presence(player_id, now)
+        return _presence(player_id, now, seen=True)
 
 
 def report_presence(player_id: int) -> float | None:
@@ -1221,34 +1219,46 @@ def sweep(channel_names: Sequence[str], table_ids: Sequence[int]) -> dict[int, i
     return seqs
 
 
-def _presence(player_id: int, now: datetime) -> float | None:
+def _presence(player_id: int, now: datetime, *, seen: bool = False) -> float | None:
     """Tell the table (and the dashboard) that a player came or went, coalesced: only a change
     from what was last announced is an event, and at most one per player every
     ``PRESENCE_COALESCE_SECONDS``. A change inside that window is held back: the return value is
     how long until it may be announced (the socket's worker then calls ``report_presence``), so
-    twenty quick reconnects cost one or two events, not forty."""
+    twenty quick reconnects cost one or two events, not forty. ``seen`` also records the time in
+    ``last_seen``.
+
+    The player's row is changed by one UPDATE at most, under a lock that does not block keys:
+    on PostgreSQL a second UPDATE of a row in the same transaction makes the foreign keys be
+    checked again (a share lock on the session's row at commit), which deadlocked with a join
+    holding that row while it waited for the table's."""
     player = (
-        Player.objects.select_for_update(of=("self",))
+        Player.objects.select_for_update(of=("self",), no_key=True)
         .filter(pk=player_id)
         .only("pk", "session_id", "table_id", "role", "name", "presence", "presence_at")
         .first()
     )
-    if player is None or player.table_id is None:
+    if player is None:
         return None
-    connected = bool(live_player_ids([player_id]))
-    if connected == player.presence:
-        return None
-    window = float(settings.GAME["PRESENCE_COALESCE_SECONDS"])
-    if player.presence_at is not None and window > 0:
-        wait = window - (now - player.presence_at).total_seconds()
-        if wait > 0:
-            return wait
-    Player.objects.filter(pk=player_id).update(presence=connected, presence_at=now)
-    data = {"role": player.role, "name": player.name, "connected": connected}
-    ev, _stage = _append_raw(player.table_id, "presence", data, "table", now)
-    _commit_broadcast(player.table_id, [ev])
-    notify_session(player.session_id, "presence")
-    return None
+    fields: dict[str, Any] = {"last_seen": now} if seen else {}
+    retry, connected = None, None
+    if player.table_id is not None:
+        live = bool(live_player_ids([player_id]))
+        window = float(settings.GAME["PRESENCE_COALESCE_SECONDS"])
+        wait = window - (now - player.presence_at).total_seconds() if player.presence_at and window > 0 else 0
+        if live != player.presence:
+            if wait > 0:
+                retry = wait
+            else:
+                connected = live
+                fields.update(presence=live, presence_at=now)
+    if fields:
+        Player.objects.filter(pk=player_id).update(**fields)
+    if connected is not None:
+        data = {"role": player.role, "name": player.name, "connected": connected}
+        ev, _stage = _append_raw(player.table_id, "presence", data, "table", now)
+        _commit_broadcast(player.table_id, [ev])
+        notify_session(player.session_id, "presence")
+    return retry
 
 
 def player_for(session_code: str, token: str | None) -> Player | None:
