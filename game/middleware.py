@@ -37,7 +37,7 @@ class OutageMiddleware:
             return None
         faults.report(f"{request.method} {request.path}", exception)
         # The page's one style block carries the Content-Security-Policy nonce of this response.
-        nonce = escape(str(getattr(request, "csp_nonce", "") or ""))
+        nonce = escape(str(getattr(request, "csp_nonce", "")))  # lazy: evaluating it adds it to the header
         body = PAGE.format(delay=self.RETRY_SECONDS, part=escape(part), nonce=nonce)
         response = HttpResponse(body, status=503)
         response["Retry-After"] = str(self.RETRY_SECONDS)

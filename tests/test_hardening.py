@@ -649,3 +649,19 @@ def test_the_locked_set_is_consistent(tmp_path):
         [sys.executable, "-m", "pip", "check"], capture_output=True, text=True, timeout=120, env=os.environ
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_outage_page_carries_the_csp_nonce_of_its_response():
+    from csp.middleware import CSPMiddleware
+    from django.db import OperationalError
+    from django.test import RequestFactory
+
+    from game.middleware import OutageMiddleware
+
+    request = RequestFactory().get("/")
+    csp = CSPMiddleware(lambda r: None)
+    csp.process_request(request)
+    response = OutageMiddleware(lambda r: None).process_exception(request, OperationalError("down"))
+    response = csp.process_response(request, response)
+    nonce = re.search(r'<style nonce="([^"]+)">', response.content.decode()).group(1)
+    assert response.status_code == 503 and f"'nonce-{nonce}'" in response["Content-Security-Policy"]
