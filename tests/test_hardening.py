@@ -89,7 +89,8 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(make_session, st
     services.end_session(session.pk)
     c = Client()
     c.force_login(staff_user)
-    rows = list(csv.DictReader(io.StringIO(c.get(f"/host/{session.code}/export.csv").content.decode())))
+    url = f"/host/{session.code}/export.csv?names=1"  # real names: the default export has codes
+    rows = list(csv.DictReader(io.StringIO(c.get(url).content.decode())))
     for row in rows:
         for col, cell in row.items():
             assert not cell.startswith(("=", "+", "@", "\t", "\r")), (col, cell)
@@ -105,8 +106,11 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(make_session, st
     numbers = [r["value"] for r in rows if r["row_type"].startswith(("score.", "survival"))]
     assert numbers and all(not v.startswith("'") for v in numbers)
     # the JSON export is the data as it is
-    data = json.loads(c.get(f"/host/{session.code}/export.json").content)
+    data = json.loads(c.get(f"/host/{session.code}/export.json?names=1").content)
     assert any(p["name"] == "=HYPERLINK(1)" for p in data["players"])
+    # and the grading export, which has names, is neutralised too
+    grades = c.get(f"/host/{session.code}/grades.csv").content.decode()
+    assert "'=HYPERLINK(1)" in grades and "\n=HYPERLINK" not in grades
 
 
 # --- row 6: admin login throttling ---------------------------------------------------------------
@@ -546,7 +550,8 @@ def test_the_owner_anonymises_an_ended_session_keeping_its_results(make_session,
     assert GameSession.objects.get(pk=session.pk).anonymised_at is None
     r = owner.post(url, {"confirm": "yes"}, follow=True)
     assert "Anonymised" in r.content.decode()
-    export = owner.get(f"/host/{session.code}/export.json").content.decode()
+    # everything the database still holds: real names and private channels asked for
+    export = owner.get(f"/host/{session.code}/export.json?names=1&private=1").content.decode()
     for real in ("Alice Smith", "Bob Jones", "Chen Li", "Dana Roe", "Eve Fox", "secret deal"):
         assert real not in export, real
     data = json.loads(export)

@@ -62,6 +62,8 @@ PAGES = [
     "/host/{code}/table/1/",
     "/host/{code}/export.json",
     "/host/{code}/export.csv",
+    "/host/{code}/grades.csv",
+    "/host/{code}/projector/",
 ]
 
 

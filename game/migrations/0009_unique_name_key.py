@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("game", "0007_groups_shared_default_name_keys")]
+    dependencies = [("game", "0008_groups_shared_default_name_keys")]
 
     operations = [
         migrations.AddConstraint(

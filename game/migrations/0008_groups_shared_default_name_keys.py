@@ -33,7 +33,7 @@ def name_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("game", "0006_ownership_names_presence"),
+        ("game", "0007_ownership_names_presence"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("axes", "0010_accessattemptexpiration"),

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('game', '0005_host_ref'),
+        ('game', '0006_player_rejoin_code'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
