@@ -144,6 +144,14 @@ class RoleInline(OwnedScenarioInline, admin.StackedInline):
     )
     classes = ("collapse",)
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "key" and field is not None:
+            # The model's help text names a role of the default scenario; an author of another
+            # conflict reads a neutral example.
+            field.help_text = "Stable key: lower-case letters, digits and underscores, e.g. 'north'."
+        return field
+
 
 class IssueInline(OwnedScenarioInline, admin.TabularInline):
     model = ScenarioIssue
@@ -203,12 +211,12 @@ class ScenarioConfigForm(forms.ModelForm):
     implementer = forms.ChoiceField(
         required=False,
         label="Implementer",
-        help_text="The role that must implement the concessions (for the default scenario, Ukraine).",
+        help_text="The role that must carry out the concessions: the side that gives up territory, forces or claims.",
     )
     challenger = forms.ChoiceField(
         required=False,
         label="Challenger",
-        help_text="The role able to restart the war (for the default scenario, Russia).",
+        help_text="The role able to restart the war if the terms leave it dissatisfied.",
     )
 
     class Meta:
@@ -252,9 +260,32 @@ class ScenarioImportForm(forms.Form):
     file = forms.FileField(help_text="A scenario JSON file, as written by 'Export'.")
 
 
+# Help texts that, on the model, quote the default scenario: an author of another conflict reads
+# examples of no conflict in particular.
+NEUTRAL_HELP = {
+    "moral": "The lesson the debrief and the outcome close on, in this scenario's own words.",
+    "no_deal_text": (
+        "What no agreement means here, for students, as a sentence (e.g. 'No agreement: the "
+        "fighting goes on.' or 'No agreement: the ceasefire line stays as it is.')."
+    ),
+    "no_deal_values": (
+        "If no agreement leaves a ceasefire that can itself break, its factor values "
+        "({factor key: value}): no deal then gets its own survival curve. Leave empty when no "
+        "deal means the fighting goes on."
+    ),
+}
+
+
 @admin.register(ScenarioConfig)
 class ScenarioConfigAdmin(admin.ModelAdmin):
     form = ScenarioConfigForm
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name in NEUTRAL_HELP:
+            field.help_text = NEUTRAL_HELP[db_field.name]
+        return field
+
     list_display = (
         "title",
         "slug",

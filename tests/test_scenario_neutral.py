@@ -202,3 +202,15 @@ def test_the_session_form_says_how_many_roles_a_table_seats(staff_user, karabakh
     assert "Karabakh: the Basic Principles (2011) (3 roles a table)" in text
     assert "(4 roles a table)" in text
     assert not any(w in text for w in ("every four", "four students"))
+
+
+def test_the_admin_pages_of_another_scenario_give_no_default_scenario_examples(admin_client, karabakh):
+    for url in (
+        f"/admin/game/scenarioconfig/{karabakh.pk}/change/",
+        f"/admin/game/scenarioconfig/{karabakh.pk}/grid/",
+    ):
+        r = admin_client.get(url)
+        assert r.status_code == 200, url
+        text = visible_text(r.content.decode())
+        assert not leaks(text), (url, leaks(text))
+        assert "ukraine" not in text.lower(), url
