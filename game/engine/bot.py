@@ -55,7 +55,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
-from game.engine import rules
+from game.engine import messages, rules
 from game.engine.durability import Durability, evaluator, seed_from
 from game.engine.rules import ACCEPT, REJECT, Answer, MakeProposal, Proposal, Withdraw
 from game.engine.scenario import Issue, NewsItem, Option, Role, Scenario
@@ -572,51 +572,45 @@ def decide(view: BotView) -> Decision | None:
     return MakeProposal(me, terms, note=note)
 
 
+def words_in(view: BotView, decision: Decision, scenarios: Mapping[str, Scenario]) -> dict[str, str]:
+    """The words of ``decision`` (a chat line, or a proposal's note) in other languages.
+
+    ``scenarios`` maps languages to this role's public scenario localized into each. The policy
+    decides on numbers, keys and its own earlier lines, never on its scenario's words, so the same
+    view with another language's scenario makes the same decision, told in that language; a
+    language where the decision came out otherwise (which would be a bug) is left out rather
+    than mistranslated."""
+    if isinstance(decision, Say):
+        pass
+    elif not (isinstance(decision, MakeProposal) and decision.note):
+        return {}
+    out: dict[str, str] = {}
+    for lang, scenario in scenarios.items():
+        if scenario.language == view.scenario.language:
+            continue
+        other = decide(replace(view, scenario=scenario))
+        if isinstance(decision, Say) and isinstance(other, Say) and other.channel == decision.channel:
+            out[lang] = other.text
+        elif (
+            isinstance(decision, MakeProposal)
+            and isinstance(other, MakeProposal)
+            and dict(other.terms) == dict(decision.terms)
+            and other.replaces == decision.replaces
+        ):
+            out[lang] = other.note
+    return out
+
+
 # -- words ------------------------------------------------------------------------------------
 
 # The voice of a role comes from the scenario (``Role.voice``). A kind of line a role's voice
 # leaves out is said in the generic voice of its position in the model: the side that must
-# implement the concessions, the side able to restart the war, a mediator, or another party.
+# implement the concessions, the side able to restart the war, a mediator, or another party, in
+# the scenario's language (game/engine/messages.py). English, for reference:
 GENERIC_BY_POSITION: dict[str, dict[str, tuple[str, ...]]] = {
-    "implementer": {
-        "opening": (
-            "{name} will carry out whatever is signed, so it must be something our people can live "
-            "with. Our priority is {top_issue}: {top_option}.",
-        ),
-        "counter": (
-            "{name} could not carry out proposal {other} at home. Our counter, proposal {id}: {changes}.",
-        ),
-    },
-    "challenger": {
-        "opening": (
-            "{name} will not sign a pause that leaves the real questions open. Our priority is {top_issue}: {top_option}.",
-        ),
-        "counter": (
-            "Proposal {other} ignores what {name} has said from the start. Our counter, proposal {id}: {changes}.",
-        ),
-    },
-    "mediator": {
-        "opening": (
-            "{name} is here to help the parties reach a settlement that lasts, and will guarantee "
-            "only what it can stand behind. We would start from {top_issue}: {top_option}.",
-        ),
-        "propose": (
-            "A mediator's proposal (proposal {id}): {package}. It keeps the peace {peace}% of the next {years} years.",
-        ),
-        "counter": ("{name} suggests a way between the positions, proposal {id}: {changes}.",),
-        "accept": ("{name} can stand behind proposal {id}: {peace}% of the next {years} years at peace.",),
-        "reject": ("{name} cannot stand behind proposal {id}. Proposal {own} is still open.",),
-        "reject_alone": ("{name} cannot stand behind proposal {id}.",),
-    },
+    k: v for k, v in messages.VOICES["en"].items() if k != "party"
 }
-GENERIC: dict[str, tuple[str, ...]] = {
-    "opening": ("{name} is here for a deal that lasts. Our priority is {top_issue}: {top_option}.",),
-    "propose": ("{name} proposes (proposal {id}): {package}. It holds {peace}% of the next {years} years.",),
-    "counter": ("{name} cannot accept proposal {other}. Our counter, proposal {id}: {changes}.",),
-    "accept": ("{name} accepts proposal {id}: {peace}% of the next {years} years at peace.",),
-    "reject": ("{name} cannot accept proposal {id}. We stand by proposal {own}.",),
-    "reject_alone": ("{name} cannot accept proposal {id}.",),
-}
+GENERIC: dict[str, tuple[str, ...]] = messages.VOICES["en"]["party"]
 
 
 def position(scenario: Scenario, role: str) -> str:
@@ -635,14 +629,24 @@ def voice_lines(scenario: Scenario, role: str, kind: str) -> tuple[str, ...]:
     own = r.voice.get(kind) if r is not None else None
     if own:
         return own
-    return GENERIC_BY_POSITION.get(position(scenario, role), {}).get(kind) or GENERIC[kind]
+    return messages.voice(scenario.language, position(scenario, role), kind)
 
 
 def _line(view: BotView, kind: str, salt: object, **fields: Any) -> str:
     voice = voice_lines(view.scenario, view.role, kind)
     text = voice[seed_from(view.seed, kind, salt) % len(voice)]
     r = view.scenario.role(view.role)
-    return text.format(name=r.name if r else view.role, years=view.scenario.model.horizon_years, **fields)
+    years = view.scenario.model.horizon_years
+    return text.format(
+        name=r.name if r else view.role,
+        years=years,
+        span=messages.years(view.scenario.language, years),
+        **fields,
+    )
+
+
+def _say(view: BotView, key: str, **fields: Any) -> str:
+    return messages.text(view.scenario.language, key, **fields)
 
 
 def _label(issue: Issue, ok: str) -> str:
@@ -662,12 +666,12 @@ def _package_text(book: _Book, k: int) -> str:
     return _clip("; ".join(_label(i, ok) for i, ok in zip(book.issues, book.packages[k], strict=True)))
 
 
-def _changes_text(book: _Book, k: int, against: Mapping[str, str]) -> str:
+def _changes_text(book: _Book, k: int, against: Mapping[str, str], lang: str = "en") -> str:
     parts = []
     for i, ok in zip(book.issues, book.packages[k], strict=True):
         old = against.get(i.key)
         if old != ok:
-            parts.append(f"\u201c{_label(i, ok)}\u201d instead of \u201c{_label(i, old or '')}\u201d")
+            parts.append(messages.text(lang, "instead", new=_label(i, ok), old=_label(i, old or "")))
     if not parts or len(parts) == len(book.issues):
         return _package_text(book, k)
     return _clip("; ".join(parts))
@@ -679,13 +683,20 @@ def _pct(x: float) -> int:
 
 def _note(view: BotView, book: _Book, k: int, against: Proposal | None) -> str:
     peace, hold, years = _pct(book.peace[k]), _pct(book.hold[k]), view.scenario.model.horizon_years
+    lang = view.scenario.language
     head = (
-        f"Counter to proposal {against.id}: {_changes_text(book, k, against.terms)}."
+        _say(view, "note_counter", id=against.id, changes=_changes_text(book, k, against.terms, lang))
         if against is not None
-        else f"{_package_text(book, k)}."
+        else _say(view, "note_package", package=_package_text(book, k))
     )
-    return (
-        f"{head} Durability: {peace}% of the next {years} years at peace, {hold}% chance to hold all {years}."
+    return _say(
+        view,
+        "note_durability",
+        head=head,
+        peace=peace,
+        hold=hold,
+        years=years,
+        span=messages.years(lang, years),
     )
 
 
@@ -702,8 +713,8 @@ def _opening(view: BotView, book: _Book) -> str:
         view,
         "opening",
         0,
-        top_issue=f"\u201c{_clip(top.name, 200)}\u201d",
-        top_option=f"\u201c{_clip(_label(top, fav), 400)}\u201d",
+        top_issue=_say(view, "quote", text=_clip(top.name, 200)),
+        top_option=_say(view, "quote", text=_clip(_label(top, fav), 400)),
     )
 
 
@@ -729,7 +740,12 @@ def _comment(
         orig = by_id.get(p.replaces) if p.replaces is not None else None
         if orig is not None and orig.author != me:
             return _line(
-                view, "counter", p.id, other=orig.id, changes=_changes_text(book, k, orig.terms), **fields
+                view,
+                "counter",
+                p.id,
+                other=orig.id,
+                changes=_changes_text(book, k, orig.terms, view.scenario.language),
+                **fields,
             )
         return _line(view, "propose", p.id, package=_package_text(book, k), **fields)
     if p.answers.get(me) == ACCEPT:

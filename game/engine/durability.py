@@ -38,12 +38,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import messages
 from .scenario import Scenario
 
 # "opposition" combine: the most objectionable clause dominates, the others still count.
 OPPOSITION_MAX_WEIGHT = 0.6
 DISPLAY_DIGITS = 4
-NO_DEAL_CAUSE = "No agreement: the war goes on."
+NO_DEAL_CAUSE = messages.MESSAGES["en"]["no_deal_cause"]  # English; see messages.text(lang, "no_deal_cause")
 NO_DEAL_CAUSE_KEY = "no_deal"
 BASELINE_CAUSE_KEY = "baseline"
 # Below this |log hazard ratio| (a hazard ratio between about 0.91 and 1.10) a factor is
@@ -149,6 +150,8 @@ class Evaluator:
     def __init__(self, scenario: Scenario, cache_size: int = 8192) -> None:
         model = scenario.model
         say = scenario.say
+        # The language of the scenario's texts: the story's own sentences follow it.
+        self.lang = lang = scenario.language
         # Results per (package, news) are pure functions of the scenario: memoise them, so a
         # table's repeated what-ifs cost a dictionary look-up. 0 turns the memo off.
         self.cache_size = cache_size
@@ -180,7 +183,10 @@ class Evaluator:
                 o.key: frozenset(index[k] for k in o.loadings if k in index) for o in issue.options
             }
             self.option_names[issue.key] = {
-                o.key: f"{issue.name}: {o.label or _humanize(o.key)}" for o in issue.options
+                o.key: messages.text(
+                    lang, "option_name", issue=issue.name, option=o.label or _humanize(o.key)
+                )
+                for o in issue.options
             }
         self.exclusions = scenario.exclusions  # a plain dict: no reference to the scenario
 
@@ -227,10 +233,14 @@ class Evaluator:
         self.beta_w_by_year = tuple(tuple(self.beta_w[i][t] for i in range(nf)) for t in range(T))
         self.mean_beta_w = tuple(sum(bw) / T for bw in self.beta_w)
         self.labels = tuple(say(f.label) for f in factors)
-        self.expl_up = tuple(say(f.explanation_up) or f"{say(f.label)} raises the risk." for f in factors)
-        self.expl_down = tuple(say(f.explanation_down) or f"{say(f.label)} lowers the risk." for f in factors)
+        self.expl_up = tuple(
+            say(f.explanation_up) or messages.text(lang, "raises_risk", label=say(f.label)) for f in factors
+        )
+        self.expl_down = tuple(
+            say(f.explanation_down) or messages.text(lang, "lowers_risk", label=say(f.label)) for f in factors
+        )
         self.context_label = say(model.context_label)
-        self.no_deal_text = say(model.no_deal_text) or NO_DEAL_CAUSE
+        self.no_deal_text = say(model.no_deal_text) or messages.text(lang, "no_deal_cause")
         # No agreement as a ceasefire of its own (the status quo coded in the factors), or None
         # when no deal means the war goes on.
         self.no_deal_raw = (
@@ -249,7 +259,7 @@ class Evaluator:
             chosen.append((ik, ok))
         clash = self.conflicts(chosen)
         if clash:
-            raise ValueError(conflict_message(self.option_names, clash))
+            raise ValueError(conflict_message(self.option_names, clash, self.lang))
         return chosen
 
     def conflicts(self, chosen: Sequence[tuple[str, str]]) -> list[tuple[tuple[str, str], tuple[str, str]]]:
@@ -386,8 +396,9 @@ class Evaluator:
     ) -> str:
         """The factor's plain-words sentence for this deal, naming what drives it."""
         hr = math.exp(effect)
+        lang = self.lang
         if abs(effect) < SMALL_EFFECT:
-            return f"Little effect on this deal (x{hr:.2f})."
+            return messages.text(lang, "little_effect", hr=messages.number(lang, hr, 2))
         up = effect > 0
         # Is the effect there because the deal has a lot of the factor (a high value) or too
         # little of it (a protective factor that is missing)?
@@ -404,37 +415,57 @@ class Evaluator:
         if text is None:
             parts = [self.expl_up[i] if up else self.expl_down[i]]
             if high and best_ok is not None:
-                parts.append(f"Mainly: {self.option_names[best_ok[0]][best_ok[1]]}.")
+                parts.append(messages.text(lang, "mainly", option=self.option_names[best_ok[0]][best_ok[1]]))
             elif up and not high:
-                parts.append("Nothing in this deal provides much of it.")
+                parts.append(messages.text(lang, "nothing_provides"))
             if accept < 0.999:
-                parts.append(
-                    f"It counts only as far as both sides accept the terms: here {100 * accept:.0f}%."
-                )
+                parts.append(messages.text(lang, "accepted_share", share=messages.percent(lang, accept)))
             if abs(mult - 1.0) >= 0.05 and i in self.moderator_of:
-                parts.append(f"Weighted x{mult:.2f} by: {self.labels[self.moderator_of[i]]}.")
+                parts.append(
+                    messages.text(
+                        lang,
+                        "weighted_by",
+                        mult=messages.number(lang, mult, 2),
+                        label=self.labels[self.moderator_of[i]],
+                    )
+                )
             if pushing:
-                parts.append("News: " + "; ".join(self.news_headlines[k] for k in pushing) + ".")
+                joiner = messages.text(lang, "list_joiner")
+                parts.append(
+                    messages.text(
+                        lang, "news", headlines=joiner.join(self.news_headlines[k] for k in pushing)
+                    )
+                )
             text = self._explanations[key] = " ".join(parts)
         return text
 
     def _realize(self, seed: int, dur: Durability, deal: _Deal) -> Realized:
         # One uniform draw per year, always all of them: with the same seed, a deal whose
         # hazards are all lower never collapses earlier (common random numbers).
-        year = first_collapse(seed, dur.hazards)
+        return self.story(first_collapse(seed, dur.hazards), dur, deal)
+
+    def _risk_fields(self, t: int, risk: float) -> dict[str, str]:
+        lang = self.lang
+        return {
+            "year": str(t + 1),
+            "nth": messages.ordinal(lang, t + 1),
+            "risk": messages.percent(lang, risk),
+            "base": messages.percent(lang, self.baseline[t]),
+            "span": messages.years(lang, self.n_years),
+        }
+
+    def story(self, year: int | None, dur: Durability, deal: _Deal) -> Realized:
+        """The story of a deal that collapsed in ``year`` (None: it held), in the scenario's
+        language. The year is all a story depends on, so a table's story can be told again in
+        another language from the year it recorded."""
+        lang = self.lang
         if year is None:
             t = max(range(len(dur.hazards)), key=dur.hazards.__getitem__)
-            text = (
-                f"Held through all {self.n_years} years. Its yearly risk of war was highest in year {t + 1}: "
-                f"{_pct(dur.hazards[t])}, against {_pct(self.baseline[t])} for an average ceasefire."
-            )
+            text = messages.text(lang, "held", **self._risk_fields(t, dur.hazards[t]))
             return Realized(True, None, text, None, dur.hazards[t], self.baseline[t], t + 1)
         t = year - 1
         risk, base = dur.hazards[t], self.baseline[t]
-        head = (
-            f"Collapsed in year {year}: that year the risk of war was {_pct(risk)}, against "
-            f"{_pct(base)} for an average ceasefire."
-        )
+        head = messages.text(lang, "collapsed", **self._risk_fields(t, risk))
         contribs = deal.by_year[t]
         top = max(range(len(contribs)), key=contribs.__getitem__) if contribs else None
         if top is not None and contribs[top] > 0:
@@ -448,17 +479,40 @@ class Evaluator:
                 deal.accept[i],
                 deal.mult[i],
             )
-            text = f"{head} The biggest push came from: {self.labels[i]} (x{math.exp(contribs[i]):.2f} that year): {why}"
+            text = messages.text(
+                lang,
+                "biggest_push",
+                head=head,
+                label=self.labels[i],
+                hr=messages.number(lang, math.exp(contribs[i]), 2),
+                why=why,
+            )
             return Realized(False, year, text, self.factor_keys[i], risk, base, year)
         if self.context > 0:
-            ctx = f" ({self.context_label})" if self.context_label else ""
-            text = (
-                f"{head} No term of the deal pushed the risk up; the fixed context did{ctx}, "
-                f"x{math.exp(self.context):.2f}, and the dice fell badly."
-            )
+            hr = messages.number(lang, math.exp(self.context), 2)
+            if self.context_label:
+                text = messages.text(lang, "context_push", head=head, context=self.context_label, hr=hr)
+            else:
+                text = messages.text(lang, "context_push_bare", head=head, hr=hr)
         else:
-            text = f"{head} No term of the deal pushed the risk up: this was the ordinary risk every ceasefire faces."
+            text = messages.text(lang, "ordinary_risk", head=head)
         return Realized(False, year, text, BASELINE_CAUSE_KEY, risk, base, year)
+
+    def retell(
+        self, terms: Mapping[str, str] | None, news: Sequence[str], year: int | None
+    ) -> tuple[Durability, Realized | None]:
+        """A recorded outcome told again in this evaluator's language: the deal's (or no deal's)
+        durability, its factors' sentences, and the story of the year it collapsed in (None: it
+        held). Every number is the recorded one, since the model is the same in every language."""
+        news_keys = self._news(news)
+        if terms is None:
+            dur = self.no_deal(news_keys)
+            if self.no_deal_raw is None:
+                return dur, Realized(False, None, self.no_deal_text, NO_DEAL_CAUSE_KEY)
+            return dur, self._no_deal_story(year, dur)
+        chosen = self._chosen(terms)
+        dur, deal = self._compute(chosen, news_keys)
+        return dur, self.story(year, dur, deal)
 
     def replays(self, hazards: Sequence[float], seed: int, n: int = REPLAYS) -> dict[str, Any]:
         """The deal replayed under ``n`` other histories (seeds derived from ``seed``): how
@@ -525,23 +579,22 @@ class Evaluator:
         dur, _ = self._compute_raw(raw, [], news_keys)
         if seed is None:
             return dur
-        year = first_collapse(seed, dur.hazards)
+        return dataclasses.replace(dur, realized=self._no_deal_story(first_collapse(seed, dur.hazards), dur))
+
+    def _no_deal_story(self, year: int | None, dur: Durability) -> Realized:
+        """The story of no deal where no deal is a ceasefire of its own (a frozen line)."""
+        lang = self.lang
         if year is None:
             t = max(range(len(dur.hazards)), key=dur.hazards.__getitem__)
-            text = (
-                f"{self.no_deal_text} That line held through all {self.n_years} years; its yearly risk of war was "
-                f"highest in year {t + 1}: {_pct(dur.hazards[t])}, against {_pct(self.baseline[t])} for an "
-                "average ceasefire."
+            text = messages.text(
+                lang, "no_deal_held", no_deal=self.no_deal_text, **self._risk_fields(t, dur.hazards[t])
             )
-            realized = Realized(True, None, text, NO_DEAL_CAUSE_KEY, dur.hazards[t], self.baseline[t], t + 1)
-        else:
-            t = year - 1
-            text = (
-                f"{self.no_deal_text} War came back in year {year}: that year the risk was {_pct(dur.hazards[t])}, "
-                f"against {_pct(self.baseline[t])} for an average ceasefire."
-            )
-            realized = Realized(False, year, text, NO_DEAL_CAUSE_KEY, dur.hazards[t], self.baseline[t], year)
-        return dataclasses.replace(dur, realized=realized)
+            return Realized(True, None, text, NO_DEAL_CAUSE_KEY, dur.hazards[t], self.baseline[t], t + 1)
+        t = year - 1
+        text = messages.text(
+            lang, "no_deal_collapsed", no_deal=self.no_deal_text, **self._risk_fields(t, dur.hazards[t])
+        )
+        return Realized(False, year, text, NO_DEAL_CAUSE_KEY, dur.hazards[t], self.baseline[t], year)
 
 
 @dataclass(frozen=True)
@@ -569,16 +622,11 @@ def first_collapse(seed: int, hazards: Sequence[float]) -> int | None:
     return None
 
 
-def conflict_message(option_names: Mapping[str, Mapping[str, str]], clash: Sequence[Any]) -> str:
+def conflict_message(
+    option_names: Mapping[str, Mapping[str, str]], clash: Sequence[Any], lang: str = "en"
+) -> str:
     (ia, oa), (ib, ob) = clash[0]
-    return (
-        f"These options cannot be combined: {option_names[ia][oa]} excludes {option_names[ib][ob]}. "
-        "Choose another option for one of the two issues."
-    )
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
+    return messages.text(lang, "conflict", a=option_names[ia][oa], b=option_names[ib][ob])
 
 
 def _opposition(col: Sequence[float]) -> float:

@@ -12,7 +12,7 @@ Pure Python: no Django or Channels imports here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
@@ -67,10 +67,14 @@ class Proposal:
     status: str
     answers: Mapping[str, str]
     phase: str
+    # The note in other languages, {language: text}: a bot writes its note in every language of
+    # the scenario, so each reader reads it in theirs (a person's note is theirs, untranslated).
+    note_translations: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "terms", MappingProxyType(dict(self.terms)))
         object.__setattr__(self, "answers", MappingProxyType(dict(self.answers)))
+        object.__setattr__(self, "note_translations", MappingProxyType(dict(self.note_translations)))
 
     @property
     def is_open(self) -> bool:
@@ -86,6 +90,7 @@ class Proposal:
             "status": self.status,
             "answers": dict(self.answers),
             "phase": self.phase,
+            **({"note_translations": dict(self.note_translations)} if self.note_translations else {}),
         }
 
     @classmethod
@@ -99,6 +104,7 @@ class Proposal:
             status=str(d.get("status", OPEN)),
             answers=dict(d.get("answers", {})),
             phase=str(d.get("phase", "")),
+            note_translations=dict(d.get("note_translations") or {}),
         )
 
 
@@ -167,6 +173,7 @@ class MakeProposal:
     terms: Mapping[str, str]
     note: str = ""
     replaces: int | None = None
+    note_translations: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -381,6 +388,12 @@ def _make(scenario: Scenario, state: TableState, a: MakeProposal) -> tuple[Table
         original = _find(state, a.replaces, "counter")
         _check_open(state, original, "counter")
 
+    translations = dict(a.note_translations or {}) if a.note else {}
+    for lang, text in translations.items():
+        if not isinstance(text, str) or len(text) > NOTE_MAX_CHARS:
+            raise RuleViolation(
+                INVALID, f"The note's {lang} text must be text of {NOTE_MAX_CHARS} characters at most."
+            )
     new = Proposal(
         id=state.next_id,
         author=role,
@@ -390,6 +403,7 @@ def _make(scenario: Scenario, state: TableState, a: MakeProposal) -> tuple[Table
         status=OPEN,
         answers={role: ACCEPT},
         phase=current_phase(scenario, state).key,
+        note_translations=translations,
     )
     state = replace(state, proposals=(*state.proposals, new), next_id=state.next_id + 1)
     closed: list[int] = []

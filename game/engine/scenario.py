@@ -8,6 +8,7 @@ scenario unplayable, each as a sentence that says what to fix.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Mapping
@@ -15,21 +16,38 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from . import messages
+
 # How a factor combines the loadings of the chosen options into one value.
 COMBINE_KINDS = ("sum", "mean", "max", "opposition")
 # How a factor's contribution changes over the simulated years.
 TIME_KINDS = ("constant", "ramp", "decay")
-# The kinds of line a bot says, and the fields its phrases may use ({name} is the role's name).
+# The kinds of line a bot says, and the fields its phrases may use ({name} is the role's name,
+# {years} the horizon's number of years and {span} the same with its noun in the phrase's
+# language, "10 years", "10 років": for languages whose noun changes with the number).
 VOICE_KINDS = {
-    "opening": ("name", "years", "top_issue", "top_option"),
-    "propose": ("name", "years", "id", "package", "peace", "hold"),
-    "counter": ("name", "years", "id", "other", "changes", "peace", "hold"),
-    "accept": ("name", "years", "id", "peace", "hold"),
-    "reject": ("name", "years", "id", "own"),
-    "reject_alone": ("name", "years", "id"),
+    "opening": ("name", "years", "span", "top_issue", "top_option"),
+    "propose": ("name", "years", "span", "id", "package", "peace", "hold"),
+    "counter": ("name", "years", "span", "id", "other", "changes", "peace", "hold"),
+    "accept": ("name", "years", "span", "id", "peace", "hold"),
+    "reject": ("name", "years", "span", "id", "own"),
+    "reject_alone": ("name", "years", "span", "id"),
 }
 # The version of the scenario file format this game writes (see migrate()).
-FORMAT = 2
+FORMAT = 3
+# The languages a scenario's texts can be read in. English is the scenario's own text (the
+# fields of each item) and the fallback of every other: a translation gives, per language, the
+# texts it translates by their path (see ``Scenario.texts``); a text it leaves out is read in
+# English.
+LANGUAGES = ("en", "uk", "ru", "de", "fr")
+TRANSLATED_LANGUAGES = LANGUAGES[1:]
+LANGUAGE_NAMES = {
+    "en": "English",
+    "uk": "Українська",
+    "ru": "Русский",
+    "de": "Deutsch",
+    "fr": "Français",
+}
 # The sides the model speaks of. A scenario maps each to one of its roles (``Model.sides``), so
 # that factors, explanations and stories can name them ("{implementer}" in a text becomes the
 # role's name) and the same engine can describe another conflict.
@@ -213,10 +231,164 @@ class Scenario:
     model: Model = field(default_factory=Model)
     necessary_signatories: tuple[str, ...] = ()  # roles that must sign every agreement
     moral: str = ""  # the lesson the debrief and the pages close on, in the scenario's own words
+    # Per language (a key of LANGUAGES other than English), the translated texts by path:
+    # {"uk": {"roles/us/name": "Сполучені Штати", ...}}. See texts() and localized().
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # The language this object's texts are in: "en" for a scenario as read; localized() makes
+    # the others. Not part of the file format.
+    language: str = "en"
 
     def __post_init__(self) -> None:
         for name in ("roles", "issues", "phases", "news", "necessary_signatories"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(
+            self, "translations", _frozen({k: _frozen(v) for k, v in dict(self.translations).items()})
+        )
+
+    # -- texts and languages ----------------------------------------------------------------
+    def texts(self) -> dict[str, str]:
+        """Every text a student or an instructor reads in this scenario, by its path, in the
+        order of the file: what a translation translates. Empty texts are left out (there is
+        nothing to translate). Paths name items by key::
+
+            title  description  moral
+            roles/<role>/name | description | brief
+            roles/<role>/voice/<kind>/<n>          (the n-th phrase, from 0)
+            issues/<issue>/name | description
+            issues/<issue>/options/<option>/label | summary
+            phases/<phase>/name
+            news/<item>/headline | body
+            model/context_label  model/no_deal_text
+            model/factors/<factor>/label | explanation_up | explanation_down
+        """
+        return {path: text for path, text in self._slots() if text}
+
+    def _slots(self) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = [
+            ("title", self.title),
+            ("description", self.description),
+            ("moral", self.moral),
+        ]
+        for r in self.roles:
+            base = f"roles/{r.key}"
+            out += [
+                (f"{base}/name", r.name),
+                (f"{base}/description", r.description),
+                (f"{base}/brief", r.brief),
+            ]
+            for kind, phrases in r.voice.items():
+                out += [(f"{base}/voice/{kind}/{n}", p) for n, p in enumerate(phrases)]
+        for i in self.issues:
+            base = f"issues/{i.key}"
+            out += [(f"{base}/name", i.name), (f"{base}/description", i.description)]
+            for o in i.options:
+                out += [
+                    (f"{base}/options/{o.key}/label", o.label),
+                    (f"{base}/options/{o.key}/summary", o.summary),
+                ]
+        out += [(f"phases/{p.key}/name", p.name) for p in self.phases]
+        for n in self.news:
+            out += [(f"news/{n.key}/headline", n.headline), (f"news/{n.key}/body", n.body)]
+        out += [
+            ("model/context_label", self.model.context_label),
+            ("model/no_deal_text", self.model.no_deal_text),
+        ]
+        for f in self.model.factors:
+            base = f"model/factors/{f.key}"
+            out += [
+                (f"{base}/label", f.label),
+                (f"{base}/explanation_up", f.explanation_up),
+                (f"{base}/explanation_down", f.explanation_down),
+            ]
+        return out
+
+    def localized(self, lang: str) -> Scenario:
+        """This scenario with its texts in ``lang``, each text falling back to English where
+        the translation leaves it out (or is empty). Keys, points, loadings, the model's numbers
+        and every rule are the same objects' values, so every number the engine computes is the
+        same in every language. An unknown language gives the English scenario. Built once per
+        language and kept on this object (so the engine's per-scenario caches stay warm)."""
+        if lang == self.language or lang not in LANGUAGES:
+            return self
+        if self.language != "en":
+            raise ValueError("Localize the scenario as read (in English), not a translation of it.")
+        memo = self.__dict__.setdefault("_localized", {})
+        hit = memo.get(lang)
+        if hit is None:
+            hit = memo[lang] = self._localize(lang)
+        return hit
+
+    def _localize(self, lang: str) -> Scenario:
+        table = self.translations.get(lang, {})
+
+        def tr(path: str, text: str) -> str:
+            return table.get(path) or text
+
+        def role(r: Role) -> Role:
+            base = f"roles/{r.key}"
+            return dataclasses.replace(
+                r,
+                name=tr(f"{base}/name", r.name),
+                description=tr(f"{base}/description", r.description),
+                brief=tr(f"{base}/brief", r.brief),
+                voice={
+                    kind: tuple(tr(f"{base}/voice/{kind}/{n}", p) for n, p in enumerate(phrases))
+                    for kind, phrases in r.voice.items()
+                },
+            )
+
+        def issue(i: Issue) -> Issue:
+            base = f"issues/{i.key}"
+            return dataclasses.replace(
+                i,
+                name=tr(f"{base}/name", i.name),
+                description=tr(f"{base}/description", i.description),
+                options=tuple(
+                    dataclasses.replace(
+                        o,
+                        label=tr(f"{base}/options/{o.key}/label", o.label),
+                        summary=tr(f"{base}/options/{o.key}/summary", o.summary),
+                    )
+                    for o in i.options
+                ),
+            )
+
+        def factor(f: Factor) -> Factor:
+            base = f"model/factors/{f.key}"
+            return dataclasses.replace(
+                f,
+                label=tr(f"{base}/label", f.label),
+                explanation_up=tr(f"{base}/explanation_up", f.explanation_up),
+                explanation_down=tr(f"{base}/explanation_down", f.explanation_down),
+            )
+
+        m = self.model
+        return dataclasses.replace(
+            self,
+            title=tr("title", self.title),
+            description=tr("description", self.description),
+            moral=tr("moral", self.moral),
+            roles=tuple(role(r) for r in self.roles),
+            issues=tuple(issue(i) for i in self.issues),
+            phases=tuple(
+                dataclasses.replace(p, name=tr(f"phases/{p.key}/name", p.name)) for p in self.phases
+            ),
+            news=tuple(
+                dataclasses.replace(
+                    n,
+                    headline=tr(f"news/{n.key}/headline", n.headline),
+                    body=tr(f"news/{n.key}/body", n.body),
+                )
+                for n in self.news
+            ),
+            model=dataclasses.replace(
+                m,
+                context_label=tr("model/context_label", m.context_label),
+                no_deal_text=tr("model/no_deal_text", m.no_deal_text),
+                factors=tuple(factor(f) for f in m.factors),
+            ),
+            language=lang,
+        )
 
     # -- look-ups -------------------------------------------------------------------------
     @property
@@ -259,7 +431,7 @@ class Scenario:
         """What no agreement means here, as a short label for charts and stories ("No agreement:
         the war goes on"), from the model's ``no_deal_text`` (without its final full stop)."""
         text = self.say(self.model.no_deal_text or "").strip()
-        return text.rstrip(".") if text else DEFAULT_NO_DEAL_LABEL
+        return text.rstrip(".") if text else messages.text(self.language, "no_deal_label")
 
     @property
     def parties(self) -> tuple[Role, ...]:
@@ -334,6 +506,7 @@ class Scenario:
                     for k, v in d.items()
                     if k in ("slug", "title", "description", "necessary_signatories", "moral")
                 },
+                "translations": _translations(d.get("translations", {})),
                 "roles": tuple(
                     _build(Role, r, f"role {_name(r, n)}")
                     for n, r in enumerate(_seq(d.get("roles", ()), "roles"))
@@ -350,7 +523,7 @@ class Scenario:
                 "model": model,
             },
             "scenario",
-            prebuilt=("roles", "issues", "phases", "news", "model"),
+            prebuilt=("roles", "issues", "phases", "news", "model", "translations"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -393,6 +566,7 @@ class Scenario:
                 "no_deal_values": dict(self.model.no_deal_values),
                 "factors": [plain(vars(f)) for f in self.model.factors],
             },
+            **({"translations": plain(self.translations)} if self.translations else {}),
         }
 
 
@@ -406,6 +580,9 @@ def migrate(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
     - format 1 (no ``format`` field; the game's first versions): roles had a ``peace_weight``
       that the score never used; it is dropped.
+    - format 2: no ``translations``; nothing changes (every text is read in English). Format 3
+      added them, so that a game that cannot read translations refuses such a file by its
+      format instead of by an unknown field.
     """
     d = dict(data)
     notes: list[str] = []
@@ -439,6 +616,26 @@ def migrate(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
 def _name(item: Any, n: int) -> str:
     key = item.get("key") if isinstance(item, Mapping) else None
     return f"`{key}`" if isinstance(key, str) and key else f"#{n + 1}"
+
+
+def _translations(x: Any) -> dict[str, dict[str, str]]:
+    """The ``translations`` object, its shape checked: {language: {path: text}}. Which languages
+    and paths are allowed is checked by ``validate`` (naming each one at fault)."""
+    if not isinstance(x, Mapping):
+        raise ScenarioError('translations: must be an object of languages, e.g. {"uk": {"title": "…"}}.')
+    out: dict[str, dict[str, str]] = {}
+    for lang, table in x.items():
+        if not isinstance(lang, str) or not isinstance(table, Mapping):
+            raise ScenarioError(
+                f'translations/{lang}: must be an object of texts by path, e.g. {{"roles/us/name": "…"}}.'
+            )
+        for path, text in table.items():
+            if not isinstance(path, str) or not isinstance(text, str):
+                raise ScenarioError(
+                    f"translations/{lang}/{path}: a translation must be text, not {_kind(text)}."
+                )
+        out[lang] = dict(table)
+    return out
 
 
 def _mapping(x: Any, where: str) -> Mapping[str, Any]:
@@ -756,4 +953,56 @@ def validate(s: Scenario) -> list[str]:
         problems.append("The durability horizon must be at least one year.")
     if not 0 < s.model.baseline_hazard < 1:
         problems.append("The baseline yearly hazard must be between 0 and 1.")
+    problems += translation_problems(s)
+    return problems
+
+
+def translation_problems(s: Scenario) -> list[str]:
+    """What makes a translation unusable, naming the language and the text: a language the game
+    does not know, a path that names no text of this scenario (a typo, or an item renamed or
+    removed), a phrase or text whose {placeholders} the game cannot fill. (Whether a translation
+    is complete and faithful to the English, its numbers and structure, is checked by
+    ``game.engine.translation.report``.)"""
+    problems: list[str] = []
+    slots = dict(s._slots())
+    voice_kind = re.compile(r"^roles/([^/]+)/voice/([^/]+)/\d+$")
+    side_texts = re.compile(r"^model/(context_label|factors/[^/]+/(label|explanation_up|explanation_down))$")
+    for lang, table in s.translations.items():
+        if lang not in TRANSLATED_LANGUAGES:
+            problems.append(
+                f"Translations: the language {lang!r} is not one the game offers"
+                + (
+                    " (English is the scenario's own text: edit the fields themselves)"
+                    if lang == "en"
+                    else ""
+                )
+                + f"; the languages are {', '.join(TRANSLATED_LANGUAGES)}."
+            )
+            continue
+        for path, text in table.items():
+            if path not in slots:
+                problems.append(
+                    f"Translation {lang}: {path!r} is not a text of this scenario (a typo in the path, "
+                    "or an item that was renamed or removed); paths look like roles/<key>/name."
+                )
+                continue
+            m = voice_kind.match(path)
+            if m and text:
+                fields = VOICE_KINDS.get(m.group(2), ())
+                try:
+                    text.format(**{f: "x" for f in fields})
+                except (KeyError, IndexError, ValueError) as e:
+                    name = e.args[0] if isinstance(e, KeyError) and e.args else "a brace"
+                    problems.append(
+                        f"Translation {lang}: {path}: the phrase uses {{{name}}}, which this kind of line "
+                        f"does not know; it may use {', '.join('{' + f + '}' for f in fields)} "
+                        "(write a literal brace as {{ or }})."
+                    )
+            elif side_texts.match(path):
+                for name in _PLACEHOLDER.findall(text):
+                    if name not in s.model.sides:
+                        problems.append(
+                            f"Translation {lang}: {path} names the side {{{name}}}, which the model does "
+                            "not map to a role."
+                        )
     return problems

@@ -193,9 +193,13 @@ def outcome(
     replay tells the same story; without one the story is drawn with seed 0, so the contract's
     ``realized`` is always present and still reproducible.
 
-    Beyond the contract's fields it carries ``scoring`` (the formula's parameters), ``lesson``
-    (for every role, what its greediest package and the compromise would have scored) and,
-    for an agreement, ``durability.replays``: the same deal under a hundred other histories.
+    Beyond the contract's fields it carries ``news`` (the news the table received, which the
+    durability depends on), ``scoring`` (the formula's parameters), ``lesson`` (for every role,
+    what its greediest package and the compromise would have scored) and, for an agreement,
+    ``durability.replays``: the same deal under a hundred other histories.
+
+    Its texts (factor labels and sentences, the story) are in the scenario's language; a
+    recorded outcome is told in another language by :func:`localized_outcome`.
     """
     ev = evaluator(scenario)
     s = 0 if seed is None else seed
@@ -205,11 +209,46 @@ def outcome(
         d["replays"] = ev.replays(dur.hazards, s, REPLAYS)
     return {
         "agreement": dict(terms) if terms is not None else None,
+        "news": list(dict.fromkeys(news)),
         "durability": d,
         "scores": {k: v.to_dict() for k, v in scores(scenario, terms, dur, news).items()},
         "scoring": scoring_rule(scenario),
         "lesson": lesson(scenario, news),
     }
+
+
+def localized_outcome(
+    scenario: Scenario, outcome: Mapping[str, Any], news: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """A recorded outcome (``game.ended`` data) with its texts told in ``scenario``'s language:
+    each factor's label and sentence and the story of the year the deal collapsed in (or held).
+    Every number, key and the story's year stay exactly as recorded (the model is the same in
+    every language). ``news``: the news the table received, by default the outcome's own.
+    An outcome this scenario cannot retell (it names an option the scenario lacks) is returned
+    unchanged."""
+    out = dict(outcome)
+    dur_d = outcome.get("durability")
+    if not isinstance(dur_d, Mapping):
+        return out
+    news = tuple(outcome.get("news") or ()) if news is None else tuple(news)
+    realized = dur_d.get("realized") if isinstance(dur_d.get("realized"), Mapping) else None
+    year = realized.get("collapse_year") if realized else None
+    try:
+        dur, story = evaluator(scenario).retell(outcome.get("agreement"), news, year)
+    except (ValueError, KeyError, TypeError, IndexError):
+        return out
+    by_key = {f.key: f for f in dur.factors}
+    d = dict(dur_d)
+    d["factors"] = [
+        {**f, "label": by_key[f["key"]].label, "explanation": by_key[f["key"]].explanation}
+        if isinstance(f, Mapping) and f.get("key") in by_key
+        else f
+        for f in dur_d.get("factors") or ()
+    ]
+    if realized is not None and story is not None and story.cause_key == realized.get("cause_key"):
+        d["realized"] = {**realized, "cause": story.cause}
+    out["durability"] = d
+    return out
 
 
 def scoring_rule(scenario: Scenario) -> dict[str, Any]:
