@@ -109,6 +109,15 @@ class ScenarioConfig(models.Model):
             "{factor key: value}; leave empty when no deal means the war goes on."
         ),
     )
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "The scenario's texts in other languages, {language: {path: text}}; English (the fields "
+            "themselves) is the fallback of every text left out. Edited on the scenario's "
+            "'Translations' pages."
+        ),
+    )
     shipped_digest = models.CharField(
         max_length=64,
         blank=True,
@@ -219,6 +228,11 @@ class ScenarioConfig(models.Model):
                 "no_deal_values": dict(self.no_deal_values or {}),
                 "factors": [f.to_dict() for f in self.factors.all()],
             },
+            **(
+                {"translations": {k: dict(v) for k, v in self.translations.items() if v}}
+                if any((self.translations or {}).values())
+                else {}
+            ),
         }
 
     def problems(self) -> list[str]:
@@ -453,11 +467,15 @@ class GameSession(models.Model):
     def __str__(self) -> str:
         return f"{self.code} ({self.get_status_display()})"
 
-    def engine_scenario(self) -> Scenario:
-        """The engine's scenario for this session, built once per process.
+    def engine_scenario(self, lang: str | None = None) -> Scenario:
+        """The engine's scenario for this session, built once per process; with ``lang``, the
+        same scenario with its texts in that language (``Scenario.localized``: English for any
+        text the translation leaves out, and for an unknown language).
 
         The snapshot never changes after a session opens, so its id and creation time are a safe key,
-        and a caller that deferred ``scenario_data`` only pays for it on the first call.
+        and a caller that deferred ``scenario_data`` only pays for it on the first call. Each
+        language's scenario is built once and kept with the English one, so the engine's caches
+        (keyed by the scenario object) serve every later request in that language.
         """
         key = (self.pk, self.created_at)
         sc = _scenario_cache.get(key)
@@ -465,15 +483,16 @@ class GameSession(models.Model):
             if len(_scenario_cache) > 256:
                 _scenario_cache.clear()
             sc = _scenario_cache[key] = Scenario.from_dict(self.scenario_data)
-        return sc
+        return sc.localized(lang) if lang else sc
 
 
 _scenario_cache: dict[tuple, Scenario] = {}
 
 
-def scenario_for(session_id: int, stamp: Any) -> Scenario:
+def scenario_for(session_id: int, stamp: Any, lang: str | None = None) -> Scenario:
     """The engine's scenario of a session known by id and creation time, as read by raw SQL (the
-    database's own representation of ``created_at``): no query once cached in this process."""
+    database's own representation of ``created_at``): no query once cached in this process. With
+    ``lang``, its texts in that language (see ``GameSession.engine_scenario``)."""
     key = ("raw", session_id, stamp)
     sc = _scenario_cache.get(key)
     if sc is None:
@@ -483,7 +502,7 @@ def scenario_for(session_id: int, stamp: Any) -> Scenario:
         if len(_scenario_cache) > 256:
             _scenario_cache.clear()
         _scenario_cache[key] = sc
-    return sc
+    return sc.localized(lang) if lang else sc
 
 
 class GameTable(models.Model):

@@ -101,6 +101,17 @@ def _where(data: Any, path: list) -> str:
 
 
 def _say(e: jsonschema.ValidationError) -> str:
+    if "propertyNames" in e.schema_path and list(e.schema_path)[:2] == ["properties", "translations"]:
+        if e.validator == "enum":
+            return (
+                f"the language {e.instance!r} is not one the game offers; the languages are "
+                f"{', '.join(e.validator_value)} (English is the scenario's own text, the fields themselves)"
+            )
+        return (
+            f"{e.instance!r} is not a text of a scenario; paths look like title, roles/<key>/brief, "
+            "roles/<key>/voice/<kind>/<n>, issues/<key>/options/<key>/label, news/<key>/headline or "
+            "model/factors/<key>/explanation_up (docs/authoring.md, 'Translating a scenario')"
+        )
     if e.validator == "minItems":
         return f"needs at least {e.validator_value} entries"
     if e.validator == "required":
@@ -150,6 +161,7 @@ def import_dict(data: dict[str, Any], *, owner: Any = None, may_replace: Any = N
         "relapse_share": model.get("relapse_share", 0.1),
         "no_deal_text": model.get("no_deal_text", ""),
         "no_deal_values": dict(model.get("no_deal_values", {})),
+        "translations": {k: dict(v) for k, v in (data.get("translations") or {}).items() if v},
     }
     config, _ = ScenarioConfig.objects.update_or_create(
         slug=data["slug"], defaults=fields, create_defaults={**fields, "owner": owner}
