@@ -35,6 +35,7 @@ from game import services
 from game.engine import bot
 from game.engine import rules as R
 from game.engine.durability import seed_from
+from game.engine.scenario import TRANSLATED_LANGUAGES
 from game.models import Event, GameSession, Player
 
 log = logging.getLogger(__name__)
@@ -179,9 +180,9 @@ def _step_table(table_id: int, bots: list[BotSeat], now: datetime) -> bool:
         plan = decide_for(b, now)
         if plan is None:
             continue
-        pid, msg = plan
+        pid, msg, texts = plan
         try:
-            services.player_action(pid, msg, now=now)
+            services.player_action(pid, msg, now=now, texts=texts)
         except services.ServiceError as e:  # the table moved on between deciding and acting
             log.info("bot %s could not %s: %s", pid, msg.get("type"), e.message)
             _remember_idle(pid, -1, now)
@@ -197,8 +198,9 @@ def _remember_idle(pid: int, seq: int, now: datetime) -> None:
         _idle[pid] = (seq, now.timestamp() + 2 * delay_seconds())
 
 
-def decide_for(b: BotSeat, now: datetime) -> tuple[int, dict[str, Any]] | None:
-    """What this bot would do now, as (player id, message with its ref); None to wait."""
+def decide_for(b: BotSeat, now: datetime) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+    """What this bot would do now, as (player id, message with its ref, the message's words in
+    the scenario's other languages); None to wait."""
     pid = b.player_id
     state = services.player_state(pid)
     seq = int(state.get("seq") or 0)
@@ -211,7 +213,7 @@ def decide_for(b: BotSeat, now: datetime) -> tuple[int, dict[str, Any]] | None:
         return None
     msg = to_message(decision)
     msg["ref"] = f"bot:{pid}:{seq}"  # one decision per bot per table state
-    return pid, msg
+    return pid, msg, words_in_every_language(view, decision, b)
 
 
 def build_view(state: dict[str, Any], b: BotSeat, now: datetime) -> bot.BotView:
@@ -219,6 +221,18 @@ def build_view(state: dict[str, Any], b: BotSeat, now: datetime) -> bot.BotView:
     session = GameSession.objects.defer("scenario_data").get(pk=b.session_id)  # loaded only if not cached
     public = bot.public_scenario(session.engine_scenario(), b.role)
     return bot.view_from_state(state, public, progress=progress(state["session"], now), seed=b.seed)
+
+
+def words_in_every_language(view: bot.BotView, decision: bot.Decision, b: BotSeat) -> dict[str, str]:
+    """A bot's chat line or note in each of the scenario's other languages, so that students
+    at one table who read different languages each read the bot in theirs."""
+    if not isinstance(decision, bot.Say) and not (isinstance(decision, R.MakeProposal) and decision.note):
+        return {}
+    session = GameSession.objects.defer("scenario_data").get(pk=b.session_id)
+    scenarios = {
+        lang: bot.public_scenario(session.engine_scenario(lang), b.role) for lang in TRANSLATED_LANGUAGES
+    }
+    return bot.words_in(view, decision, scenarios)
 
 
 def progress(session: dict[str, Any], now: datetime) -> float:

@@ -21,7 +21,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from game import access, faults, lifecycle, logs, services
+from game import access, faults, i18n, lifecycle, logs, services
 from game import host as host_services
 from game.engine import chat as chat_rules
 from game.models import normalise_code
@@ -485,6 +485,10 @@ class PlayerConsumer(GameSocket):
         self.session_id = player.session_id
         # Every socket of this player in this worker draws on one rate-limit bucket.
         self.limiter = player_limiter(player.pk)
+        # The language of the page that opened this socket: the scenario's words reach this
+        # student in it (the same table may read several).
+        self.lang = i18n.scope_language(self.scope)
+        self.scenario = await db(services.session_scenario, retry=True)(player.session_id, self.lang)
         await self.accept()
         # Not the session group: its notifications are for the host's dashboard, and sending
         # each join and presence change to every student's socket flooded a large class.
@@ -513,7 +517,7 @@ class PlayerConsumer(GameSocket):
                 # Buffer the table's broadcasts from now on, before the snapshot is read.
                 fresh = self.streams[table_id] = TableStream(self, table_id, None)
                 await self.join_group(services.table_group(table_id))
-        state = await db(services.player_state, retry=True)(self.player_id)
+        state = await db(services.player_state, retry=True)(self.player_id, self.lang)
         self.table_id = table_id
         logs.set_game(table=(state.get("table") or {}).get("number"))
         await self.send_json(state)
@@ -530,7 +534,7 @@ class PlayerConsumer(GameSocket):
             return
         for e in await db(services.visible_events, retry=True)(table_id, self.role, since):
             if e.seq <= state["seq"]:
-                await self.send_json(e.to_wire())
+                await self.send_json(services.localize_event(e.to_wire(), self.scenario))
         # The replay covered everything up to the snapshot; later events stay buffered.
         await stream.advance(state["seq"])
 
@@ -545,7 +549,7 @@ class PlayerConsumer(GameSocket):
             if ref is not None:
                 await self.send_json({"type": "ack", "ref": ref})
         elif kind == "package.preview":
-            await self.send_json(await db(services.preview, retry=True)(self.player_id, msg))
+            await self.send_json(await db(services.preview, retry=True)(self.player_id, msg, self.lang))
         elif kind in services.MUTATING:
             answer = await db(services.player_action, retry=_has_ref)(self.player_id, msg)
             await self.send_json(answer)
@@ -554,7 +558,7 @@ class PlayerConsumer(GameSocket):
 
     async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:
         if chat_rules.can_read(audience, self.role):
-            await self.send_json(event)
+            await self.send_json(services.localize_event(event, self.scenario))
             self.last_visible = max(self.last_visible, event["seq"])
             if event.get("kind") == "seats" and not self._still_seated(event.get("data") or {}):
                 # A host may have moved this player: re-read the seat if it changed.
@@ -642,6 +646,8 @@ class HostConsumer(GameSocket):
         self.user_id = user.pk
         self.session_id = session.pk
         self.refresh_task: asyncio.Task | None = None
+        self.lang = i18n.scope_language(self.scope)  # the dashboard's (or projector's) language
+        self.scenario = await db(services.session_scenario, retry=True)(session.pk, self.lang)
         await self.accept()
         await self.join_group(services.session_group(session.pk))
         await self._state()
@@ -665,7 +671,7 @@ class HostConsumer(GameSocket):
                 return
 
     async def _state(self) -> None:
-        state = await db(host_services.host_state, retry=True)(self.session_id)
+        state = await db(host_services.host_state, retry=True)(self.session_id, self.lang)
         for t in state["tables"]:
             if t["id"] not in self.streams:
                 await self.join_group(services.table_group(t["id"]))
@@ -686,6 +692,7 @@ class HostConsumer(GameSocket):
         await self.send_json(answer)
 
     async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:
+        event = services.localize_event(event, self.scenario)
         await self.send_json({**event, "table": table_id, "audience": audience})
 
     async def session_changed(self, message):

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from game import services
-from game.engine import rules, scoring
+from game.engine import messages, rules, scoring
 from game.engine.durability import evaluator
 from game.models import Event, GameSession, HostRef, Player, normalise_code
 from game.services import ServiceError
@@ -26,9 +26,10 @@ def session_by_code(code: str, among=None) -> GameSession | None:
     )
 
 
-def host_state(session_id: int) -> dict[str, Any]:
+def host_state(session_id: int, lang: str | None = None) -> dict[str, Any]:
+    """The dashboard's snapshot, the scenario's words in ``lang`` (the instructor's)."""
     session = GameSession.objects.get(pk=session_id)
-    scenario = session.engine_scenario()
+    scenario = session.engine_scenario(lang)
     tables = list(session.tables.all())
     players = list(session.players.all())
     live = services.live_player_ids(p.pk for p in players)
@@ -40,14 +41,17 @@ def host_state(session_id: int) -> dict[str, Any]:
                 "id": t.pk,
                 "number": t.number,
                 "seq": t.seq,
-                "seats": services.seats_of(t),
+                "seats": services.seats_of(t, scenario),
                 "started": state.started,
                 "ended": state.ended,
                 "agreement": state.agreement,
-                "proposals": [services.proposal_view(scenario, p) for p in state.proposals],
+                "proposals": [
+                    services.localized_proposal(services.proposal_view(scenario, p), scenario)
+                    for p in state.proposals
+                ],
                 "news": list(state.news),
                 "last_activity": t.last_activity.isoformat() if t.last_activity else None,
-                "outcome": t.outcome,
+                "outcome": services.localized_outcome(t.outcome, scenario, state.news),
             }
         )
     return {
@@ -198,16 +202,17 @@ def _host_action(session_id: int, msg: dict[str, Any]) -> None:
 # --- results -------------------------------------------------------------------------------
 
 
-def results(session: GameSession) -> dict[str, Any]:
-    """Everything the debrief shows, computed from the tables' outcomes and event logs."""
-    scenario = session.engine_scenario()
+def results(session: GameSession, lang: str | None = None) -> dict[str, Any]:
+    """Everything the debrief shows, computed from the tables' outcomes and event logs, the
+    scenario's words (and the outcomes' stories) in ``lang``."""
+    scenario = session.engine_scenario(lang)
     rows = []
     causes: Counter[str] = Counter()
     news_effects = []
     for t in session.tables.all():
         state = t.engine_state()
-        outcome = t.outcome
-        seats = services.seats_of(t)
+        outcome = services.localized_outcome(t.outcome, scenario, state.news)
+        seats = services.seats_of(t, scenario)
         row: dict[str, Any] = {
             "table": t.number,
             "id": t.pk,
@@ -238,7 +243,7 @@ def results(session: GameSession) -> dict[str, Any]:
         rows.append(row)
     factor_labels = {f.key: scenario.say(f.label) for f in scenario.model.factors}
     factor_labels["no_deal"] = scenario.no_deal_label()
-    factor_labels["baseline"] = "The ordinary risk that any settlement breaks down"
+    factor_labels["baseline"] = messages.text(scenario.language, "baseline_cause")
     return {
         "tables": rows,
         "causes": [{"key": k, "label": factor_labels.get(k, k), "count": n} for k, n in causes.most_common()],

@@ -33,7 +33,7 @@ from game import names
 from game.engine import chat as chat_rules
 from game.engine import rules, scoring
 from game.engine.rules import RuleViolation
-from game.engine.scenario import Scenario
+from game.engine.scenario import TRANSLATED_LANGUAGES, Scenario
 from game.models import (
     ClientRef,
     Connection,
@@ -815,8 +815,14 @@ def _ref_of(msg: dict[str, Any]) -> str | None:
     return ref
 
 
-def player_action(player_id: int, msg: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+def player_action(
+    player_id: int, msg: dict[str, Any], now: datetime | None = None, *, texts: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Apply a mutating player message. Returns the ack; raises ServiceError on refusal.
+
+    ``texts``: a bot's words (its chat line, or its proposal's note) in the scenario's other
+    languages, {language: text}, so each reader reads the bot in their own language. Only the
+    bots' runner passes them: nothing a browser sends can set them.
 
     This is the hot path of a class (every chat line and proposal), so it is a handful of
     statements in one transaction: read the seat, claim the ``ref`` (a repeat stops there), then
@@ -842,10 +848,10 @@ def player_action(player_id: int, msg: dict[str, Any], now: datetime | None = No
         seat = Seat(player_id, session_id, table_id, role, name)
         try:
             if kind == "chat.send":
-                events = [_chat(table_id, scenario, seat, msg, now)]
+                events = [_chat(table_id, scenario, seat, msg, now, texts)]
             else:
                 table = GameTable.objects.select_for_update(of=("self",)).get(pk=table_id)
-                events = _player_events(table, scenario, seat, kind, msg, now)
+                events = _player_events(table, scenario, seat, kind, msg, now, texts)
         except RuleViolation as e:
             raise ServiceError(e.code, e.message) from e
         _commit_broadcast(table_id, events)
@@ -883,7 +889,24 @@ def _claim_ref(player_id: int, ref: str, answer: dict[str, Any], now: datetime) 
         return c.rowcount == 1
 
 
-def _chat(table_id: int, scenario: Scenario, seat: Seat, msg: dict[str, Any], now: datetime) -> Event:
+def _translated(texts: dict[str, str] | None, clean) -> dict[str, str]:
+    """A bot's words in other languages, each checked as the English is (``clean`` refuses
+    what the rules refuse); only the scenario's languages, never English itself."""
+    out = {}
+    for lang, text in (texts or {}).items():
+        if lang in TRANSLATED_LANGUAGES and isinstance(text, str) and text.strip():
+            out[lang] = clean(text)
+    return out
+
+
+def _chat(
+    table_id: int,
+    scenario: Scenario,
+    seat: Seat,
+    msg: dict[str, Any],
+    now: datetime,
+    texts: dict[str, str] | None = None,
+) -> Event:
     """A chat line: the engine's checks, then the table's next seq and one event row, without
     reading the table's state (its stage says whether the game is on)."""
     audience = chat_rules.check_channel(scenario, seat.role, msg.get("channel"))
@@ -891,7 +914,11 @@ def _chat(table_id: int, scenario: Scenario, seat: Seat, msg: dict[str, Any], no
     def checked(stage: str) -> dict[str, Any]:
         chat_rules.check_open(stage != GameTable.WAITING, stage == GameTable.ENDED)
         text = chat_rules.clean_text(_plain(msg.get("text")))
-        return {"channel": msg["channel"], "role": seat.role, "name": seat.name, "text": text}
+        data = {"channel": msg["channel"], "role": seat.role, "name": seat.name, "text": text}
+        translated = _translated(texts, lambda t: chat_rules.clean_text(_plain(t)))
+        if translated:
+            data["i18n"] = translated
+        return data
 
     return _append_raw(table_id, "chat.message", checked, audience, now)[0]
 
@@ -923,7 +950,7 @@ def _append_raw(table_id: int, kind: str, data, audience: str, now: datetime) ->
     return Event(table_id=table_id, seq=seq, kind=kind, data=data, audience=audience, at=now), stage
 
 
-def _player_events(table, scenario, seat: Seat, kind, msg, now) -> list[Event]:
+def _player_events(table, scenario, seat: Seat, kind, msg, now, texts=None) -> list[Event]:
     """An engine action of a seat; ``_apply`` loads the table's state and applies it."""
     role = seat.role
     if kind == "proposal.make":
@@ -936,7 +963,13 @@ def _player_events(table, scenario, seat: Seat, kind, msg, now) -> list[Event]:
         if replaces is not None and (not isinstance(replaces, int) or isinstance(replaces, bool)):
             raise RuleViolation("invalid", "replaces must be the id of a proposal.")
         terms = rules.check_terms(scenario, msg.get("terms"))
-        action = rules.MakeProposal(role=role, terms=terms, note=note, replaces=replaces)
+        action = rules.MakeProposal(
+            role=role,
+            terms=terms,
+            note=note,
+            replaces=replaces,
+            note_translations=_translated(texts, lambda t: chat_rules.clean_text(_plain(t))) if note else {},
+        )
     elif kind == "proposal.answer":
         pid = msg.get("proposal")
         if not isinstance(pid, int) or isinstance(pid, bool):
@@ -952,7 +985,8 @@ def _player_events(table, scenario, seat: Seat, kind, msg, now) -> list[Event]:
     return _apply(table, scenario, action, now)
 
 
-def preview(player_id: int, msg: dict[str, Any]) -> dict[str, Any]:
+def preview(player_id: int, msg: dict[str, Any], lang: str | None = None) -> dict[str, Any]:
+    """The what-if of a package for this player, its factors' sentences in ``lang``."""
     seat = load_seat(player_id)
     if seat is None:
         raise ServiceError("forbidden", "You are no longer part of this session.")
@@ -960,7 +994,7 @@ def preview(player_id: int, msg: dict[str, Any]) -> dict[str, Any]:
         # A player without a seat has no values: previewing would show some role's points.
         raise ServiceError("forbidden", "You do not have a seat yet: wait for your instructor.")
     session = GameSession.objects.only("scenario_data").get(pk=seat.session_id)
-    scenario = session.engine_scenario()
+    scenario = session.engine_scenario(lang)
     news = tuple(GameTable.objects.values_list("state", flat=True).get(pk=seat.table_id).get("news", ()))
     role = seat.role
     try:
@@ -1027,10 +1061,19 @@ def public_scenario(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+def display_title(session: GameSession, scenario: Scenario) -> str:
+    """The session's title in the reader's language: a session opened without a title of its
+    own carries its scenario's (English) title, which reads in the scenario's language; a title
+    the instructor typed is theirs, untranslated."""
+    if not session.title or session.title == session.engine_scenario().title:
+        return scenario.title
+    return session.title
+
+
 def session_payload(session: GameSession, scenario: Scenario) -> dict[str, Any]:
     return {
         "code": session.code,
-        "title": session.title or scenario.title,
+        "title": display_title(session, scenario),
         "description": scenario.description,
         "status": session.status,
         "phase": _phase_payload(scenario, session) if session.status != GameSession.LOBBY else None,
@@ -1054,14 +1097,18 @@ def visible_events(table_id: int, role: str | None, since: int = 0, *, host: boo
     return [e for e in events if chat_rules.can_read(e.audience, role, host=host)]
 
 
-def player_state(player_id: int) -> dict[str, Any]:
+def player_state(player_id: int, lang: str | None = None) -> dict[str, Any]:
+    """The player's snapshot, with every text of the scenario (brief, options, news, factor
+    sentences, the outcome's story) and the bots' words in ``lang`` (English by default and
+    for any text not translated). Proposals, keys and every number are the same in every
+    language."""
     player = (
         Player.objects.select_related("session", "table")
         .defer("session__scenario_data")  # large; the engine's scenario is cached per process
         .get(pk=player_id)
     )
     session = player.session
-    scenario = session.engine_scenario()
+    scenario = session.engine_scenario(lang)
     role = player.role or None
     out: dict[str, Any] = {
         "type": "state",
@@ -1105,18 +1152,88 @@ def player_state(player_id: int) -> dict[str, Any]:
         "ended": state.ended,
         "agreement": state.agreement,
     }
-    out["proposals"] = [proposal_view(scenario, p) for p in state.proposals]
+    out["proposals"] = [localized_proposal(proposal_view(scenario, p), scenario) for p in state.proposals]
     chats = visible_events(table.pk, role)
     out["chat"] = [
-        {"seq": e.seq, "at": e.at.isoformat(), **e.data} for e in chats if e.kind == "chat.message"
+        {"seq": e.seq, "at": e.at.isoformat(), **localized_chat(e.data, scenario)}
+        for e in chats
+        if e.kind == "chat.message"
     ]
     out["news"] = [
         {"key": k, "headline": n.headline, "body": n.body}
         for k in state.news
         if (n := scenario.news_item(k)) is not None
     ]
-    out["outcome"] = table.outcome
+    out["outcome"] = localized_outcome(table.outcome, scenario, state.news)
     return out
+
+
+# --- one table, read in several languages ---------------------------------------------------
+# Events are written once, in the scenario's own words (English); each reader's socket and
+# snapshot put the scenario's words back in the reader's language. Only words change: keys,
+# proposals and every number are what was written.
+
+
+def localized_outcome(
+    outcome: dict[str, Any] | None, scenario: Scenario, news: Sequence[str] | None = None
+) -> dict[str, Any] | None:
+    """A recorded outcome's texts in the scenario's language (the recorded one in English)."""
+    if not outcome or scenario.language == "en":
+        return outcome
+    return scoring.localized_outcome(scenario, outcome, news)
+
+
+def localized_chat(data: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
+    """A chat line as a reader of the scenario's language reads it: a bot's line in that
+    language when the bot said it in several (a person's words are theirs, untranslated)."""
+    if "i18n" not in data:
+        return data
+    out = {k: v for k, v in data.items() if k != "i18n"}
+    out["text"] = (data.get("i18n") or {}).get(scenario.language) or data.get("text", "")
+    return out
+
+
+def localized_proposal(p: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
+    """A proposal with a bot's note in the reader's language, when the bot wrote it in several."""
+    if "note_translations" not in p:
+        return p
+    out = {k: v for k, v in p.items() if k != "note_translations"}
+    out["note"] = (p.get("note_translations") or {}).get(scenario.language) or p.get("note", "")
+    return out
+
+
+def localize_event(event: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
+    """A table event (its wire form) as a reader of ``scenario``'s language sees it: the phase's
+    name, the news' headline and body, the outcome's sentences and story from the scenario in
+    that language, a bot's words in it. An event with nothing to translate is returned as is."""
+    kind, data = event.get("kind"), event.get("data")
+    if not isinstance(data, dict):
+        return event
+    if kind == "chat.message":
+        new = localized_chat(data, scenario)
+    elif kind == "proposal.made" and isinstance(data.get("proposal"), dict):
+        p = localized_proposal(data["proposal"], scenario)
+        new = data if p is data["proposal"] else {**data, "proposal": p}
+    elif scenario.language == "en":
+        return event
+    elif kind == "phase.changed" and isinstance(data.get("phase"), dict):
+        phase = scenario.phase(data["phase"].get("key"))
+        new = {**data, "phase": {**data["phase"], "name": phase.name}} if phase else data
+    elif kind == "news":
+        item = scenario.news_item(data.get("key"))
+        new = {**data, "headline": item.headline, "body": item.body} if item else data
+    elif kind == "game.ended":
+        new = localized_outcome(data, scenario) or data
+    else:
+        return event
+    return event if new is data else {**event, "data": new}
+
+
+def session_scenario(session_id: int, lang: str | None = None) -> Scenario:
+    """A session's scenario in a language (for a socket that localizes what it delivers)."""
+    return (
+        GameSession.objects.only("pk", "created_at", "scenario_data").get(pk=session_id).engine_scenario(lang)
+    )
 
 
 def news_effects(scenario: Scenario, role: str, news: Sequence[str]) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from game import access, charts, export, lifecycle, privacy, services
 from game import host as host_services
 from game.engine import scoring
+from game.i18n import request_language
 from game.joinurl import join_info
 from game.models import GameSession, Player, ScenarioConfig, normalise_code
 from game.scenario_io import ensure_default
@@ -40,11 +41,17 @@ def join_page(request: HttpRequest) -> HttpResponse:
     code = normalise_code(request.GET.get("code", ""))
     form = JoinForm(initial={"code": code})
     return render(
-        request, "game/join.html", {"form": form, "rejoin": _my_sessions(request), "intro": _join_intro(code)}
+        request,
+        "game/join.html",
+        {
+            "form": form,
+            "rejoin": _my_sessions(request),
+            "intro": _join_intro(code, request_language(request)),
+        },
     )
 
 
-def _join_intro(code: str) -> dict | None:
+def _join_intro(code: str, lang: str | None = None) -> dict | None:
     """What the join page says about the game when the link names a session that can be joined:
     its scenario's title, the first sentences of its description and its moral (students see
     these anyway once seated). Without a code, or for an unknown or ended one, the page speaks of
@@ -54,9 +61,9 @@ def _join_intro(code: str) -> dict | None:
     session = GameSession.objects.filter(code=code).exclude(status=GameSession.ENDED).first()
     if session is None:
         return None
-    scenario = session.engine_scenario()
+    scenario = session.engine_scenario(lang)
     return {
-        "title": session.title or scenario.title,
+        "title": services.display_title(session, scenario),
         "lede": _first_sentences(scenario.description, 2),
         "moral": scenario.moral,
     }
@@ -148,7 +155,10 @@ def play(request: HttpRequest, code: str) -> HttpResponse:
     player = services.player_for(code, request.session.get("players", {}).get(code))
     if player is None:
         return redirect(f"{reverse('join')}?code={code}")
-    return render(request, "game/play.html", {"player": player, "code": code})
+    # The page's socket asks for the scenario's words in the language this page was served in.
+    return render(
+        request, "game/play.html", {"player": player, "code": code, "content_lang": request_language(request)}
+    )
 
 
 @require_GET
@@ -282,6 +292,7 @@ def host_session(request: HttpRequest, code: str) -> HttpResponse:
             "co_instructors": co,
             "candidates": candidates,
             "removed_players": [p for p in session.players.all() if p.removed and not p.is_bot],
+            "content_lang": request_language(request),
         },
     )
 
@@ -316,10 +327,11 @@ def projector(request: HttpRequest, code: str) -> HttpResponse:
         "game/projector.html",
         {
             "session": session,
-            "scenario": session.engine_scenario(),
+            "scenario": session.engine_scenario(request_language(request)),
             "join": join,
             "join_url": join.url,
             "qr_svg": _qr_svg(join.url),
+            "content_lang": request_language(request),
         },
     )
 
@@ -329,11 +341,14 @@ def projector(request: HttpRequest, code: str) -> HttpResponse:
 def host_transcript(request: HttpRequest, code: str, table: int) -> HttpResponse:
     session = _host_session(request, code)
     t = get_object_or_404(session.tables, number=table)
-    scenario = session.engine_scenario()
+    scenario = session.engine_scenario(request_language(request))
     events = host_services.transcript(session, t.pk)
     # A counter to another role's proposal is also that role's rejection of it: say which.
     authors: dict[int, str] = {}
     for e in events:
+        # The scenario's words (news, phases, the outcome's story, a bot's lines) in the
+        # instructor's language; the event itself is not changed.
+        e.data = services.localize_event({"kind": e.kind, "data": e.data}, scenario)["data"]
         if e.kind == "proposal.made":
             prop = e.data.get("proposal") or {}
             authors[prop.get("id")] = prop.get("author")
@@ -349,6 +364,7 @@ def host_transcript(request: HttpRequest, code: str, table: int) -> HttpResponse
             "events": events,
             "roles": {r.key: r for r in scenario.roles},
             "scenario": scenario,
+            "session_title": services.display_title(session, scenario),
         },
     )
 
@@ -382,13 +398,15 @@ def _lesson_rows(scenario) -> list[dict]:
 @require_GET
 def debrief(request: HttpRequest, code: str) -> HttpResponse:
     session = _host_session(request, code)
-    scenario = session.engine_scenario()
-    res = host_services.results(session)
+    lang = request_language(request)
+    scenario = session.engine_scenario(lang)
+    res = host_services.results(session, lang)
     return render(
         request,
         "game/debrief.html",
         {
             "session": session,
+            "session_title": services.display_title(session, scenario),
             "scenario": scenario,
             "results": res,
             "scatter_svg": charts.scatter(res, scenario),

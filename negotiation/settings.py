@@ -202,6 +202,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# The game's languages: every shipped scenario's texts exist in each (game/i18n.py picks the
+# reader's); a browser asking for another language reads English.
+LANGUAGES = [
+    ("en", "English"),
+    ("uk", "Українська"),
+    ("ru", "Русский"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -13,6 +13,8 @@ const ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;
 const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ESC[c]);
 
 const code = root?.dataset.code;
+// The scenario's words come in the language this page was served in.
+const langQuery = root?.dataset.lang ? `?lang=${encodeURIComponent(root.dataset.lang)}` : "";
 const transcriptBase = root?.dataset.transcriptBase || "";
 
 let S = null; // the latest host.state
@@ -620,7 +622,7 @@ function connect() {
   if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) return;
   setConn("connecting", "Connecting…");
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  const sock = new WebSocket(`${proto}://${location.host}/ws/host/${encodeURIComponent(code)}/`);
+  const sock = new WebSocket(`${proto}://${location.host}/ws/host/${encodeURIComponent(code)}/${langQuery}`);
   ws = sock;
   let opened = false;
   sock.addEventListener("open", () => {

@@ -7,6 +7,8 @@
 const root = document.getElementById("pj");
 const $ = (id) => document.getElementById(id);
 const code = root.dataset.code;
+// The scenario's words come in the language this page was served in.
+const langQuery = root.dataset.lang ? `?lang=${encodeURIComponent(root.dataset.lang)}` : "";
 
 let S = null; // the latest host.state
 const seen = new Map(); // table id -> highest seq seen
@@ -167,7 +169,7 @@ function onEvent(m) {
 
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  const sock = new WebSocket(`${proto}://${location.host}/ws/host/${encodeURIComponent(code)}/`);
+  const sock = new WebSocket(`${proto}://${location.host}/ws/host/${encodeURIComponent(code)}/${langQuery}`);
   ws = sock;
   sock.addEventListener("open", () => {
     retry = 0;
