@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from game import access, scenario_io
+from game import access, admin_translations, scenario_io
 from game.admin_authoring import FactorForm, add_standard_factors, grid_view
 from game.models import (
     Event,
@@ -299,9 +299,19 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
     )
     list_filter = ("shared",)
     search_fields = ("title", "slug", "description")
-    readonly_fields = ("problems_list",)
+    readonly_fields = ("problems_list", "translations_overview")
     fieldsets = (
         (None, {"fields": ("problems_list", "slug", "title", "description", "moral", "shared")}),
+        (
+            "Translations",
+            {
+                "fields": ("translations_overview",),
+                "description": (
+                    "The fields on this page are the scenario's English, which every language falls back "
+                    "on; each language's texts are edited on a page of their own, each beside its English."
+                ),
+            },
+        ),
         (
             "Durability model",
             {
@@ -395,6 +405,37 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
             reverse("scenario_balance", args=[obj.slug]),
         )
 
+    @admin.display(description="Languages")
+    def translations_overview(self, obj):
+        if obj is None or not obj.pk:
+            return "Save the scenario first, then translate it."
+        rows = admin_translations.overview(obj)
+        if not rows:
+            return "Fix the problems above first: the scenario cannot be read yet."
+        return format_html(
+            '<table class="translations-overview"><thead><tr><th scope="col">Language</th>'
+            '<th scope="col">Translated</th><th scope="col">Still in English</th>'
+            '<th scope="col">To review</th><th scope="col"></th></tr></thead><tbody>{}</tbody></table>',
+            format_html_join(
+                "",
+                '<tr><th scope="row">{} ({})</th><td>{} of {}</td><td>{}</td><td>{}</td>'
+                '<td><a href="{}">Edit the {} texts</a></td></tr>',
+                (
+                    (
+                        r["name"],
+                        r["lang"],
+                        r["translated"],
+                        r["total"],
+                        r["missing"],
+                        r["mismatches"],
+                        reverse("admin:game_scenario_translate", args=[obj.pk, r["lang"]]),
+                        r["name"],
+                    )
+                    for r in rows
+                ),
+            ),
+        )
+
     @admin.display(description="Problems to fix")
     def problems_list(self, obj):
         if obj is None or not obj.pk:
@@ -413,6 +454,11 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
                 "<int:pk>/export/", self.admin_site.admin_view(self.export_view), name="game_scenario_export"
             ),
             path("<int:pk>/grid/", self.admin_site.admin_view(self.grid_view), name="game_scenario_grid"),
+            path(
+                "<int:pk>/translate/<str:lang>/",
+                self.admin_site.admin_view(self.translate_view),
+                name="game_scenario_translate",
+            ),
             *super().get_urls(),
         ]
 
@@ -490,6 +536,46 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
         if config is None or not self.has_change_permission(request, config):
             raise Http404("No such scenario.")
         return grid_view(self.admin_site, request, config)
+
+    def translate_view(self, request: HttpRequest, pk: int, lang: str) -> HttpResponse:
+        config = ScenarioConfig.objects.filter(pk=pk).first()
+        if config is None or not self.has_change_permission(request, config):
+            raise Http404("No such scenario.")
+        return admin_translations.translate_view(self.admin_site, request, config, lang)
+
+    # An item whose key changes keeps its translations; a removed item's go with it.
+    _PREFIXES = {
+        ScenarioRole: "roles",
+        ScenarioIssue: "issues",
+        ScenarioPhase: "phases",
+        ScenarioNews: "news",
+    }
+
+    def save_formset(self, request, form, formset, change):
+        renames = []
+        prefix = self._PREFIXES.get(formset.model) or (
+            "model/factors" if formset.model is ScenarioFactor else None
+        )
+        if prefix and change:
+            for f in formset.forms:
+                old = f.initial.get("key")
+                if (
+                    old
+                    and "key" in f.changed_data
+                    and f.cleaned_data.get("key")
+                    and not f.cleaned_data.get("DELETE")
+                ):
+                    renames.append((f"{prefix}/{old}/", f"{prefix}/{f.cleaned_data['key']}/"))
+        super().save_formset(request, form, formset, change)
+        if renames:
+            config = form.instance
+            for a, b in renames:
+                config.translations = admin_translations.rename(config.translations, a, b)
+            config.save(update_fields=["translations"])
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        admin_translations.prune(form.instance)
 
     @admin.action(description="Add the standard durability factors (a template to adapt)")
     def standard_factors(self, request, queryset):
@@ -689,6 +775,38 @@ class ScenarioIssueAdmin(admin.ModelAdmin):
         if db_field.name == "scenario" and not access.is_admin(request.user):
             kwargs["queryset"] = ScenarioConfig.objects.filter(owner=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        # An issue whose key changes keeps its (and its options') translations.
+        old = form.initial.get("key")
+        super().save_model(request, obj, form, change)
+        if change and old and "key" in form.changed_data:
+            config = obj.scenario
+            config.translations = admin_translations.rename(
+                config.translations, f"issues/{old}/", f"issues/{obj.key}/"
+            )
+            config.save(update_fields=["translations"])
+
+    def save_formset(self, request, form, formset, change):
+        renames = []
+        if change:
+            for f in formset.forms:
+                old = f.initial.get("key")
+                if (
+                    old
+                    and "key" in f.changed_data
+                    and f.cleaned_data.get("key")
+                    and not f.cleaned_data.get("DELETE")
+                ):
+                    base = f"issues/{form.instance.key}/options/"
+                    renames.append((f"{base}{old}/", f"{base}{f.cleaned_data['key']}/"))
+        super().save_formset(request, form, formset, change)
+        config = form.instance.scenario
+        for a, b in renames:
+            config.translations = admin_translations.rename(config.translations, a, b)
+        if renames:
+            config.save(update_fields=["translations"])
+        admin_translations.prune(config)
 
 
 # --- sessions (read-mostly; the live dashboard is at /host/) ---------------------------------
