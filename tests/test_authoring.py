@@ -104,6 +104,7 @@ def test_the_standard_factors_template_adds_the_missing_factors_in_the_models_ow
 ):
     data = default_data()
     data["slug"], data["title"] = "blank", "A blank conflict"
+    data.pop("translations")  # (of the default scenario's factors, removed here)
     data["model"]["factors"] = []
     data["model"]["sides"] = {}
     for i in data["issues"]:
