@@ -214,11 +214,15 @@ def contexts(browser):
     made = []
     errors: list[str] = []
 
-    def make(phone: bool = False):
+    def make(phone: bool = False, locale: str | None = None):
+        """``locale``: the browser's language (its Accept-Language), e.g. "uk-UA"."""
+        extra = {"locale": locale} if locale else {}
         if phone:
-            ctx = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+            ctx = browser.new_context(
+                viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, **extra
+            )
         else:
-            ctx = browser.new_context(viewport=DESKTOP)
+            ctx = browser.new_context(viewport=DESKTOP, **extra)
         ctx.set_default_timeout(15000)
 
         def watch(page):
