@@ -263,6 +263,24 @@ def _load_shipped(text: str) -> ScenarioConfig:
     return config
 
 
+# Every format whose export a stored ``content_digest`` may have been computed from. A copy
+# loaded by an older game and never edited reads back in today's format (a new "format"
+# number, no translations): its digest is checked as that older game would have written it.
+DIGESTED_FORMATS = (2, 3)
+
+
+def _unedited(config: ScenarioConfig) -> bool:
+    """Whether a stored scenario is still exactly what was loaded (its content digest holds)."""
+    if not config.content_digest:
+        return False
+    current = config.to_dict()
+    if digest(current) == config.content_digest:
+        return True
+    if current.get("translations"):
+        return False  # translations exist only since format 3, whose digest did not match
+    return any(digest({**current, "format": f}) == config.content_digest for f in DIGESTED_FORMATS)
+
+
 def shipped_paths() -> list[Path]:
     """The scenario files shipped with the game (``game/scenarios/<slug>.json``), default first."""
     paths = [p for p in SCENARIO_DIR.glob("*.json") if not p.name.endswith((".checks.json", ".schema.json"))]
@@ -299,7 +317,7 @@ def _ensure(path: Path, report: Any = None) -> ScenarioConfig:
     if existing.shipped_digest == shipped:
         return existing
     with transaction.atomic():
-        edited = not existing.content_digest or digest(existing.to_dict()) != existing.content_digest
+        edited = not _unedited(existing)
         if edited:
             from django.utils import timezone
 

@@ -268,3 +268,26 @@ def test_simulate_reports_spearman_and_the_greed_check_per_role(default_scenario
     text = io.StringIO()
     call_command("simulate", "--games", "20", stdout=text)
     assert "does not pay" in text.getvalue() and "Spearman(tac,total)" in text.getvalue()
+
+
+def test_an_unedited_default_loaded_by_the_format_2_game_is_updated_in_place_not_kept(default_scenario):
+    # The game before translations wrote format 2 and digested that export: a copy it loaded and
+    # nobody edited must be recognised as unedited after the upgrade, not kept as an edit.
+    legacy = {**default_scenario.to_dict(), "format": 2}
+    legacy.pop("translations", None)
+    ScenarioConfig.objects.filter(pk=default_scenario.pk).update(
+        shipped_digest="older", content_digest=scenario_io.digest(legacy), translations={}
+    )
+    out: list[str] = []
+    config = scenario_io.ensure_default(report=out.append)
+    assert out == ["The default scenario was updated to the shipped version."]
+    assert config.pk == default_scenario.pk and config.slug == "default"
+    assert not ScenarioConfig.objects.filter(slug__startswith="default-kept-").exists()
+    # an edit made after that load is still an edit
+    ScenarioConfig.objects.filter(pk=config.pk).update(
+        shipped_digest="older", content_digest=scenario_io.digest(legacy)
+    )
+    ScenarioFactor.objects.filter(scenario=config).update(label="Edited by hand")
+    out.clear()
+    scenario_io.ensure_default(report=out.append)
+    assert "kept as 'default-kept-" in out[0]
