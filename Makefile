@@ -8,7 +8,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 APT_PACKAGES := redis-server chromium postgresql fonts-dejavu-core nginx systemd
 
-.PHONY: install install-prod lock run dev test lint format bench system-deps migrate static smoke clean
+.PHONY: install install-prod lock run dev test test-fast lint format bench system-deps migrate static smoke clean
 
 # Every package is installed at the exact version and hash pinned in requirements.lock (pip and
 # setuptools included), then the project itself without dependencies; `make lock` refreshes it.
@@ -87,10 +87,19 @@ format: install
 # The database-dependent tests that run a second time on a throwaway PostgreSQL cluster.
 PG_TESTS := tests/test_services.py tests/test_consumers.py tests/test_concurrency.py tests/test_foundation.py tests/test_ownership.py tests/test_hardening.py
 
+# The whole suite (Redis, PostgreSQL, Chromium, two workers; nothing skipped), then the database
+# tests again on PostgreSQL; each pass lists its ten slowest tests.
 test: install system-deps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
-	$(BIN)/python tests/run_with_postgres.py -q -p no:cacheprovider $(PG_TESTS)
+	$(BIN)/python -m pytest -q --durations=10 $(PYTEST_ARGS)
+	$(BIN)/python tests/run_with_postgres.py -q -p no:cacheprovider --durations=10 $(PG_TESTS)
+
+# The lane for the change at hand: the engine, the services and the socket tests on SQLite and
+# the in-memory channel layer (no Redis, PostgreSQL or Chromium); about a minute and a half.
+FAST_TESTS := tests/engine tests/test_services.py tests/test_consumers.py
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser and not redis and not postgres" $(FAST_TESTS) $(PYTEST_ARGS)
 
 bench: install system-deps
 	$(BIN)/python bench/bench_engine.py
