@@ -10,6 +10,10 @@ A kept connection can die between calls (PostgreSQL restarted, an administrator 
 each call the thread checks, without a round trip, whether the server has closed it, and a call
 that is safe to repeat (a read, or an action whose ``ref`` is claimed in its own transaction) is
 tried once more on a fresh connection if the connection broke under it.
+
+A hook on a private API: ``SocketDB`` overrides ``asgiref.sync.SyncToAsync.thread_handler``, written
+against asgiref 3.13.0 (pinned below 3.14 in pyproject.toml). tests/test_private_hooks.py fails,
+naming this module, if an upgrade changes its signature or stops running calls through it.
 """
 
 from __future__ import annotations
