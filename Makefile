@@ -8,7 +8,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 APT_PACKAGES := redis-server chromium postgresql fonts-dejavu-core nginx systemd
 
-.PHONY: install install-prod lock run dev test test-fast lint format bench system-deps migrate static smoke clean
+.PHONY: install install-prod lock run dev test test-fast lint format bench bench-quick system-deps migrate static smoke clean
 
 # Every package is installed at the exact version and hash pinned in requirements.lock (pip and
 # setuptools included), then the project itself without dependencies; `make lock` refreshes it.
@@ -101,10 +101,15 @@ test-fast: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser and not redis and not postgres" $(FAST_TESTS) $(PYTEST_ARGS)
 
+# Every target of docs/performance.md in both configurations (about 12 minutes on 2 cores).
 bench: install system-deps
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_actions.py
 	$(BIN)/python bench/load.py
+
+# The load test at a quarter of the size with 15 s phases, for development (about 3 minutes).
+bench-quick: install system-deps
+	$(BIN)/python bench/load.py --quick
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

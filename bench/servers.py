@@ -260,15 +260,23 @@ class Stack:
         return json.loads(out.strip().splitlines()[-1])
 
     def start_session(self, code: str) -> None:
+        self.start_sessions([code])
+
+    def start_sessions(self, codes: list[str]) -> None:
+        if not codes:
+            return
         self.manage(
             "shell",
             "-c",
-            "from game import services; from game.models import GameSession; "
-            f"services.start_session(GameSession.objects.get(code={code!r}).pk)",
+            "from game import services; from game.models import GameSession\n"
+            f"for code in {list(codes)!r}:\n"
+            "    services.start_session(GameSession.objects.get(code=code).pk)",
         )
 
-    def profile(self, out_dir: Path, label: str, seconds: float, rate: int = 67) -> list[Proc]:
-        """Sample every Daphne worker with py-spy for ``seconds`` (collapsed stacks, all threads, idle too)."""
+    def profile(self, out_dir: Path, label: str, seconds: float, rate: int = 0) -> list[Proc]:
+        """Sample every Daphne worker with py-spy for ``seconds`` (collapsed stacks, all threads, idle
+        too; ``PYSPY_RATE`` samples a second, 67 by default)."""
+        rate = rate or int(os.environ.get("PYSPY_RATE", "67"))
         exe = shutil.which("py-spy", path=str(VENV_BIN)) or shutil.which("py-spy")
         if exe is None:
             raise RuntimeError("py-spy is not installed: .venv/bin/pip install py-spy")
