@@ -8,14 +8,20 @@ import gc
 import os
 import sys
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "negotiation.settings")
 # GIL hand-over: the sockets' database thread releases the GIL in every SQLite or PostgreSQL call
 # and then waits for the event loop thread to give it back, by default up to 5 ms each time;
 # with a handful of statements per action that wait, not the work, made an action slow.
 sys.setswitchinterval(float(os.environ.get("GAME_SWITCH_INTERVAL", "0.0005")))
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from negotiation.httpthreads import PooledASGIHandler  # noqa: E402
+
+# HTTP requests in one trip each to a few long-lived threads that keep their database connection
+# (negotiation/httpthreads.py), instead of Django's new thread and connection per request.
+django_asgi_app = PooledASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

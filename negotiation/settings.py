@@ -125,8 +125,9 @@ ASGI_APPLICATION = "negotiation.asgi.application"
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        # No persistent connections: under ASGI each HTTP request runs in a thread of its own,
-        # and connections kept open per thread pile up until PostgreSQL refuses new clients.
+        # Not persistent by default: a thread that comes and goes (a test's, a command's) must not
+        # leave its connection open. The worker's long-lived threads keep theirs on purpose: the
+        # HTTP threads (negotiation/httpthreads.py) and the sockets' (game/socketdb.py).
         conn_max_age=0,
     )
 }
@@ -321,11 +322,16 @@ GAME = {
     "DB_THREADS": int(
         os.environ.get("GAME_DB_THREADS", 1 if DATABASES["default"]["ENGINE"] == "negotiation.sqlite3" else 4)
     ),
+    # Threads per worker for HTTP requests (negotiation/httpthreads.py): each keeps a database
+    # connection; more requests than this wait their turn on the event loop.
+    "HTTP_THREADS": int(os.environ.get("GAME_HTTP_THREADS", 4)),
 }
 # How long a worker may take to drain on SIGTERM before it exits (game/lifecycle.py).
 GAME["DRAIN_SECONDS"] = float(os.environ.get("GAME_DRAIN_SECONDS", 10))
 if GAME["DB_THREADS"] < 1:
     raise ImproperlyConfigured("GAME_DB_THREADS must be at least 1.")
+if GAME["HTTP_THREADS"] < 1:
+    raise ImproperlyConfigured("GAME_HTTP_THREADS must be at least 1.")
 
 # Logs: UTC time, level, worker, and the session code and table of the game a line concerns
 # (game/logs.py); GAME_LOG_FORMAT=json for one JSON object per line.
