@@ -26,7 +26,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from game import names
@@ -345,37 +345,45 @@ def rejoin(code: str, name: str, rejoin_code: str) -> Player:
     return player
 
 
-def _seat_counts(session: GameSession) -> dict[tuple[int, str], int]:
-    rows = (
-        Player.objects.filter(session=session, removed=False, table__isnull=False)
-        .values("table_id", "role")
-        .annotate(n=Count("id"))
-    )
-    return {(r["table_id"], r["role"]): r["n"] for r in rows}
-
-
 def _pick_seat(session: GameSession) -> tuple[int, str]:
     """The seat for the next player: every role of every table gets a player before any role gets
     a second. In 'as many as needed' mode a new table opens (before the start) once all seats are
-    taken. Caller holds the session's row lock."""
+    taken. Caller holds the session's row lock.
+
+    One statement: the least taken seat, ties broken by table number and then role order (the
+    seat the first seat of the lowest level is). Counting the whole class in Python for each
+    join made a class's joins quadratic."""
     roles = session.engine_scenario().role_keys
-    # Table ids only: building every table (with its state) for each join made joins O(tables).
-    tables = list(session.tables.values_list("pk", flat=True))
-    counts = _seat_counts(session)
-    all_taken = all(counts.get((t, r), 0) >= 1 for t in tables for r in roles)
-    # Capped: past the cap, newcomers join teams at the existing tables.
-    room = len(tables) < settings.GAME["MAX_AUTO_TABLES"]
-    if session.table_count == 0 and session.status == GameSession.LOBBY and all_taken and room:
-        t = GameTable.objects.create(
-            session=session, number=len(tables) + 1, state=rules.TableState().to_dict()
+    row = _least_taken_seat(session.pk, roles)
+    if session.table_count == 0 and session.status == GameSession.LOBBY and (row is None or row[2] >= 1):
+        # Every seat taken: a new table, up to the cap; past it, newcomers join teams at the
+        # existing tables.
+        n = session.tables.count()
+        if n < settings.GAME["MAX_AUTO_TABLES"]:
+            t = GameTable.objects.create(session=session, number=n + 1, state=rules.TableState().to_dict())
+            return t.pk, roles[0]
+    if row is None:
+        raise AssertionError("no seat")
+    return row[0], row[1]
+
+
+def _least_taken_seat(session_id: int, roles: Sequence[str]) -> tuple[int, str, int] | None:
+    """(table id, role, players in it) of the session's least taken seat, or None without tables."""
+    if not roles:
+        return None
+    values = ", ".join(["(%s, %s)"] * len(roles))
+    params: list[Any] = [x for i, r in enumerate(roles) for x in (r, i)]
+    with connection.cursor() as c:
+        c.execute(
+            f"WITH r(role, pos) AS (VALUES {values}) "
+            f"SELECT t.id, r.role, (SELECT COUNT(*) FROM {_sql(Player)} p "
+            "WHERE p.table_id = t.id AND p.role = r.role AND p.removed = %s) AS taken "
+            f"FROM {_sql(GameTable)} t CROSS JOIN r WHERE t.session_id = %s "
+            "ORDER BY taken, t.number, r.pos LIMIT 1",
+            [*params, False, session_id],
         )
-        tables.append(t.pk)
-    level = min((counts.get((t, r), 0) for t in tables for r in roles), default=0)
-    for t in tables:
-        for r in roles:
-            if counts.get((t, r), 0) == level:
-                return t, r
-    raise AssertionError("no seat")
+        row = c.fetchone()
+    return (row[0], row[1], row[2]) if row else None
 
 
 def seats_changed(session: GameSession, tables: Iterable[GameTable], now: datetime) -> None:
@@ -398,25 +406,30 @@ def live_player_ids(player_ids: Iterable[int]) -> set[int]:
 
 def seats_of(table: GameTable, scenario: Scenario | None = None) -> list[dict[str, Any]]:
     scenario = scenario or table.session.engine_scenario()
-    players = list(
-        Player.objects.filter(table_id=table.pk, removed=False).only(
-            "pk", "name", "role", "is_bot", "stand_in"
+    fresh = timezone.now() - timedelta(seconds=2.5 * settings.GAME["SYNC_SECONDS"])
+    # One statement: the table's players and whether each has a live socket (see live_player_ids).
+    with connection.cursor() as c:
+        c.execute(
+            f"SELECT p.id, p.name, p.role, p.is_bot, p.stand_in, EXISTS (SELECT 1 FROM {_sql(Connection)} c "
+            "WHERE c.player_id = p.id AND c.seen_at >= %s) "
+            f"FROM {_sql(Player)} p WHERE p.table_id = %s AND p.removed = %s ORDER BY p.joined_at, p.id",
+            [_db_value(Connection, "seen_at", fresh), table.pk, False],
         )
-    )
-    live = live_player_ids(p.pk for p in players)
+        rows = c.fetchall()
     out = []
     for r in scenario.roles:
-        mine = [p for p in players if p.role == r.key]
+        mine = [
+            {"id": pid, "name": name, "connected": bool(live), "bot": bool(bot) or bool(stand_in)}
+            for pid, name, role, bot, stand_in, live in rows
+            if role == r.key
+        ]
         out.append(
             {
                 "role": r.key,
-                "names": [p.name for p in mine],
-                "players": [
-                    {"id": p.pk, "name": p.name, "connected": p.pk in live, "bot": p.is_bot or p.stand_in}
-                    for p in mine
-                ],
-                "connected": any(p.pk in live for p in mine),
-                "bot": bool(mine) and all(p.is_bot or p.stand_in for p in mine),
+                "names": [p["name"] for p in mine],
+                "players": mine,
+                "connected": any(p["connected"] for p in mine),
+                "bot": bool(mine) and all(p["bot"] for p in mine),
             }
         )
     return out
