@@ -85,7 +85,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 # The database-dependent tests that run a second time on a throwaway PostgreSQL cluster.
-PG_TESTS := tests/test_services.py tests/test_consumers.py tests/test_concurrency.py tests/test_foundation.py tests/test_ownership.py tests/test_hardening.py
+PG_TESTS := tests/test_services.py tests/test_consumers.py tests/test_concurrency.py tests/test_foundation.py tests/test_ownership.py tests/test_hardening.py tests/test_fast_paths.py
 
 # The whole suite (Redis, PostgreSQL, Chromium, two workers; nothing skipped), then the database
 # tests again on PostgreSQL; each pass lists its ten slowest tests.

@@ -21,7 +21,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from game import access, faults, i18n, lifecycle, logs, services
+from game import access, asyncdb, faults, i18n, lifecycle, logs, services
 from game import host as host_services
 from game.engine import chat as chat_rules
 from game.models import normalise_code
@@ -551,7 +551,10 @@ class PlayerConsumer(GameSocket):
         elif kind == "package.preview":
             await self.send_json(await db(services.preview, retry=True)(self.player_id, msg, self.lang))
         elif kind in services.MUTATING:
-            answer = await db(services.player_action, retry=_has_ref)(self.player_id, msg)
+            # A chat line goes to PostgreSQL straight from this loop when it can (game/asyncdb.py).
+            answer = await asyncdb.chat(self.player_id, msg) if kind == "chat.send" else None
+            if answer is None:
+                answer = await db(services.player_action, retry=_has_ref)(self.player_id, msg)
             await self.send_json(answer)
         else:
             raise services.ServiceError("unknown_type", f"Unknown message type {kind!r}.")

@@ -290,6 +290,10 @@ async def drain(stop_reactor: bool = True) -> dict[str, Any]:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.to_thread(socketdb.close_connections, 1.0), 1.0)
         with contextlib.suppress(Exception):
+            from game import asyncdb
+
+            asyncdb.close_all()
+        with contextlib.suppress(Exception):
             from negotiation import httpthreads
 
             await asyncio.wait_for(asyncio.to_thread(httpthreads.close_connections, 1.0), 1.0)

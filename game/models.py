@@ -489,6 +489,11 @@ class GameSession(models.Model):
 _scenario_cache: dict[tuple, Scenario] = {}
 
 
+def cached_scenario_for(session_id: int, stamp: Any) -> Scenario | None:
+    """``scenario_for`` without a query: None unless this process has built it already."""
+    return _scenario_cache.get(("raw", session_id, stamp))
+
+
 def scenario_for(session_id: int, stamp: Any, lang: str | None = None) -> Scenario:
     """The engine's scenario of a session known by id and creation time, as read by raw SQL (the
     database's own representation of ``created_at``): no query once cached in this process. With

@@ -29,9 +29,11 @@ def _close_socket_thread_connection():
     """The sockets' database thread keeps its connection between calls (game.socketdb); close it
     after each test, as a worker does at exit, so that PostgreSQL can drop the test database."""
     yield
+    from game import asyncdb
     from game.socketdb import close_connections
 
     close_connections()
+    asyncdb.close_all()
 
 
 @pytest.fixture
