@@ -58,7 +58,14 @@ def _join_intro(code: str, lang: str | None = None) -> dict | None:
     no scenario in particular."""
     if not code:
         return None
-    session = GameSession.objects.filter(code=code).exclude(status=GameSession.ENDED).first()
+    # Without its scenario snapshot (large, parsed anew on every read): the engine's scenario is
+    # built once per process (GameSession.engine_scenario).
+    session = (
+        GameSession.objects.filter(code=code)
+        .exclude(status=GameSession.ENDED)
+        .only("pk", "created_at", "title")
+        .first()
+    )
     if session is None:
         return None
     scenario = session.engine_scenario(lang)
