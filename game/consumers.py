@@ -474,36 +474,37 @@ class PlayerConsumer(GameSocket):
 
     async def connect(self):
         code = normalise_code(self.scope["url_route"]["kwargs"]["code"])
-        session = self.scope.get("session")
-        token = (session.get("players", {}) if session is not None else {}).get(code)
-        player = await db(services.player_for, retry=True)(code, token)
-        if player is None:
+        # One trip to the database: the cookie's session read, the player found, the socket
+        # registered (so the snapshot shows us online) and the seat read.
+        opened = await db(_open_player_socket, retry=True)(code, self.scope.get("session"), self.channel_name)
+        if opened is None:
             await self.accept()
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.player_id = player.pk
-        self.session_id = player.session_id
+        seat = opened.seat
+        self.player_id = seat.player_id
+        self.session_id = seat.session_id
         # Every socket of this player in this worker draws on one rate-limit bucket.
-        self.limiter = player_limiter(player.pk)
+        self.limiter = player_limiter(seat.player_id)
         # The language of the page that opened this socket: the scenario's words reach this
         # student in it (the same table may read several).
         self.lang = i18n.scope_language(self.scope)
-        self.scenario = await db(services.session_scenario, retry=True)(player.session_id, self.lang)
+        self.scenario = await db(services.session_scenario, retry=True)(seat.session_id, self.lang)
         await self.accept()
         # Not the session group: its notifications are for the host's dashboard, and sending
         # each join and presence change to every student's socket flooded a large class.
-        await self.join_group(services.player_group(player.pk))
-        # Registered before the snapshot, so that it shows us online. Sockets of this player beyond
-        # the cap (the oldest first) are told to close, wherever they are.
-        evict, later = await db(services.socket_opened, retry=True)(player.pk, self.channel_name)
-        schedule_presence(player.pk, later)
-        for name in evict:
+        await self.join_group(services.player_group(seat.player_id))
+        # Sockets of this player beyond the cap (the oldest first) are told to close, wherever
+        # they are.
+        schedule_presence(seat.player_id, opened.presence_later)
+        for name in opened.evict:
             await self.channel_layer.send(name, {"type": "socket.replaced"})
-        await self._seat_and_state(since=None)
+        await self._seat_and_state(since=None, seat=seat)
         self.start_sync()
 
-    async def _seat_and_state(self, since: int | None) -> None:
-        seat = await db(services.load_seat, retry=True)(self.player_id)
+    async def _seat_and_state(self, since: int | None, seat: services.Seat | None = None) -> None:
+        if seat is None:
+            seat = await db(services.load_seat, retry=True)(self.player_id)
         self.role = seat.role if seat else None
         table_id = seat.table_id if seat else None
         fresh = None
@@ -518,6 +519,13 @@ class PlayerConsumer(GameSocket):
                 fresh = self.streams[table_id] = TableStream(self, table_id, None)
                 await self.join_group(services.table_group(table_id))
         state = await db(services.player_state, retry=True)(self.player_id, self.lang)
+        if (state.get("table") or {}).get("id") != table_id or (state.get("you") or {}).get(
+            "role"
+        ) != self.role:
+            # Moved between the seat's read and the snapshot's (before this socket listened for
+            # such news on its player group): start again from the seat it has now.
+            await self._seat_and_state(since)
+            return
         self.table_id = table_id
         logs.set_game(table=(state.get("table") or {}).get("number"))
         await self.send_json(state)
@@ -717,6 +725,13 @@ class HostConsumer(GameSocket):
         if self.recheck_task is not None:
             self.recheck_task.cancel()
         await super().disconnect(code)
+
+
+def _open_player_socket(code: str, session, channel_name: str) -> services.OpenedSocket | None:
+    """In the database thread: the join token the cookie's session holds for this session's
+    code (reading the session is a query), then ``services.open_player_socket``."""
+    token = (session.get("players", {}) if session is not None else {}).get(code)
+    return services.open_player_socket(code, token, channel_name)
 
 
 def _has_ref(_owner: int, msg: dict[str, Any]) -> bool:

@@ -820,6 +820,25 @@ def load_seat(player_id: int) -> Seat | None:
     return Seat(p.pk, p.session_id, p.table_id, p.role or None, p.name)
 
 
+@dataclass
+class OpenedSocket:
+    seat: Seat
+    evict: list[str]  # this player's older sockets beyond the cap (see socket_opened)
+    presence_later: float | None  # when to report a held-back presence change (see socket_opened)
+
+
+def open_player_socket(code: str, token: str | None, channel_name: str) -> OpenedSocket | None:
+    """A player's socket opening, in one trip to the database: who the cookie's token is in this
+    session (None: nobody, or removed), the socket registered (so the snapshot that follows shows
+    the player online; ``socket_opened``) and the seat it is registered from."""
+    player = player_for(code, token)
+    if player is None:
+        return None
+    evict, later = socket_opened(player.pk, channel_name)
+    seat = Seat(player.pk, player.session_id, player.table_id, player.role or None, player.name)
+    return OpenedSocket(seat, evict, later)
+
+
 def _ref_of(msg: dict[str, Any]) -> str | None:
     ref = msg.get("ref")
     if ref is None:

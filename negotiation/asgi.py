@@ -23,8 +23,8 @@ from negotiation.httpthreads import PooledASGIHandler  # noqa: E402
 # (negotiation/httpthreads.py), instead of Django's new thread and connection per request.
 django_asgi_app = PooledASGIHandler()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
 from game import lifecycle  # noqa: E402
@@ -45,7 +45,9 @@ application = TickerMiddleware(
         ProtocolTypeRouter(
             {
                 "http": django_asgi_app,
-                "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+                # The session for every socket; the user (a query) only for the host's
+                # (game/routing.py): a player's socket reads its session in its first trip.
+                "websocket": SameOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))),
             }
         )
     )
