@@ -226,6 +226,31 @@ class Stack:
             self._wait_http(f"http://127.0.0.1:{port}/healthz", p, timeout=60)
         self.say(f"{self.workers} Daphne worker(s) on ports {self.ports} ({self.config})")
 
+    def extra_workers(self, n: int) -> list[tuple[str, Proc]]:
+        """Start ``n`` more Daphne workers on the same database and channel layer (fresh processes,
+        e.g. to measure what sockets cost a worker that has served nothing else); the caller
+        stops them with ``stop_proc``. Returns (base URL, process) pairs."""
+        out = []
+        for _ in range(n):
+            port = free_port()
+            k = len(self.procs)
+            p = self._spawn(
+                f"daphne-extra-{k}",
+                [DAPHNE, "-b", "127.0.0.1", "-p", str(port), "negotiation.asgi:application"],
+                self.tmp / f"daphne-extra-{k}.log",
+                cwd=ROOT,
+                env=self.env,
+            )
+            out.append((f"http://127.0.0.1:{port}", p))
+        for base, p in out:
+            self._wait_http(f"{base}/healthz", p, timeout=60)
+        return out
+
+    def stop_proc(self, p: Proc) -> None:
+        self._terminate(p)
+        if p in self.procs:
+            self.procs.remove(p)
+
     def stop(self) -> None:
         for p in reversed(self.procs):
             self._terminate(p)
