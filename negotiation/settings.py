@@ -326,9 +326,10 @@ GAME = {
     # connection; more requests than this wait their turn on the event loop.
     "HTTP_THREADS": int(os.environ.get("GAME_HTTP_THREADS", 4)),
     # PostgreSQL: chat lines sent from the sockets' event loop in one statement (game/asyncdb.py),
-    # on this many connections per worker; GAME_LOOP_CHAT=0 sends them through the threads.
+    # on up to this many connections per worker (a line that finds them all busy goes through the
+    # threads); GAME_LOOP_CHAT=0 sends every line through the threads.
     "LOOP_CHAT": env_bool("GAME_LOOP_CHAT", True),
-    "LOOP_DB_CONNECTIONS": int(os.environ.get("GAME_LOOP_DB_CONNECTIONS", 2)),
+    "LOOP_DB_CONNECTIONS": int(os.environ.get("GAME_LOOP_DB_CONNECTIONS", 4)),
 }
 # How long a worker may take to drain on SIGTERM before it exits (game/lifecycle.py).
 GAME["DRAIN_SECONDS"] = float(os.environ.get("GAME_DRAIN_SECONDS", 10))
