@@ -8,6 +8,7 @@ call these functions; none of them decides a rule.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -15,7 +16,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -28,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from game import names
 from game.engine import chat as chat_rules
@@ -831,7 +833,7 @@ def open_player_socket(code: str, token: str | None, channel_name: str) -> Opene
     """A player's socket opening, in one trip to the database: who the cookie's token is in this
     session (None: nobody, or removed), the socket registered (so the snapshot that follows shows
     the player online; ``socket_opened``) and the seat it is registered from."""
-    player = player_for(code, token)
+    player = player_row(code, token)
     if player is None:
         return None
     evict, later = socket_opened(player.pk, channel_name)
@@ -1182,19 +1184,23 @@ def public_scenario(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def display_title(session: GameSession, scenario: Scenario) -> str:
+def display_title(session: GameSession, scenario: Scenario, english: Scenario | None = None) -> str:
     """The session's title in the reader's language: a session opened without a title of its
     own carries its scenario's (English) title, which reads in the scenario's language; a title
-    the instructor typed is theirs, untranslated."""
-    if not session.title or session.title == session.engine_scenario().title:
+    the instructor typed is theirs, untranslated. ``english``: the session's scenario as read,
+    when the caller has it (``session`` may then be a partial row without its snapshot)."""
+    english = english or session.engine_scenario()
+    if not session.title or session.title == english.title:
         return scenario.title
     return session.title
 
 
-def session_payload(session: GameSession, scenario: Scenario) -> dict[str, Any]:
+def session_payload(
+    session: GameSession, scenario: Scenario, english: Scenario | None = None
+) -> dict[str, Any]:
     return {
         "code": session.code,
-        "title": display_title(session, scenario),
+        "title": display_title(session, scenario, english),
         "description": scenario.description,
         "status": session.status,
         "phase": _phase_payload(scenario, session) if session.status != GameSession.LOBBY else None,
@@ -1218,23 +1224,110 @@ def visible_events(table_id: int, role: str | None, since: int = 0, *, host: boo
     return [e for e in events if chat_rules.can_read(e.audience, role, host=host)]
 
 
+def _dt(value: Any) -> datetime | None:
+    """A datetime column read by raw SQL: SQLite gives text (naive UTC), PostgreSQL a datetime."""
+    if value is None or (isinstance(value, datetime) and timezone.is_aware(value)):
+        return value
+    parsed = parse_datetime(value) if isinstance(value, str) else value
+    return timezone.make_aware(parsed, UTC) if timezone.is_naive(parsed) else parsed
+
+
+def _json(value: Any) -> Any:
+    """A JSON column read by raw SQL (text on both databases as Django configures them)."""
+    return json.loads(value) if isinstance(value, (str, bytes, bytearray)) else value
+
+
+def _state_rows(player_id: int) -> tuple[Player, GameSession, Any, GameTable | None]:
+    """The player, their session (without its scenario snapshot), the session's stamp for the
+    scenario cache, and their table, in one statement (the ORM's compiling of this join cost more
+    than the rest of a snapshot)."""
+    with connection.cursor() as c:
+        c.execute(
+            "SELECT p.name, p.role, p.removed, p.rejoin_code, p.table_id, s.id, s.created_at, s.code, "
+            "s.title, s.status, s.phase_index, s.phase_ends_at, s.paused_remaining, t.number, t.seq, "
+            f"t.state, t.outcome FROM {_sql(Player)} p JOIN {_sql(GameSession)} s ON s.id = p.session_id "
+            f"LEFT JOIN {_sql(GameTable)} t ON t.id = p.table_id WHERE p.id = %s",
+            [player_id],
+        )
+        row = c.fetchone()
+    if row is None:
+        raise Player.DoesNotExist(f"no player {player_id}")
+    (
+        name,
+        role,
+        removed,
+        rejoin_code,
+        table_id,
+        sid,
+        stamp,
+        code,
+        title,
+        status,
+        phase_index,
+        ends_at,
+        paused,
+    ) = row[:13]
+    number, seq, state, outcome = row[13:]
+    session = GameSession(
+        pk=sid,
+        code=code,
+        title=title,
+        status=status,
+        phase_index=phase_index,
+        phase_ends_at=_dt(ends_at),
+        paused_remaining=paused,
+    )
+    player = Player(
+        pk=player_id,
+        name=name,
+        role=role,
+        removed=bool(removed),
+        rejoin_code=rejoin_code,
+        table_id=table_id,
+        session_id=sid,
+    )
+    table = None
+    if table_id is not None:
+        table = GameTable(
+            pk=table_id, session_id=sid, number=number, seq=seq, state=_json(state), outcome=_json(outcome)
+        )
+    return player, session, stamp, table
+
+
+def _chat_lines(table_id: int, role: str | None) -> list[dict[str, Any]]:
+    """The chat lines of a table this role may read, oldest first, as the snapshot lists them."""
+    where = "audience = %s"
+    params: list[Any] = [table_id, "chat.message", "table"]
+    if role:
+        where += " OR (audience LIKE %s AND audience LIKE %s) OR audience = %s"
+        params += ["channel:%", f"%{role}%", f"role:{role}"]
+    with connection.cursor() as c:
+        c.execute(
+            f"SELECT seq, at, data, audience FROM {_sql(Event)} WHERE table_id = %s AND kind = %s "
+            f"AND ({where}) ORDER BY seq",
+            params,
+        )
+        rows = c.fetchall()
+    return [
+        {"seq": seq, "at": _dt(at).isoformat(), **_json(data)}
+        for seq, at, data, audience in rows
+        if chat_rules.can_read(audience, role)
+    ]
+
+
 def player_state(player_id: int, lang: str | None = None) -> dict[str, Any]:
     """The player's snapshot, with every text of the scenario (brief, options, news, factor
     sentences, the outcome's story) and the bots' words in ``lang`` (English by default and
     for any text not translated). Proposals, keys and every number are the same in every
     language."""
-    player = (
-        Player.objects.select_related("session", "table")
-        .defer("session__scenario_data")  # large; the engine's scenario is cached per process
-        .get(pk=player_id)
-    )
-    session = player.session
-    scenario = session.engine_scenario(lang)
+    player, session, stamp, table = _state_rows(player_id)
+    english = scenario_for(session.pk, stamp)
+    scenario = english.localized(lang) if lang else english
     role = player.role or None
     out: dict[str, Any] = {
         "type": "state",
         "seq": 0,
-        "session": session_payload(session, scenario),
+        "session": session_payload(session, scenario, english),
         **public_scenario(scenario),
         "you": {"id": player.pk, "name": player.name, "role": role, "brief": "", "values": {}},
         "table": None,
@@ -1246,7 +1339,6 @@ def player_state(player_id: int, lang: str | None = None) -> dict[str, Any]:
     if player.removed:
         out["you"]["removed"] = True
         return out
-    table = player.table
     if table is None:
         return out
     state = table.engine_state()
@@ -1274,12 +1366,7 @@ def player_state(player_id: int, lang: str | None = None) -> dict[str, Any]:
         "agreement": state.agreement,
     }
     out["proposals"] = [localized_proposal(proposal_view(scenario, p), scenario) for p in state.proposals]
-    chats = visible_events(table.pk, role)
-    out["chat"] = [
-        {"seq": e.seq, "at": e.at.isoformat(), **localized_chat(e.data, scenario)}
-        for e in chats
-        if e.kind == "chat.message"
-    ]
+    out["chat"] = [localized_chat(line, scenario) for line in _chat_lines(table.pk, role)]
     out["news"] = [
         {"key": k, "headline": n.headline, "body": n.body}
         for k in state.news
@@ -1403,23 +1490,27 @@ def socket_opened(player_id: int, channel_name: str) -> tuple[list[str], float |
     seconds to wait before calling :func:`report_presence`."""
     now = timezone.now()
     with transaction.atomic():
-        Connection.objects.update_or_create(
-            channel_name=channel_name, defaults={"player_id": player_id, "seen_at": now}
-        )
+        with connection.cursor() as c:  # one upsert (the ORM's update_or_create took four statements)
+            c.execute(
+                f"INSERT INTO {_sql(Connection)} (channel_name, player_id, seen_at) VALUES (%s, %s, %s) "
+                "ON CONFLICT (channel_name) DO UPDATE SET player_id = excluded.player_id, seen_at = excluded.seen_at",
+                [channel_name, player_id, _db_value(Connection, "seen_at", now)],
+            )
         evict = _surplus_sockets(player_id, channel_name, now)
-        retry = _presence(player_id, now, seen=True)
+        retry = _presence(player_id, now, seen=True, live=True)  # this socket was seen just now
     return evict, retry
 
 
 def _surplus_sockets(player_id: int, newest: str, now: datetime) -> list[str]:
     cap = max(1, int(settings.GAME["MAX_SOCKETS_PER_PLAYER"]))
     fresh = now - timedelta(seconds=2.5 * settings.GAME["SYNC_SECONDS"])
-    others = list(
-        Connection.objects.filter(player_id=player_id, seen_at__gte=fresh)
-        .exclude(channel_name=newest)
-        .order_by("-id")
-        .values_list("channel_name", flat=True)
-    )
+    with connection.cursor() as c:
+        c.execute(
+            f"SELECT channel_name FROM {_sql(Connection)} WHERE player_id = %s AND seen_at >= %s "
+            "AND channel_name <> %s ORDER BY id DESC",
+            [player_id, _db_value(Connection, "seen_at", fresh), newest],
+        )
+        others = [r[0] for r in c.fetchall()]
     surplus = others[cap - 1 :]
     if surplus:
         Connection.objects.filter(channel_name__in=surplus).delete()
@@ -1457,7 +1548,7 @@ def sweep(channel_names: Sequence[str], table_ids: Sequence[int]) -> dict[int, i
     return seqs
 
 
-def _presence(player_id: int, now: datetime, *, seen: bool = False) -> float | None:
+def _presence(player_id: int, now: datetime, *, seen: bool = False, live: bool | None = None) -> float | None:
     """Tell the table (and the dashboard) that a player came or went, coalesced: only a change
     from what was last announced is an event, and at most one per player every
     ``PRESENCE_COALESCE_SECONDS``. A change inside that window is held back: the return value is
@@ -1468,7 +1559,8 @@ def _presence(player_id: int, now: datetime, *, seen: bool = False) -> float | N
     The player's row is changed by one UPDATE at most, under a lock that does not block keys:
     on PostgreSQL a second UPDATE of a row in the same transaction makes the foreign keys be
     checked again (a share lock on the session's row at commit), which deadlocked with a join
-    holding that row while it waited for the table's."""
+    holding that row while it waited for the table's. ``live``: whether the player has a live
+    socket, when the caller knows (a socket registered just now); else it is read."""
     player = (
         Player.objects.select_for_update(of=("self",), no_key=True)
         .filter(pk=player_id)
@@ -1480,7 +1572,8 @@ def _presence(player_id: int, now: datetime, *, seen: bool = False) -> float | N
     fields: dict[str, Any] = {"last_seen": now} if seen else {}
     retry, connected = None, None
     if player.table_id is not None:
-        live = bool(live_player_ids([player_id]))
+        if live is None:
+            live = bool(live_player_ids([player_id]))
         window = float(settings.GAME["PRESENCE_COALESCE_SECONDS"])
         wait = window - (now - player.presence_at).total_seconds() if player.presence_at and window > 0 else 0
         if live != player.presence:
@@ -1497,6 +1590,39 @@ def _presence(player_id: int, now: datetime, *, seen: bool = False) -> float | N
         _commit_broadcast(player.table_id, [ev])
         notify_session(player.session_id, "presence")
     return retry
+
+
+@dataclass
+class PlayerRow:
+    """What the player page and a player's socket need to know about a join token's player."""
+
+    pk: int
+    session_id: int
+    table_id: int | None
+    role: str
+    name: str
+    rejoin_code: str
+    session_status: str
+
+
+def player_row(session_code: str, token: str | None) -> PlayerRow | None:
+    """``player_for`` in one raw statement, for the pages and sockets every student opens: the
+    player this join token is in the open or ended session with this code, unless removed."""
+    if not token:
+        return None
+    try:
+        tok = token if isinstance(token, uuid.UUID) else uuid.UUID(str(token))
+    except (ValueError, TypeError, AttributeError):  # not a UUID
+        return None
+    with connection.cursor() as c:
+        c.execute(
+            "SELECT p.id, p.session_id, p.table_id, p.role, p.name, p.rejoin_code, s.status "
+            f"FROM {_sql(Player)} p JOIN {_sql(GameSession)} s ON s.id = p.session_id "
+            "WHERE p.token = %s AND s.code = %s AND p.removed = %s",
+            [_db_value(Player, "token", tok), normalise_code(session_code), False],
+        )
+        row = c.fetchone()
+    return PlayerRow(*row) if row else None
 
 
 def player_for(session_code: str, token: str | None) -> Player | None:

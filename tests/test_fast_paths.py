@@ -163,3 +163,98 @@ def test_as_many_tables_as_needed_opens_one_when_every_seat_is_taken(make_sessio
     players = [services.join(session.code, f"P{i}") for i in range(9)]
     numbers = [GameTable.objects.get(pk=p.table_id).number for p in players]
     assert numbers == [1, 1, 1, 1, 2, 2, 2, 2, 3]
+
+
+def reference_state(player_id: int) -> dict:
+    """The snapshot as it was built before issue 16 (through the ORM): the oracle the one-statement
+    reads must match, field for field."""
+    from game.engine import chat as chat_rules
+    from game.engine import scoring
+    from game.models import Player
+
+    player = (
+        Player.objects.select_related("session", "table").defer("session__scenario_data").get(pk=player_id)
+    )
+    session = player.session
+    scenario = session.engine_scenario()
+    role = player.role or None
+    out = {
+        "type": "state",
+        "seq": 0,
+        "session": services.session_payload(session, scenario),
+        **services.public_scenario(scenario),
+        "you": {"id": player.pk, "name": player.name, "role": role, "brief": "", "values": {}},
+        "table": None,
+        "proposals": [],
+        "chat": [],
+        "news": [],
+        "outcome": None,
+    }
+    if player.removed:
+        out["you"]["removed"] = True
+        return out
+    table = player.table
+    if table is None:
+        return out
+    state = table.engine_state()
+    out["seq"] = table.seq
+    if role:
+        r = scenario.role(role)
+        out["you"].update(
+            {
+                "brief": services.brief_html(r.brief) if r else "",
+                "values": scoring.shown_values(scenario, role, news=state.news),
+                "colour": r.colour if r else None,
+                "role_name": r.name if r else role,
+                "no_deal_value": r.no_deal_value if r else 0,
+                "channels": chat_rules.private_channels(scenario, role),
+                "news_effects": services.news_effects(scenario, role, state.news),
+            }
+        )
+    out["you"]["rejoin_code"] = player.rejoin_code
+    out["table"] = {
+        "id": table.pk,
+        "number": table.number,
+        "seats": services.seats_of(table, scenario),
+        "started": state.started,
+        "ended": state.ended,
+        "agreement": state.agreement,
+    }
+    out["proposals"] = [services.proposal_view(scenario, p) for p in state.proposals]
+    chats = services.visible_events(table.pk, role)
+    out["chat"] = [
+        {"seq": e.seq, "at": e.at.isoformat(), **e.data} for e in chats if e.kind == "chat.message"
+    ]
+    out["news"] = [
+        {"key": k, "headline": n.headline, "body": n.body}
+        for k in state.news
+        if (n := scenario.news_item(k)) is not None
+    ]
+    out["outcome"] = table.outcome
+    return out
+
+
+def test_the_snapshot_read_in_one_statement_is_the_one_the_orm_built(make_session):
+    """Private channels, a proposal, news, a clock, a removed student and a finished table: every
+    seat's snapshot is the same as before, field for field."""
+    session = make_session(tables=2, start=True)
+    players = [services.join(session.code, f"Student {i}") for i in range(9)]
+    scenario = session.engine_scenario()
+    by_role = {p.role: p for p in players if p.table_id == players[0].table_id}
+    roles = sorted(by_role)
+    chat(by_role[roles[0]], "t1", "to the table")
+    chat(by_role[roles[0]], "p1", "between us", channel="+".join(sorted(roles[:2])))
+    chat(by_role[roles[2]], "p2", "not for the first", channel="+".join(sorted(roles[1:3])))
+    terms = {i.key: i.options[0].key for i in scenario.issues}
+    with services.collect_broadcasts():
+        services.player_action(
+            by_role[roles[1]].pk, {"type": "proposal.make", "ref": "m", "terms": terms, "note": "n"}
+        )
+        services.inject_news(session.pk, scenario.news[0].key, None)
+    services.remove_player(session, players[8].pk)
+    other = next(p for p in players if p.table_id != players[0].table_id)
+    with services.collect_broadcasts():
+        services.end_session(session.pk)  # both tables end (no agreement): outcomes stored
+    for p in players:
+        assert services.player_state(p.pk) == reference_state(p.pk), p.name
+    assert services.player_state(other.pk)["outcome"] is not None
