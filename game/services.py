@@ -295,6 +295,7 @@ def join(code: str, name: str) -> Player:
     if not clean:
         raise JoinError("code", "Type the six-character code your instructor shows.")
     name = clean_name(name)
+    key = names.name_key(name)  # before the transaction: the class's joins wait for its lock
     try:
         with transaction.atomic():
             # scenario_data deferred: large, and the engine's scenario is cached per process.
@@ -307,7 +308,7 @@ def join(code: str, name: str) -> Player:
                 raise JoinError("code", f"No session has the code {clean}; check it with your instructor.")
             table_id, role = _pick_seat(session)
             player = Player.objects.create(
-                session=session, name=name, name_key=names.name_key(name), table_id=table_id, role=role
+                session=session, name=name, name_key=key, table_id=table_id, role=role
             )
             seats_changed(session, [GameTable(pk=table_id, session=session)], timezone.now())
     except IntegrityError as e:

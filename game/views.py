@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 
 import segno
 from django import forms
@@ -51,13 +52,34 @@ def join_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+_intros: dict[tuple[str, str | None], tuple[float, dict | None]] = {}
+INTRO_SECONDS = 5.0
+
+
 def _join_intro(code: str, lang: str | None = None) -> dict | None:
     """What the join page says about the game when the link names a session that can be joined:
     its scenario's title, the first sentences of its description and its moral (students see
     these anyway once seated). Without a code, or for an unknown or ended one, the page speaks of
-    no scenario in particular."""
+    no scenario in particular.
+
+    Kept a few seconds per code: a lecture hall opens the same link hundreds of times a minute,
+    and the words change only when the instructor retitles or ends the session (the form itself
+    checks the code when it is sent)."""
     if not code:
         return None
+    now = time.monotonic()
+    key = (code, lang)
+    hit = _intros.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    if len(_intros) > 1000:
+        _intros.clear()
+    intro = _intro_of(code, lang)
+    _intros[key] = (now + INTRO_SECONDS, intro)
+    return intro
+
+
+def _intro_of(code: str, lang: str | None) -> dict | None:
     # Without its scenario snapshot (large, parsed anew on every read): the engine's scenario is
     # built once per process (GameSession.engine_scenario).
     session = (
@@ -85,8 +107,8 @@ def _my_sessions(request: HttpRequest) -> list[dict]:
     tokens = request.session.get("players", {})
     out = []
     for code, token in tokens.items():
-        p = services.player_for(code, token)
-        if p is not None and p.session.status != GameSession.ENDED:
+        p = services.player_row(code, token)
+        if p is not None and p.session_status != GameSession.ENDED:
             out.append({"code": code, "name": p.name})
     return out
 
@@ -109,7 +131,7 @@ def join_submit(request: HttpRequest) -> HttpResponse:
     rejoin_code = form.cleaned_data.get("rejoin", "")
     # The same browser coming back to a session it already joined returns to its seat.
     tokens = request.session.get("players", {})
-    existing = services.player_for(code, tokens.get(code)) if code else None
+    existing = services.player_row(code, tokens.get(code)) if code else None
     if existing is not None and not rejoin_code.strip():
         return redirect("play", code=code)
     # Throttled per address: every attempt, and (much more tightly) codes that name no session,
@@ -159,7 +181,7 @@ def join_submit(request: HttpRequest) -> HttpResponse:
 @require_GET
 def play(request: HttpRequest, code: str) -> HttpResponse:
     code = normalise_code(code)
-    player = services.player_for(code, request.session.get("players", {}).get(code))
+    player = services.player_row(code, request.session.get("players", {}).get(code))
     if player is None:
         return redirect(f"{reverse('join')}?code={code}")
     # The page's socket asks for the scenario's words in the language this page was served in.
