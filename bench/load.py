@@ -503,6 +503,15 @@ async def send_game(seat: Seat, ph: Phase, rng: random.Random) -> None:
     kind = "chat"
     if r >= 0.95:
         others = [pid for pid, author in seat.proposals.items() if author != seat.role]
+        # An answer is known at the seats only by (proposal, role, answer): never send one whose
+        # same answer from this seat is still on its way (accept, reject, accept while the server
+        # lags), or its two events would count as one delivered twice.
+        others = [
+            pid
+            for pid in others
+            if f"a:{seat.table}:{pid}:{seat.role}:accept" not in ph.pending
+            and f"a:{seat.table}:{pid}:{seat.role}:reject" not in ph.pending
+        ]
         if others:
             pid = rng.choice(others[-8:])
             answer = "reject" if seat.my_answers.get(pid) == "accept" else "accept"
