@@ -476,7 +476,12 @@ class PlayerConsumer(GameSocket):
         code = normalise_code(self.scope["url_route"]["kwargs"]["code"])
         # One trip to the database: the cookie's session read, the player found, the socket
         # registered (so the snapshot shows us online) and the seat read.
-        opened = await db(_open_player_socket, retry=True)(code, self.scope.get("session"), self.channel_name)
+        # The language of the page that opened this socket: the scenario's words reach this
+        # student in it (the same table may read several).
+        self.lang = i18n.scope_language(self.scope)
+        opened = await db(_open_player_socket, retry=True)(
+            code, self.scope.get("session"), self.channel_name, self.lang
+        )
         if opened is None:
             await self.accept()
             await self.close(code=CLOSE_FORBIDDEN)
@@ -486,10 +491,7 @@ class PlayerConsumer(GameSocket):
         self.session_id = seat.session_id
         # Every socket of this player in this worker draws on one rate-limit bucket.
         self.limiter = player_limiter(seat.player_id)
-        # The language of the page that opened this socket: the scenario's words reach this
-        # student in it (the same table may read several).
-        self.lang = i18n.scope_language(self.scope)
-        self.scenario = await db(services.session_scenario, retry=True)(seat.session_id, self.lang)
+        self.scenario = opened.scenario
         await self.accept()
         # Not the session group: its notifications are for the host's dashboard, and sending
         # each join and presence change to every student's socket flooded a large class.
@@ -727,11 +729,13 @@ class HostConsumer(GameSocket):
         await super().disconnect(code)
 
 
-def _open_player_socket(code: str, session, channel_name: str) -> services.OpenedSocket | None:
+def _open_player_socket(
+    code: str, session, channel_name: str, lang: str | None = None
+) -> services.OpenedSocket | None:
     """In the database thread: the join token the cookie's session holds for this session's
     code (reading the session is a query), then ``services.open_player_socket``."""
     token = (session.get("players", {}) if session is not None else {}).get(code)
-    return services.open_player_socket(code, token, channel_name)
+    return services.open_player_socket(code, token, channel_name, lang)
 
 
 def _has_ref(_owner: int, msg: dict[str, Any]) -> bool:

@@ -828,18 +828,22 @@ class OpenedSocket:
     seat: Seat
     evict: list[str]  # this player's older sockets beyond the cap (see socket_opened)
     presence_later: float | None  # when to report a held-back presence change (see socket_opened)
+    scenario: Scenario  # the session's scenario in the socket's language
 
 
-def open_player_socket(code: str, token: str | None, channel_name: str) -> OpenedSocket | None:
+def open_player_socket(
+    code: str, token: str | None, channel_name: str, lang: str | None = None
+) -> OpenedSocket | None:
     """A player's socket opening, in one trip to the database: who the cookie's token is in this
     session (None: nobody, or removed), the socket registered (so the snapshot that follows shows
-    the player online; ``socket_opened``) and the seat it is registered from."""
+    the player online; ``socket_opened``), the seat it is registered from and the session's
+    scenario in ``lang`` (built once per process: no query, no parsing, after the first)."""
     player = player_row(code, token)
     if player is None:
         return None
     evict, later = socket_opened(player.pk, channel_name)
     seat = Seat(player.pk, player.session_id, player.table_id, player.role or None, player.name)
-    return OpenedSocket(seat, evict, later)
+    return OpenedSocket(seat, evict, later, scenario_for(player.session_id, player.session_stamp, lang))
 
 
 def _ref_of(msg: dict[str, Any]) -> str | None:
@@ -1604,6 +1608,7 @@ class PlayerRow:
     name: str
     rejoin_code: str
     session_status: str
+    session_stamp: Any  # the session's created_at as the database returns it (``scenario_for``)
 
 
 def player_row(session_code: str, token: str | None) -> PlayerRow | None:
@@ -1617,7 +1622,7 @@ def player_row(session_code: str, token: str | None) -> PlayerRow | None:
         return None
     with connection.cursor() as c:
         c.execute(
-            "SELECT p.id, p.session_id, p.table_id, p.role, p.name, p.rejoin_code, s.status "
+            "SELECT p.id, p.session_id, p.table_id, p.role, p.name, p.rejoin_code, s.status, s.created_at "
             f"FROM {_sql(Player)} p JOIN {_sql(GameSession)} s ON s.id = p.session_id "
             "WHERE p.token = %s AND s.code = %s AND p.removed = %s",
             [_db_value(Player, "token", tok), normalise_code(session_code), False],
