@@ -21,7 +21,7 @@ from typing import Any
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, Noto Sans, sans-serif"
 INK = "#1b1f24"
 SOFT = "#4a525c"
-MUTED = "#6b7480"
+MUTED = "#5f6874"
 LINE = "#c9ced6"
 GRID = "#e6e9ee"
 BAD = "#b3261e"
