@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from game import access, admin_translations, scenario_io
+from game.admin_a11y import LabelledRowsInline
 from game.admin_authoring import FactorForm, add_standard_factors, grid_view
 from game.models import (
     Event,
@@ -153,7 +154,7 @@ class RoleInline(OwnedScenarioInline, admin.StackedInline):
         return field
 
 
-class IssueInline(OwnedScenarioInline, admin.TabularInline):
+class IssueInline(LabelledRowsInline, OwnedScenarioInline, admin.TabularInline):
     model = ScenarioIssue
     formset = IssueFormSet
     extra = 0
@@ -168,7 +169,7 @@ class IssueInline(OwnedScenarioInline, admin.TabularInline):
         return format_html('<a href="{}">Edit {} options</a>', url, obj.options.count())
 
 
-class PhaseInline(OwnedScenarioInline, admin.TabularInline):
+class PhaseInline(LabelledRowsInline, OwnedScenarioInline, admin.TabularInline):
     model = ScenarioPhase
     formset = PhaseFormSet
     extra = 0
@@ -812,7 +813,7 @@ class ScenarioIssueAdmin(admin.ModelAdmin):
 # --- sessions (read-mostly; the live dashboard is at /host/) ---------------------------------
 
 
-class PlayerInline(admin.TabularInline):
+class PlayerInline(LabelledRowsInline, admin.TabularInline):
     model = Player
     extra = 0
     fields = ("name", "table", "role", "is_bot", "stand_in", "removed")
