@@ -346,7 +346,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
     styles = role_styles(scenario, results)
     rows = _ended(results)
     title = "Who won at the table, and did the peace last?"
-    W, H = 960, 680
+    W, H = 960, 700
     if not rows:
         return _empty(
             "scatter",
@@ -357,7 +357,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
             "End the session (or wait for agreements) to see every party here.",
         )
     keys = _role_order(styles, rows)
-    L, R, T, B = 86, 64, 24, 150
+    L, R, T, B = 86, 64, 24, 170
     pw, ph = W - L - R, H - T - B
 
     def X(v: Any) -> float:
@@ -580,12 +580,15 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
     # legend
     ly = Y(0) + 88
     body.append(_legend(styles, [k for k in keys if k in styles] or keys, L, ly, pw))
+    # Two lines: in one, the sentence ran past the chart's right edge and was cut off.
+    body.append(
+        _text(L, ly + 40, "A line joins the parties of one table: they share one peace.", size=14, fill=SOFT)
+    )
     body.append(
         _text(
             L,
-            ly + 40,
-            "A line joins the parties of one table: they share one peace. Its label says whether "
-            "that peace held or broke in the table's simulated story.",
+            ly + 60,
+            "Its label says whether that peace held or broke in the table's simulated story.",
             size=14,
             fill=SOFT,
         )

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from game import access, charts, export, lifecycle, privacy, services
+from game import access, chart_tables, charts, export, lifecycle, privacy, services
 from game import host as host_services
 from game.engine import scoring
 from game.i18n import request_language
@@ -430,6 +430,9 @@ def debrief(request: HttpRequest, code: str) -> HttpResponse:
     lang = request_language(request)
     scenario = session.engine_scenario(lang)
     res = host_services.results(session, lang)
+    role_svgs = charts.role_charts(res, scenario)
+    for rc in role_svgs:
+        rc["table"] = chart_tables.role_table(res, scenario, rc["role"])
     return render(
         request,
         "game/debrief.html",
@@ -439,9 +442,12 @@ def debrief(request: HttpRequest, code: str) -> HttpResponse:
             "scenario": scenario,
             "results": res,
             "scatter_svg": charts.scatter(res, scenario),
-            "role_svgs": charts.role_charts(res, scenario),
+            "scatter_table": chart_tables.scatter_table(res, scenario),
+            "role_svgs": role_svgs,
             "curves_svg": charts.curves(res, scenario),
+            "curves_table": chart_tables.curves_table(res, scenario),
             "causes_svg": charts.causes(res),
+            "causes_table": chart_tables.causes_table(res),
             "tables": charts.table_cards(res, scenario),
             "lesson_rows": _lesson_rows(scenario),
         },

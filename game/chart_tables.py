@@ -1,0 +1,134 @@
+"""The data of every debrief chart as a table: the charts' text alternative a screen reader (or an
+instructor who wants the exact numbers) can read cell by cell.
+
+Each function reads what the chart of the same name in ``game.charts`` reads and returns
+``{"caption", "head", "rows"}``; rows are lists of cells, the first cell of a row names it (it is
+rendered as a row header). The debrief shows each table under its chart in a closed
+``<details>`` (templates/game/_chart_table.html).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from game.charts import (
+    _baseline_curve,
+    _cause_label,
+    _clamp,
+    _deal,
+    _durability,
+    _ended,
+    _int,
+    _names,
+    _pct,
+    _realized,
+    _role_order,
+    _scores,
+    _style,
+    role_styles,
+)
+
+
+def _n(v: Any) -> int | str:
+    return "—" if v is None else round(_clamp(v))
+
+
+def _story(row: Mapping[str, Any]) -> str:
+    if not _deal(row):
+        return "No deal"
+    real = _realized(row)
+    if real.get("held"):
+        return "Held"
+    if real.get("collapse_year"):
+        return f"Broke in year {real['collapse_year']}"
+    return ""
+
+
+def scatter_table(results: Mapping[str, Any], scenario: Any) -> dict[str, Any]:
+    """One row per party per finished table: the scatter's dots."""
+    styles = role_styles(scenario, results)
+    rows = _ended(results)
+    out = []
+    for row in rows:
+        for key in _role_order(styles, [row]):
+            sc = _scores(row).get(key)
+            if sc is None:
+                continue
+            out.append(
+                [
+                    f"Table {row.get('table')}, {_style(styles, key).name}",
+                    _n(sc.get("tactical")),
+                    f"{_n(sc.get('durability'))}%",
+                    _n(sc.get("total")),
+                    _story(row),
+                ]
+            )
+    return {
+        "caption": "Each party at each table: what it won and how long its table's peace could be expected to hold",
+        "head": [
+            "Table and role",
+            "Tactical (won at the table)",
+            "Durability",
+            "Total",
+            "The simulated peace",
+        ],
+        "rows": out,
+    }
+
+
+def role_table(results: Mapping[str, Any], scenario: Any, key: str) -> dict[str, Any]:
+    """One role's bars: its tactical, durability and total score at every finished table."""
+    styles = role_styles(scenario, results)
+    name = _style(styles, key).name
+    out = []
+    for row in _ended(results):
+        sc = _scores(row).get(key)
+        if sc is None:
+            continue
+        out.append(
+            [
+                f"Table {row.get('table')}" + ("" if _deal(row) else " (no deal)"),
+                ", ".join(_names(row, key)) or "no player",
+                _n(sc.get("tactical")),
+                f"{_n(sc.get('durability'))}%",
+                _n(sc.get("total")),
+            ]
+        )
+    return {
+        "caption": f"{name} at each table",
+        "head": ["Table", "Players", "Won", "Durability", "Total"],
+        "rows": out,
+    }
+
+
+def curves_table(results: Mapping[str, Any], scenario: Any) -> dict[str, Any]:
+    """Each deal's chance of still holding, year by year, and the model's typical ceasefire."""
+    deals = [r for r in _ended(results) if _deal(r) and _durability(r).get("survival")]
+    years = max((len(_durability(r)["survival"]) for r in deals), default=0)
+    out = []
+    for row in deals:
+        surv = list(_durability(row)["survival"])
+        cells = [f"{_pct(s)}%" for s in surv] + [""] * (years - len(surv))
+        out.append([f"Table {row.get('table')}", *cells, _story(row)])
+    base = _baseline_curve(scenario) if deals else None
+    if base:
+        cells = [f"{_pct(s)}%" for s in base[:years]]
+        cells += [""] * (years - len(cells))
+        out.append(["Typical ceasefire (the model's baseline)", *cells, ""])
+    return {
+        "caption": "The chance each table's peace still holds at the end of each year after the deal",
+        "head": ["Table", *[f"Year {t}" for t in range(1, years + 1)], "The simulated peace"],
+        "rows": out,
+    }
+
+
+def causes_table(results: Mapping[str, Any]) -> dict[str, Any]:
+    """How many tables' peace broke down for each cause."""
+    items = [c for c in (results or {}).get("causes", ()) if _int(c.get("count")) > 0]
+    items.sort(key=lambda c: -_int(c.get("count")))
+    return {
+        "caption": "How many tables' peace broke down for each cause (or never started: no deal)",
+        "head": ["Cause", "Tables"],
+        "rows": [[_cause_label(c), _int(c.get("count"))] for c in items],
+    }
