@@ -236,6 +236,9 @@ function renderWarning(left) {
   if (box.hidden || box.dataset.phase !== phase.key) {
     box.hidden = false;
     box.dataset.phase = phase.key;
+    // Spoken once as the last minute starts (the box itself is not a live region: its title
+    // counts down every second).
+    $("#phase-announce").textContent = `One minute left in ${phase.name}. ${$("#clock-warning-text").textContent}`;
   }
 }
 
@@ -794,7 +797,7 @@ function showError(text, codeName) {
   const box = $("#alert");
   $("#alert-text").textContent = text + (codeName && codeName !== "invalid" ? ` (${codeName})` : "");
   box.hidden = false;
-  box.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  box.scrollIntoView({ block: "nearest", behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
 }
 
 function buildMessage(form, submitter) {

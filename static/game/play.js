@@ -604,6 +604,13 @@ function applyEvent(ev) {
     case "chat.message":
       addChat({ seq: ev.seq, at: ev.at, ...d });
       renderChat();
+      if (!isMine(d)) {
+        const where = d.channel === "table" || !d.channel ? "to the table" : "to you privately";
+        say("chat", `${roleName(d.role)}${d.name ? ` (${d.name})` : ""}, ${where}: ${d.text || ""}`, `ev:${ev.seq}`, {
+          channel: d.channel === "table" || !d.channel ? "table" : "private",
+          from: roleName(d.role),
+        });
+      }
       break;
     case "proposal.made": {
       const p = d.proposal;
@@ -620,7 +627,11 @@ function applyEvent(ev) {
       }
       renderProposals();
       renderBuilderMode();
-      if (p && p.author !== myRole()) announce(`New proposal #${p.id} by ${roleName(p.author)}.`);
+      if (p && p.author !== myRole()) {
+        const original = p.replaces ? S.proposals.get(p.replaces) : null;
+        const counters = original && original.author !== p.author ? `, countering #${p.replaces} by ${roleName(original.author)}` : "";
+        say("proposal", `New proposal #${p.id} by ${roleName(p.author)}${counters}: ${packageText(p.terms)}.`, `ev:${ev.seq}`);
+      }
       break;
     }
     case "proposal.answered": {
@@ -631,6 +642,10 @@ function applyEvent(ev) {
         S.proposals.set(p.id, normalise(p));
       }
       renderProposals();
+      if (d.role && (d.answer === "accept" || d.answer === "reject")) {
+        const verb = d.role === myRole() ? `You ${d.answer}` : `${roleName(d.role)} ${d.answer}s`;
+        say("answer", `${verb} proposal #${d.proposal}.`, `ev:${ev.seq}`);
+      }
       break;
     }
     case "proposal.withdrawn": {
@@ -638,6 +653,7 @@ function applyEvent(ev) {
       if (p) S.proposals.set(p.id, { ...p, status: "withdrawn" });
       if (S.builder.replaces === d.proposal) cancelCounter();
       renderProposals();
+      if (p && p.author !== myRole()) say("proposal", `${roleName(p.author)} withdrew proposal #${p.id}.`, `ev:${ev.seq}`);
       break;
     }
     case "agreement.reached": {
@@ -649,27 +665,40 @@ function applyEvent(ev) {
       }
       table.agreement = d.proposal;
       renderProposals();
-      announce(`Agreement reached on proposal #${d.proposal}.`);
+      say("agreement", `Agreement reached: proposal #${d.proposal} is your table's agreement. The negotiation is over.`, `ev:${ev.seq}`);
       break;
     }
     case "phase.changed": {
-      const before = S.st.session.phase ? S.st.session.phase.key : null;
+      const was = S.st.session.phase ? { ...S.st.session.phase } : null;
+      const before = was ? was.key : null;
       if (d.phase) {
         S.st.session.phase = { ...(S.st.session.phase || {}), ...d.phase };
         if (S.st.session.status === "lobby") S.st.session.status = "running";
         table.started = true;
       }
-      renderAll();
+      const ph = S.st.session.phase;
       if (d.phase && d.phase.name && d.phase.key !== before) {
-        announce(`Phase: ${d.phase.name}.${d.phase.agreement ? " An agreement can be concluded now." : ""}`);
-        noticePhase(before, S.st.session.phase);
+        say("phase", `Now: ${ph.name}. ${clockSentence(ph)}${ph.agreement ? " Deals can be concluded now." : " Nothing is binding yet."}`, `ev:${ev.seq}`);
+      } else if (d.phase && was) {
+        // The same phase: the instructor paused, resumed, or changed the time left. (Said before
+        // the clock ticks, so that "one minute left" is not said on top of it.)
+        const left = secondsLeft(ph);
+        if (!ph.paused && ph.ends_at && left <= 60) said.add(`last-minute:${ph.key}:${ph.ends_at}`);
+        if (ph.paused && !was.paused) say("clock", `The clock is paused with ${spokenClock(ph.remaining || 0)} left.`, `ev:${ev.seq}`);
+        else if (!ph.paused && was.paused) say("clock", `The clock runs again: ${spokenClock(left)} left.`, `ev:${ev.seq}`);
+        else if (!ph.paused && ph.ends_at && was.ends_at && Math.abs(parseTime(ph.ends_at) - parseTime(was.ends_at)) > 5000) {
+          say("clock", `The clock changed: ${spokenClock(left)} left in ${ph.name}.`, `ev:${ev.seq}`);
+        }
       }
+      renderAll();
+      if (d.phase && d.phase.name && d.phase.key !== before) noticePhase(before, ph);
       break;
     }
     case "news":
       if (d.key && !S.news.some((n) => n.key === d.key)) {
         S.news.push({ key: d.key, headline: d.headline, body: d.body });
-        announceNews(d);
+        say("news", `Breaking news: ${d.headline || ""}`, `ev:${ev.seq}`);
+        freshNews();
         noticeNews(d);
       }
       renderNews();
@@ -688,7 +717,15 @@ function applyEvent(ev) {
       break;
     }
     case "seats":
-      if (Array.isArray(d.seats)) table.seats = d.seats;
+      if (Array.isArray(d.seats)) {
+        const had = new Set((table.seats || []).flatMap((x) => (x.players || []).map((pl) => `${x.role}:${pl.name}`)));
+        for (const seat of d.seats) {
+          for (const pl of seat.players || []) {
+            if (!had.has(`${seat.role}:${pl.name}`) && pl.id !== you().id) say("seat", `${pl.name} plays ${roleName(seat.role)}${seat.bot ? " (a bot)" : ""}.`, `seat:${seat.role}:${pl.name}`);
+          }
+        }
+        table.seats = d.seats;
+      }
       renderSeats();
       if (currentView() === "game") renderChat();
       break;
@@ -714,10 +751,87 @@ function applyEvent(ev) {
   }
 }
 
-function announce(text) {
+// --- what a screen reader hears -------------------------------------------------------------------
+// One polite live region (#announcer) speaks for the whole page: the other parties' proposals,
+// answers and chat lines, the agreement, news, phase changes and the clock's last minute. Events
+// that arrive close together (a burst of answers, a reconnect catching up) are spoken as one
+// announcement; more than a few chat lines at once are summed up instead of read out; each event is
+// spoken once (its key), never when a snapshot re-renders the page. The page's own moves are
+// confirmed where they were made (the builder's and the chat's status lines), not here again.
+const SAY_DELAY = 900; // ms: what arrives within this is spoken together
+const SAY_MAX_CHAT = 3; // beyond this many chat lines in one announcement, a summary
+const said = new Set();
+let sayQueue = [];
+let sayTimer = null;
+
+function say(kind, text, key = null, meta = {}) {
+  if (!text) return;
+  if (key !== null) {
+    if (said.has(key)) return;
+    said.add(key);
+  }
+  sayQueue.push({ kind, text, ...meta });
+  if (!sayTimer) sayTimer = setTimeout(flushSay, SAY_DELAY);
+}
+
+function chatSummary(chats) {
+  const parts = [];
+  for (const [channel, where] of [["table", "to the table"], ["private", "to you privately"]]) {
+    const mine = chats.filter((c) => c.channel === channel);
+    if (!mine.length) continue;
+    const from = [...new Set(mine.map((c) => c.from))];
+    parts.push(`${mine.length} ${where} from ${listText(from)}`);
+  }
+  return `${chats.length} new chat messages: ${parts.join("; ")}. Open the chat to read them.`;
+}
+
+function flushSay() {
+  sayTimer = null;
+  const items = sayQueue;
+  sayQueue = [];
+  if (!items.length) return;
+  const chats = items.filter((i) => i.kind === "chat");
+  const parts = [];
+  let summed = false;
+  for (const i of items) {
+    if (i.kind !== "chat" || chats.length <= SAY_MAX_CHAT) parts.push(i.text);
+    else if (!summed) {
+      parts.push(chatSummary(chats));
+      summed = true;
+    }
+  }
   const el = $("announcer");
   el.textContent = "";
-  setTimeout(() => (el.textContent = text), 50);
+  // Emptied first, then filled: the same words twice in a row are spoken twice.
+  setTimeout(() => (el.textContent = parts.join(" ")), 60);
+}
+
+/** The clock in words: "7 minutes 42 seconds", "1 minute", "45 seconds". */
+function spokenClock(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  const m = Math.floor(s / 60);
+  const r = s % 60;
+  const mins = m ? `${m} minute${m === 1 ? "" : "s"}` : "";
+  const secs = r || !m ? `${r} second${r === 1 ? "" : "s"}` : "";
+  return [mins, secs].filter(Boolean).join(" ");
+}
+
+function secondsLeft(ph) {
+  if (!ph) return 0;
+  if (ph.paused) return ph.remaining || 0;
+  return ph.ends_at ? (parseTime(ph.ends_at) - (Date.now() + (S.offset || 0))) / 1000 : 0;
+}
+
+function clockSentence(ph) {
+  if (ph.paused) return `The clock is paused with ${spokenClock(ph.remaining || 0)} left.`;
+  if (ph.ends_at) return `${spokenClock(secondsLeft(ph))} on the clock.`;
+  return "No time limit.";
+}
+
+/** A chat line this seat sent (the student, or a teammate in the same seat is not "mine"). */
+function isMine(m) {
+  const y = you();
+  return m.role === myRole() && (!m.name || !y.name || m.name === y.name);
 }
 
 function addChat(c) {
@@ -884,6 +998,10 @@ function tick() {
     const left = (parseTime(ph.ends_at) - (Date.now() + (S.offset || 0))) / 1000;
     text = left > 0 ? `${fmtClock(left)} left` : "Time’s up";
     if (left <= 60) cls += " is-low";
+    // Spoken once in the phase's last minute and once at its end, never every second.
+    const when = `${ph.key}:${ph.ends_at}`;
+    if (left > 0 && left <= 60 && left > 3) say("clock", `One minute left in ${ph.name}.`, `last-minute:${when}`);
+    else if (left <= 0) say("clock", `Time is up for ${ph.name}.`, `time-up:${when}`);
     label = left > 0 ? `${fmtClock(left)} left in ${ph.name}` : `Time is up for ${ph.name}`;
   } else {
     text = "No time limit";
@@ -918,8 +1036,7 @@ function renderNews() {
   );
 }
 
-function announceNews(n) {
-  $("news-live").textContent = `News: ${n.headline || ""}`;
+function freshNews() {
   const banner = $("news-banner");
   banner.classList.add("is-fresh");
   setTimeout(() => banner.classList.remove("is-fresh"), 20000);
@@ -996,9 +1113,10 @@ function notify({ kind, key, title, body = [] }) {
   if (n) n.remove();
   n = h(
     "section",
-    { class: `notice notice-${kind}`, role: kind === "news" ? "alert" : "status", dataset: { key: key || "", replace: kind } },
+    // Not a live region: the announcer has already said it (say()).
+    { class: `notice notice-${kind}`, dataset: { key: key || "", replace: kind } },
     h("div", { class: "notice-main" }, h("p", { class: "notice-title" }, title), ...body),
-    h("button", { type: "button", class: "btn small notice-close", "aria-label": `Dismiss: ${typeof title === "string" ? title : "notice"}` }, "OK"),
+    h("button", { type: "button", class: "btn small notice-close" }, "OK", h("span", { class: "visually-hidden", text: `: dismiss ${kind === "news" ? "the news" : "this notice"}` })),
   );
   box.prepend(n);
   while (box.children.length > 2) box.lastElementChild.remove();
@@ -1662,8 +1780,7 @@ function renderProposals() {
   const waiting = open.filter((p) => p.status === "open" && p.answers[myRole()] === undefined).length;
   const badge = $("tab-proposals-badge");
   badge.hidden = waiting === 0;
-  badge.textContent = String(waiting);
-  badge.setAttribute("aria-label", `${waiting} waiting for your answer`);
+  badge.querySelector(".num").textContent = String(waiting);
   renderActionsEnabled();
   renderJump();
 }
@@ -1765,7 +1882,9 @@ function renderChat() {
           "button",
           { type: "button", role: "tab", class: "chat-tab", id: `chat-tab-${cssKey(ch)}`, "aria-controls": `chat-log-${cssKey(ch)}`, dataset: { channel: ch } },
           other ? roleChip(other, { cls: "chat-tab-role" }) : h("span", { class: "chat-tab-table", text: "Table" }),
-          h("span", { class: "chat-unread num", hidden: true }),
+          // The name is the tab's own text (no aria-label that would differ from what is seen).
+          h("span", { class: "chat-unread-box", hidden: true }, h("span", { class: "visually-hidden", text: ", " }), h("span", { class: "chat-unread num" }), h("span", { class: "visually-hidden", text: " unread" })),
+          other ? h("span", { class: "chat-tab-empty", hidden: true }, h("span", { class: "visually-hidden", text: ", " }), "empty", h("span", { class: "visually-hidden", text: ": nobody seated yet" })) : null,
         );
       }),
     );
@@ -1775,7 +1894,8 @@ function renderChat() {
           "div",
           { class: "chat-log-wrap", id: `chat-wrap-${cssKey(ch)}`, role: "tabpanel", "aria-labelledby": `chat-tab-${cssKey(ch)}` },
           h("p", { class: "chat-empty", text: ch === "table" ? "No messages yet. Everything here is read by the whole table." : `No messages yet. Only you, ${channelLabel(ch)} and your instructor read this channel.` }),
-          h("ol", { class: "chat-log", id: `chat-log-${cssKey(ch)}`, role: "log", "aria-live": "polite", "aria-label": `Messages: ${channelLabel(ch)}` }),
+          // Not a live region: new lines are spoken by the announcer, once, and never one's own.
+          h("ol", { class: "chat-log", id: `chat-log-${cssKey(ch)}`, "aria-label": `Messages: ${channelLabel(ch)}` }),
         ),
       ),
     );
@@ -1808,11 +1928,11 @@ function renderChat() {
     btn.tabIndex = active ? 0 : -1;
     const n = active && chatVisible() ? 0 : unread(ch);
     total += unread(ch);
-    const badge = btn.querySelector(".chat-unread");
-    badge.hidden = n === 0;
-    badge.textContent = String(n);
+    btn.querySelector(".chat-unread-box").hidden = n === 0;
+    btn.querySelector(".chat-unread").textContent = String(n);
     const nobody = ch !== "table" && !seatTaken(channelOther(ch));
-    btn.setAttribute("aria-label", `${channelLabel(ch)}${n ? `, ${n} unread` : ""}${nobody ? ", nobody seated yet" : ""}`);
+    const empty = btn.querySelector(".chat-tab-empty");
+    if (empty) empty.hidden = !nobody;
   }
   const ch = S.activeChannel;
   const scope = $("chat-scope");
@@ -1840,8 +1960,7 @@ function renderChat() {
   const tabBadge = $("tab-chat-badge");
   const phoneUnread = S.activeTab === "chat" ? total - unread(ch) : total;
   tabBadge.hidden = !(PHONE.matches && phoneUnread > 0);
-  tabBadge.textContent = String(phoneUnread);
-  tabBadge.setAttribute("aria-label", `${phoneUnread} unread`);
+  tabBadge.querySelector(".num").textContent = String(phoneUnread);
 }
 
 function selectChannel(ch, focus = false) {
@@ -1885,7 +2004,8 @@ function sendChat() {
     { type: "chat.send", channel, text },
     {
       onAck: () => {
-        if (!outbox.size) flash($("chat-status"), "");
+        // The sender hears this once; their own line is never read out again.
+        if (!outbox.size) flash($("chat-status"), channel === "table" ? "Sent to the table." : `Sent privately to ${channelLabel(channel)}.`);
       },
       onError: (m) => {
         if (!input.value) input.value = text;
@@ -2135,10 +2255,26 @@ function renderReplays(rep, T) {
     h(
       "ol",
       { class: "replay-bars", "aria-label": `How many of ${n} histories collapsed in each year, and how many held` },
+      // Each bar says its data in words to a screen reader ("Year 3: 12 collapsed"); the short
+      // labels under the bars are for the eye.
       ...years.map((c, i) =>
-        h("li", { class: "rb" }, h("span", { class: "rb-bar", style: `height:${(100 * c) / max}%` }), h("span", { class: "rb-count num", text: String(c) }), h("span", { class: "rb-year", text: `Y${i + 1}` })),
+        h(
+          "li",
+          { class: "rb" },
+          h("span", { class: "rb-bar", "aria-hidden": "true", style: `height:${(100 * c) / max}%` }),
+          h("span", { class: "rb-count num", "aria-hidden": "true", text: String(c) }),
+          h("span", { class: "rb-year", "aria-hidden": "true", text: `Y${i + 1}` }),
+          h("span", { class: "visually-hidden", text: `Year ${i + 1}: ${c} collapsed` }),
+        ),
       ),
-      h("li", { class: "rb rb-held" }, h("span", { class: "rb-bar", style: `height:${(100 * rep.held) / max}%` }), h("span", { class: "rb-count num", text: String(rep.held) }), h("span", { class: "rb-year", text: "held" })),
+      h(
+        "li",
+        { class: "rb rb-held" },
+        h("span", { class: "rb-bar", "aria-hidden": "true", style: `height:${(100 * rep.held) / max}%` }),
+        h("span", { class: "rb-count num", "aria-hidden": "true", text: String(rep.held) }),
+        h("span", { class: "rb-year", "aria-hidden": "true", text: "held" }),
+        h("span", { class: "visually-hidden", text: `Held all ${T} years: ${rep.held}` }),
+      ),
     ),
   );
 }

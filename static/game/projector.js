@@ -111,6 +111,7 @@ function renderEnd() {
   $("pj-end-text").textContent = `${parts.join(", ")}. Who won, and did the peace last?`;
 }
 
+let lastMinute = "";
 function tick() {
   if (!S || S.session.status !== "running" || allFinished()) return;
   const phase = S.session.phase;
@@ -125,6 +126,12 @@ function tick() {
     const left = (Date.parse(phase.ends_at) - (Date.now() + offset)) / 1000;
     text = mmss(left);
     if (left <= 60) cls += " is-low";
+    // Spoken once as the phase's last minute starts, never every second.
+    const when = `${phase.key}:${phase.ends_at}`;
+    if (left > 3 && left <= 60 && lastMinute !== when) {
+      lastMinute = when;
+      $("pj-announce").textContent = `One minute left in ${phase.name}.`;
+    }
   } else {
     text = "--:--";
   }
