@@ -8,7 +8,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 APT_PACKAGES := redis-server chromium postgresql fonts-dejavu-core nginx systemd
 
-.PHONY: install install-prod lock run dev test test-fast lint format bench bench-quick system-deps migrate static smoke clean
+.PHONY: install install-prod lock run dev test test-fast lint format bench bench-quick system-deps migrate static smoke clean axe
 
 # Every package is installed at the exact version and hash pinned in requirements.lock (pip and
 # setuptools included), then the project itself without dependencies; `make lock` refreshes it.
@@ -87,9 +87,21 @@ format: install
 # The database-dependent tests that run a second time on a throwaway PostgreSQL cluster.
 PG_TESTS := tests/test_services.py tests/test_consumers.py tests/test_concurrency.py tests/test_foundation.py tests/test_ownership.py tests/test_hardening.py tests/test_fast_paths.py
 
+# axe-core for the accessibility checks of the browser tests: the npm package at the version and
+# integrity pinned in tests/browser/axe/package-lock.json (npm from Debian if missing), never a CDN.
+AXE_DIR := tests/browser/axe
+AXE_STAMP := $(AXE_DIR)/node_modules/.installed
+$(AXE_STAMP): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
+	@command -v npm >/dev/null || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
+	npm ci --prefix $(AXE_DIR) --no-audit --no-fund --loglevel=error
+	@touch $(AXE_STAMP)
+
+axe: $(AXE_STAMP)
+
 # The whole suite (Redis, PostgreSQL, Chromium, two workers; nothing skipped), then the database
 # tests again on PostgreSQL; each pass lists its ten slowest tests.
-test: install system-deps
+test: install system-deps axe
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q --durations=10 $(PYTEST_ARGS)
 	$(BIN)/python tests/run_with_postgres.py -q -p no:cacheprovider --durations=10 $(PG_TESTS)
@@ -112,4 +124,4 @@ bench-quick: install system-deps
 	$(BIN)/python bench/load.py --quick
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache $(AXE_DIR)/node_modules
