@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
-APT_PACKAGES := redis-server chromium postgresql fonts-dejavu-core nginx systemd
+APT_PACKAGES := redis-server chromium postgresql fonts-dejavu-core nginx systemd gettext
 
-.PHONY: install install-prod lock run dev test test-fast lint format bench bench-quick system-deps migrate static smoke clean axe
+.PHONY: install install-prod lock run dev test test-fast lint format bench bench-quick system-deps migrate static smoke clean axe messages compilemessages gettext-tools
 
 # Every package is installed at the exact version and hash pinned in requirements.lock (pip and
 # setuptools included), then the project itself without dependencies; `make lock` refreshes it.
@@ -23,7 +23,26 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) compilemessages
+
+# The interface's translations (docs/translations.md): the .po files in locale/ are committed, the
+# compiled .mo files are built here, from Debian's gettext (msgfmt), whenever a .po is newer.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+compilemessages: $(MO_FILES)
+$(MO_FILES): %.mo: %.po
+	@command -v msgfmt >/dev/null || $(MAKE) --no-print-directory gettext-tools
+	@msgfmt --check-format --check-header -o $@ $<
+
+# After changing any text of the interface: collect the messages into every language's .po
+# (new ones untranslated, changed ones fuzzy: the tests fail until they are translated).
+MAKEMESSAGES := $(BIN)/python manage.py makemessages --locale uk --locale ru --locale de --locale fr \
+  --add-location file --no-obsolete --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*' \
+  --ignore 'deploy/*' --ignore 'build/*'
+messages: $(STAMP)
+	@command -v xgettext >/dev/null || $(MAKE) --no-print-directory gettext-tools
+	$(MAKEMESSAGES) --domain django
+	$(MAKEMESSAGES) --domain djangojs
+	$(MAKE) --no-print-directory compilemessages
 
 # Production (docs/deployment.md): the game and its dependencies only, without the development
 # extras (pytest, Playwright, ruff, ...), at the versions and hashes of requirements-prod.lock
@@ -37,7 +56,7 @@ $(PROD_STAMP): pyproject.toml requirements-prod.lock
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $(PROD_STAMP)
 
-install-prod: $(PROD_STAMP)
+install-prod: $(PROD_STAMP) compilemessages
 
 # Re-resolve every dependency to the newest versions that pyproject.toml allows (both locks),
 # then install them.
@@ -55,6 +74,12 @@ system-deps:
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# Debian's gettext alone (msgfmt, xgettext): what compiling the translations needs, also on a
+# production server (install-prod), which needs none of the test tools above.
+gettext-tools:
+	@SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gettext >/dev/null
 
 migrate: install
 	@$(BIN)/python manage.py migrate --noinput -v 0

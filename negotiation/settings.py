@@ -90,6 +90,9 @@ MIDDLEWARE = [
     "game.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The interface's language: the language cookie (the menu on every page sets it), else the
+    # browser's Accept-Language, else English (docs/translations.md).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -111,6 +114,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
@@ -205,6 +209,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 # The game's languages: every shipped scenario's texts exist in each (game/i18n.py picks the
 # reader's); a browser asking for another language reads English.
+# The interface's words in each (docs/translations.md): every page, message and chart, the
+# translations in locale/ (.po committed, .mo compiled by `make install`).
 LANGUAGES = [
     ("en", "English"),
     ("uk", "Українська"),
@@ -212,6 +218,13 @@ LANGUAGES = [
     ("de", "Deutsch"),
     ("fr", "Français"),
 ]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and numbers follow the language; English's formats are the game's own (negotiation/formats).
+FORMAT_MODULE_PATH = ["negotiation.formats"]
+# The language a person chose in the menu, remembered for a year. Each browser keeps its own: the
+# instructor's dashboard and the students' phones may each read another language.
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -277,6 +290,7 @@ if HTTPS:
     SECURE_SSL_REDIRECT = SSL_REDIRECT
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
     # Preloading is a commitment (browsers hard-code HTTPS for the domain, hard to undo): only

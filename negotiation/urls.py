@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.urls import path
+from django.utils.translation import gettext_lazy
+from django.views.i18n import set_language
 
-from game import views, views_balance, views_login
+from game import l10n, views, views_balance, views_login
 
 urlpatterns = [
     path("", views.join_page, name="join"),
@@ -22,9 +24,13 @@ urlpatterns = [
     path("host/<str:code>/export.csv", views.export_csv, name="export_csv"),
     path("host/<str:code>/grades.csv", views.export_grades, name="export_grades"),
     path("host/<str:code>/projector/", views.projector, name="projector"),
+    # The language menu of every page posts here (CSRF-protected); the catalogue of the pages'
+    # scripts is served per language under a digest of its translations (game/l10n.py).
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("jsi18n/<str:lang>.<str:digest>.js", l10n.js_catalogue, name="js_catalogue"),
     path("admin/", admin.site.urls),
 ]
 
-admin.site.site_header = "Negotiation game: instructor administration"
-admin.site.site_title = "Negotiation game"
-admin.site.index_title = "Scenarios and sessions"
+admin.site.site_header = gettext_lazy("Negotiation game: instructor administration")
+admin.site.site_title = gettext_lazy("Negotiation game")
+admin.site.index_title = gettext_lazy("Scenarios and sessions")
