@@ -12,6 +12,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from game import services
 from game.models import GameSession, Player
@@ -27,7 +28,7 @@ def fill_empty_seats(session_id: int) -> int:
     with transaction.atomic():
         session = GameSession.objects.select_for_update().get(pk=session_id)
         if session.status == GameSession.ENDED:
-            raise ServiceError("phase", "The session has ended.")
+            raise ServiceError("phase", gettext_lazy("The session has ended."))
         scenario = session.engine_scenario()
         changed = []
         for table in session.tables.all():
@@ -60,9 +61,9 @@ def set_stand_in(session_id: int, player_id: int, on: bool) -> None:
     with transaction.atomic():
         player = Player.objects.select_for_update().filter(session_id=session_id, pk=player_id).first()
         if player is None or player.removed:
-            raise ServiceError("invalid", "That player is not part of this session.")
+            raise ServiceError("invalid", gettext_lazy("That player is not part of this session."))
         if player.is_bot:
-            raise ServiceError("invalid", "That seat is already played by a bot.")
+            raise ServiceError("invalid", gettext_lazy("That seat is already played by a bot."))
         player.stand_in = on
         player.save(update_fields=["stand_in"])
         if player.table_id:

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext_lazy
+
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, Noto Sans, sans-serif"
 INK = "#1b1f24"
 SOFT = "#4a525c"
@@ -40,8 +42,8 @@ WIN = 50.0
 
 # A factor's cause key that the engine does not label itself.
 EXTRA_CAUSE_LABELS = {
-    "baseline": "The ordinary risk any ceasefire faces (no single term stood out)",
-    "no_deal": "No agreement: the war went on",
+    "baseline": gettext_lazy("The ordinary risk any ceasefire faces (no single term stood out)"),
+    "no_deal": gettext_lazy("No agreement: the war went on"),
 }
 
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -82,6 +84,22 @@ def _int(v: Any) -> int:
 def _pct(v: Any) -> int:
     """A 0-1 share as a whole percentage."""
     return round(100 * _clamp(v, 0.0, 1.0))
+
+
+def pc(n: Any) -> str:
+    """A whole percentage as the active language writes it (45%, 45 %)."""
+    # Translators: a percentage; %(number)s is the number. Use your language's spacing
+    # (a no-break space before % in German, French and Russian).
+    return gettext("%(number)s%%") % {"number": n}
+
+
+def story_of(real: Mapping[str, Any]) -> str:
+    """What a table's simulated story did: held, or broke in a given year ("" if neither)."""
+    if real.get("held"):
+        return gettext("held")
+    if real.get("collapse_year"):
+        return gettext("broke in year %(year)s") % {"year": real.get("collapse_year")}
+    return ""
 
 
 def _f(x: float) -> str:
@@ -345,7 +363,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
     table, lost the peace"."""
     styles = role_styles(scenario, results)
     rows = _ended(results)
-    title = "Who won at the table, and did the peace last?"
+    title = gettext("Who won at the table, and did the peace last?")
     W, H = 960, 700
     if not rows:
         return _empty(
@@ -353,8 +371,8 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
             W,
             320,
             title,
-            "No table has finished yet.",
-            "End the session (or wait for agreements) to see every party here.",
+            gettext("No table has finished yet."),
+            gettext("End the session (or wait for agreements) to see every party here."),
         )
     keys = _role_order(styles, rows)
     L, R, T, B = 86, 64, 24, 170
@@ -390,7 +408,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
             f'stroke="{gcol}"{style}/>'
         )
         body.append(_text(X(v), Y(0) + 24, str(v), size=15, anchor="middle", fill=SOFT, extra=' class="num"'))
-        body.append(_text(X(0) - 10, Y(v) + 5, f"{v}%", size=15, anchor="end", fill=SOFT))
+        body.append(_text(X(0) - 10, Y(v) + 5, pc(v), size=15, anchor="end", fill=SOFT))
     body.append(
         f'<rect x="{_f(X(0))}" y="{_f(Y(100))}" width="{_f(pw)}" height="{_f(ph)}" fill="none" '
         f'stroke="{LINE}"/>'
@@ -401,7 +419,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         _text(
             X(100) - q,
             Y(100) + 26,
-            "Won, and the peace was likely to last",
+            gettext("Won, and the peace was likely to last"),
             size=17,
             anchor="end",
             weight="700",
@@ -413,7 +431,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         _text(
             X(100) - q,
             Y(0) - q,
-            "Won at the table, peace unlikely to last",
+            gettext("Won at the table, peace unlikely to last"),
             size=17,
             anchor="end",
             weight="700",
@@ -425,7 +443,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         _text(
             X(0) + q,
             Y(100) + 26,
-            "Gave ground, peace likely to last",
+            gettext("Gave ground, peace likely to last"),
             size=15,
             fill=SOFT,
             extra=halo.format(PAPER),
@@ -435,7 +453,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         _text(
             X(WIN) - q,
             Y(WIN) + 24,
-            "Lost at the table, peace unlikely",
+            gettext("Lost at the table, peace unlikely"),
             size=15,
             anchor="end",
             fill=SOFT,
@@ -447,7 +465,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         _text(
             L + pw / 2,
             Y(0) + 52,
-            "Tactical score: what the party won at the table (0 to 100)",
+            gettext("Tactical score: what the party won at the table (0 to 100)"),
             size=17,
             anchor="middle",
             weight="600",
@@ -458,7 +476,11 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         or len(_durability(rows[0]).get("survival") or ())
         or 10
     )
-    ylabel = f"Durability: % of the next {horizon} years at peace"
+    ylabel = ngettext(
+        "Durability: %% of the next %(years)s year at peace",
+        "Durability: %% of the next %(years)s years at peace",
+        horizon,
+    ) % {"years": horizon}
     body.append(
         f'<text transform="translate(22 {_f(T + ph / 2)}) rotate(-90)" text-anchor="middle" '
         f'font-size="17" font-weight="600" fill="{INK}">{esc(ylabel)}</text>'
@@ -505,13 +527,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         deal = _deal(row)
         real = _realized(row)
         held = bool(real.get("held"))
-        story = (
-            "held"
-            if held
-            else f"broke in year {real.get('collapse_year')}"
-            if real.get("collapse_year")
-            else ""
-        )
+        story = story_of(real)
         items = []
         for k in keys:
             if k not in sc:
@@ -550,31 +566,70 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
                 _text(
                     xs[-1] + r + 6,
                     y0 + 5,
-                    f"T{n} · {story}" if story else f"T{n}",
+                    (gettext("T%(table)s · %(story)s") % {"table": n, "story": story})
+                    if story
+                    else gettext("T%(table)s") % {"table": n},
                     size=15,
                     weight="700",
                     fill=SOFT if held or not story else BAD,
                     extra=f' class="table-story {"held" if held else "broke"}"',
                 )
             )
+            parties = ", ".join(f"{it[1].name} {round(it[2])}" for it in items)
             detail.append(
-                f"Table {n} (deal, durability {round(items[0][3])}{', ' + story if story else ''}): "
-                + ", ".join(f"{it[1].name} {round(it[2])}" for it in items)
-                + "."
+                (
+                    gettext("Table %(table)s (deal, durability %(durability)s, %(story)s): %(parties)s.")
+                    if story
+                    else gettext("Table %(table)s (deal, durability %(durability)s): %(parties)s.")
+                )
+                % {"table": n, "durability": round(items[0][3]), "story": story, "parties": parties}
             )
         else:
             j = len(no_deal_tables)
             no_deal_tables.append(n)
             ys = [Y(0) - r - 3 - j * step] * len(items)
             xs = [X(0) + r + 3 + i * step for i in range(len(items))]
-            labels.append(_text(xs[-1] + r + 6, ys[0] + 5, f"T{n} no deal", size=15, weight="700", fill=SOFT))
-            detail.append(f"Table {n}: no deal, every party at tactical 0 and durability 0.")
-        for (k, s, tac, dur, tot), cx, cy in zip(items, xs, ys, strict=True):
-            label = (
-                f"Table {n}, {s.name}: tactical {round(tac)}, durability {round(dur)}, "
-                f"total {round(tot)}"
-                + (f"; the peace {story}" if deal and story else "" if deal else " (no deal)")
+            labels.append(
+                _text(
+                    xs[-1] + r + 6,
+                    ys[0] + 5,
+                    gettext("T%(table)s no deal") % {"table": n},
+                    size=15,
+                    weight="700",
+                    fill=SOFT,
+                )
             )
+            detail.append(
+                gettext("Table %(table)s: no deal, every party at tactical 0 and durability 0.")
+                % {"table": n}
+            )
+        for (k, s, tac, dur, tot), cx, cy in zip(items, xs, ys, strict=True):
+            values = {"table": n, "role": s.name, "tactical": round(tac), "durability": round(dur)}
+            values.update(total=round(tot), story=story)
+            if deal and story:
+                label = (
+                    gettext(
+                        "Table %(table)s, %(role)s: tactical %(tactical)s, durability %(durability)s, "
+                        "total %(total)s; the peace %(story)s"
+                    )
+                    % values
+                )
+            elif deal:
+                label = (
+                    gettext(
+                        "Table %(table)s, %(role)s: tactical %(tactical)s, durability %(durability)s, "
+                        "total %(total)s"
+                    )
+                    % values
+                )
+            else:
+                label = (
+                    gettext(
+                        "Table %(table)s, %(role)s: tactical %(tactical)s, durability %(durability)s, "
+                        "total %(total)s (no deal)"
+                    )
+                    % values
+                )
             dots.append(_dot(cx, cy, r, s, label, data={"table": n, "role": k}))
     body += lines + dots + labels
     # legend
@@ -582,32 +637,76 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
     body.append(_legend(styles, [k for k in keys if k in styles] or keys, L, ly, pw))
     # Two lines: in one, the sentence ran past the chart's right edge and was cut off.
     body.append(
-        _text(L, ly + 40, "A line joins the parties of one table: they share one peace.", size=14, fill=SOFT)
+        _text(
+            L,
+            ly + 40,
+            gettext("A line joins the parties of one table: they share one peace."),
+            size=14,
+            fill=SOFT,
+        )
     )
     body.append(
         _text(
             L,
             ly + 60,
-            "Its label says whether that peace held or broke in the table's simulated story.",
+            gettext(
+                "Its label says whether that peace held or broke in the table's simulated story."
+            ),
             size=14,
             fill=SOFT,
         )
     )
-    desc = (
-        f"{len(rows)} finished tables, {len(rows) - len(no_deal_tables)} with a deal. Each of the "
-        f"{n_dots} dots is one role at one table. {n_won_lost} of {n_total} parties won at the table "
-        f"(tactical {int(WIN)} or more) but their table's peace broke down in the simulation; "
-        f"{n_won_kept} won and kept the peace. " + " ".join(detail)
+    desc = " ".join(
+        [
+            ngettext(
+                "%(n)s finished table, %(deals)s with a deal.",
+                "%(n)s finished tables, %(deals)s with a deal.",
+                len(rows),
+            )
+            % {"n": len(rows), "deals": len(rows) - len(no_deal_tables)},
+            ngettext(
+                "Each of the %(n)s dots is one role at one table.",
+                "Each of the %(n)s dots is one role at one table.",
+                n_dots,
+            )
+            % {"n": n_dots},
+            ngettext(
+                "%(won_lost)s of %(n)s party won at the table (tactical %(win)s or more) but their "
+                "table's peace broke down in the simulation; %(won_kept)s won and kept the peace.",
+                "%(won_lost)s of %(n)s parties won at the table (tactical %(win)s or more) but their "
+                "table's peace broke down in the simulation; %(won_kept)s won and kept the peace.",
+                n_total,
+            )
+            % {"won_lost": n_won_lost, "n": n_total, "win": int(WIN), "won_kept": n_won_kept},
+            *detail,
+        ]
     )
     return _frame("scatter", W, H, title, desc, "".join(body), "chart-scatter")
 
 
 # --- (b) each role across tables ------------------------------------------------------------
 
+# Each bar: its field, its short name beside the bar, its full name (a bar's tooltip), and what the
+# legend says the short name means.
 SERIES = (
-    ("tactical", "won", "Tactical: what it won at the table"),
-    ("durability", "peace", "Durability: % of the years at peace"),
-    ("total", "total", "Total: the win, counting the war's return"),
+    (
+        "tactical",
+        pgettext_lazy("short name of the tactical bar", "won"),
+        gettext_lazy("Tactical: what it won at the table"),
+        gettext_lazy("what it won at the table"),
+    ),
+    (
+        "durability",
+        pgettext_lazy("short name of the durability bar", "peace"),
+        gettext_lazy("Durability: per cent of the years at peace"),
+        gettext_lazy("per cent of the years at peace"),
+    ),
+    (
+        "total",
+        pgettext_lazy("short name of the total bar", "total"),
+        gettext_lazy("Total: the win, counting the war's return"),
+        gettext_lazy("the win, counting the war's return"),
+    ),
 )
 DURABILITY_FILL = "#9aa3ad"
 TOTAL_FILL = "#2f3b48"
@@ -624,10 +723,18 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
     for key in _role_order(styles, rows):
         s = _style(styles, key)
         mine = [(row, _scores(row)[key]) for row in rows if key in _scores(row)]
-        title = f"{s.name}: what it won, how long the peace lasted, and what that was worth"
+        title = gettext("%(role)s: what it won, how long the peace lasted, and what that was worth") % {
+            "role": s.name
+        }
         summary: dict[str, Any] = {"tables": len(mine), "no_deal_value": no_deal_values.get(key)}
         if not mine:
-            svg = _empty(f"role-{key}", 960, 200, title, f"No finished table has a {s.name} seat yet.")
+            svg = _empty(
+                f"role-{key}",
+                960,
+                200,
+                title,
+                gettext("No finished table has a %(role)s seat yet.") % {"role": s.name},
+            )
             out.append(
                 {
                     "role": key,
@@ -640,7 +747,7 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
             )
             continue
         W = 960
-        SER_X, X0, X1 = 236, 300, 870
+        X0, X1 = 300, 870
         TOP, ROW_H, BAR_H, GAP = 64, 78, 17, 4
 
         def X(v: Any, x0: float = X0, x1: float = X1) -> float:
@@ -662,7 +769,15 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
                 f'stroke-dasharray="5 4"/>'
             )
             body.append(
-                _text(X(nd), 20, f"No deal = {round(nd)}", size=14, anchor="middle", weight="700", fill=BAD)
+                _text(
+                    X(nd),
+                    20,
+                    gettext("No deal = %(score)s") % {"score": round(nd)},
+                    size=14,
+                    anchor="middle",
+                    weight="700",
+                    fill=BAD,
+                )
             )
         lines = []
         tac_sum = tot_sum = dur_sum = 0.0
@@ -671,12 +786,14 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
             n = row.get("table")
             deal = _deal(row)
             names = _names(row, key)
-            body.append(_text(8, y + 18, f"Table {n}", size=17, weight="700"))
-            body.append(_text(8, y + 39, _truncate(", ".join(names) or "no player", 26), size=14, fill=SOFT))
+            body.append(_text(8, y + 18, gettext("Table %(table)s") % {"table": n}, size=17, weight="700"))
+            body.append(
+                _text(8, y + 39, _truncate(", ".join(names) or gettext("no player"), 26), size=14, fill=SOFT)
+            )
             if not deal:
-                body.append(_text(8, y + 58, "no deal", size=14, weight="700", fill=BAD))
+                body.append(_text(8, y + 58, gettext("no deal"), size=14, weight="700", fill=BAD))
             vals = []
-            for j, (field, short, _long) in enumerate(SERIES):
+            for j, (field, short, _long, _meaning) in enumerate(SERIES):
                 v = _clamp(sc.get(field))
                 vals.append(v)
                 by = y + j * (BAR_H + GAP)
@@ -687,17 +804,23 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
                     if field == "durability"
                     else TOTAL_FILL
                 )
-                body.append(_text(SER_X, by + BAR_H - 3, short, size=13, fill=SOFT))
+                body.append(_text(X0 - 6, by + BAR_H - 3, str(short), size=13, fill=SOFT, anchor="end"))
+                tip = gettext("Table %(table)s, %(role)s: %(series)s %(value)s") % {
+                    "table": n,
+                    "role": s.name,
+                    "series": _long,
+                    "value": round(v),
+                }
                 body.append(
                     f'<rect class="bar bar-{field}" x="{X0}" y="{_f(by)}" width="{_f(max(X(v) - X0, 1.5))}" '
-                    f'height="{BAR_H}" rx="3" fill="{fill}"><title>{esc(f"Table {n}, {s.name}: {_long} {round(v)}")}'
+                    f'height="{BAR_H}" rx="3" fill="{fill}"><title>{esc(tip)}'
                     f"</title></rect>"
                 )
                 body.append(
                     _text(
                         X(v) + 6,
                         by + BAR_H - 3,
-                        f"{round(v)}{'%' if field == 'durability' else ''}",
+                        pc(round(v)) if field == "durability" else str(round(v)),
                         size=14,
                         weight="700",
                         extra=' class="num"',
@@ -706,20 +829,30 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
             tac_sum += vals[0]
             dur_sum += vals[1]
             tot_sum += vals[2]
+            line_values = {
+                "table": n,
+                "won": round(vals[0]),
+                "peace": pc(round(vals[1])),
+                "total": round(vals[2]),
+            }
             lines.append(
-                f"Table {n}"
-                + (" (no deal)" if not deal else "")
-                + f": won {round(vals[0])}, peace {round(vals[1])}%, total {round(vals[2])}."
+                (
+                    gettext("Table %(table)s: won %(won)s, peace %(peace)s, total %(total)s.")
+                    if deal
+                    else gettext("Table %(table)s (no deal): won %(won)s, peace %(peace)s, total %(total)s.")
+                )
+                % line_values
             )
         # legend
         ly = TOP + ROW_H * len(mine) + 20
         lx = 8
-        for field, short, long in SERIES:
+        for field, short, _long, meaning in SERIES:
             fill = (
                 s.colour if field == "tactical" else DURABILITY_FILL if field == "durability" else TOTAL_FILL
             )
             body.append(f'<rect x="{lx}" y="{ly}" width="16" height="16" rx="3" fill="{fill}"/>')
-            body.append(_text(lx + 22, ly + 13, f"{short}: {long.split(': ', 1)[1]}", size=13, fill=SOFT))
+            legend = gettext("%(short)s: %(meaning)s") % {"short": short, "meaning": meaning}
+            body.append(_text(lx + 22, ly + 13, legend, size=13, fill=SOFT))
             lx += 300
         m = len(mine)
         summary.update(
@@ -729,12 +862,16 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
                 "mean_total": round(tot_sum / m),
             }
         )
-        desc = (
-            f"{s.name} at {m} finished table{'s' if m != 1 else ''}"
-            + (f"; its no-deal score is {round(nd)}" if nd is not None else "")
-            + ". "
-            + " ".join(lines)
-        )
+        head = (
+            ngettext(
+                "%(role)s at %(n)s finished table; its no-deal score is %(no_deal)s.",
+                "%(role)s at %(n)s finished tables; its no-deal score is %(no_deal)s.",
+                m,
+            )
+            if nd is not None
+            else ngettext("%(role)s at %(n)s finished table.", "%(role)s at %(n)s finished tables.", m)
+        ) % {"role": s.name, "n": m, "no_deal": round(nd) if nd is not None else ""}
+        desc = " ".join([head, *lines])
         svg = _frame(f"role-{key}", W, H, title, desc, "".join(body), "chart-role")
         out.append(
             {
@@ -765,17 +902,17 @@ def curves(results: Mapping[str, Any], scenario: Any) -> str:
     """The survival curve of every table that made a deal, on one chart, with the year each
     collapsed (in its simulated story) marked, and the model's average ceasefire for reference."""
     rows = _ended(results)
-    title = "How long would each table's peace hold?"
+    title = gettext("How long would each table's peace hold?")
     W = 960
     deals = [r for r in rows if _deal(r) and _durability(r).get("survival")]
     no_deal = [r.get("table") for r in rows if not _deal(r)]
     if not deals:
         hint = (
-            "No table reached an agreement: there was no peace to hold."
+            gettext("No table reached an agreement: there was no peace to hold.")
             if rows
-            else "No table has finished yet."
+            else gettext("No table has finished yet.")
         )
-        return _empty("curves", W, 260, title, "No survival curves to draw.", hint)
+        return _empty("curves", W, 260, title, gettext("No survival curves to draw."), hint)
     H = 560
     L, R, T, B = 80, 236, 30, 78
     pw, ph = W - L - R, H - T - B
@@ -793,7 +930,7 @@ def curves(results: Mapping[str, Any], scenario: Any) -> str:
             f'<line x1="{_f(X(0))}" y1="{_f(Y(v / 100))}" x2="{_f(X(years))}" y2="{_f(Y(v / 100))}" '
             f'stroke="{GRID}"/>'
         )
-        body.append(_text(X(0) - 10, Y(v / 100) + 5, f"{v}%", size=15, anchor="end", fill=SOFT))
+        body.append(_text(X(0) - 10, Y(v / 100) + 5, pc(v), size=15, anchor="end", fill=SOFT))
     for t in range(years + 1):
         body.append(
             f'<line x1="{_f(X(t))}" y1="{_f(Y(0))}" x2="{_f(X(t))}" y2="{_f(Y(0) + 6)}" stroke="{SOFT}"/>'
@@ -802,25 +939,30 @@ def curves(results: Mapping[str, Any], scenario: Any) -> str:
     body.append(
         f'<line x1="{_f(X(0))}" y1="{_f(Y(0))}" x2="{_f(X(years))}" y2="{_f(Y(0))}" stroke="{SOFT}"/>'
     )
-    body.append(_text(L + pw / 2, H - 22, "Years after the deal", size=17, anchor="middle", weight="600"))
+    body.append(
+        _text(L + pw / 2, H - 22, gettext("Years after the deal"), size=17, anchor="middle", weight="600")
+    )
     body.append(
         f'<text transform="translate(22 {_f(T + ph / 2)}) rotate(-90)" text-anchor="middle" '
-        f'font-size="17" font-weight="600" fill="{INK}">Chance the peace still holds</text>'
+        f'font-size="17" font-weight="600" fill="{INK}">{esc(gettext("Chance the peace still holds"))}</text>'
     )
     end_labels: list[tuple[float, str, str]] = []
     base = _baseline_curve(scenario)
     if base:
         pts = [(X(0), Y(1))] + [(X(i + 1), Y(s)) for i, s in enumerate(base[:years])]
+        base_pct = pc(_pct(base[min(years, len(base)) - 1]))
+        base_tip = ngettext(
+            "Average past ceasefire (the model's baseline): %(pct)s still holding after %(years)s year",
+            "Average past ceasefire (the model's baseline): %(pct)s still holding after %(years)s years",
+            years,
+        ) % {"pct": base_pct, "years": years}
         body.append(
             f'<polyline class="baseline" points="{" ".join(f"{_f(a)},{_f(b)}" for a, b in pts)}" '
             f'fill="none" stroke="#9aa3ad" stroke-width="3" stroke-dasharray="3 6" '
-            f'stroke-linecap="round"><title>Average past ceasefire (the model\'s baseline): '
-            f"{_pct(base[min(years, len(base)) - 1])}% still holding after {years} years</title>"
+            f'stroke-linecap="round"><title>{esc(base_tip)}</title>'
             f"</polyline>"
         )
-        end_labels.append(
-            (pts[-1][1], f"Typical ceasefire {_pct(base[min(years, len(base)) - 1])}%", "#6b7480")
-        )
+        end_labels.append((pts[-1][1], gettext("Typical ceasefire %(pct)s") % {"pct": base_pct}, "#6b7480"))
     detail = []
     for i, row in enumerate(deals):
         n = row.get("table")
@@ -830,16 +972,21 @@ def curves(results: Mapping[str, Any], scenario: Any) -> str:
         pts = [(X(0), Y(1))] + [(X(t + 1), Y(s)) for t, s in enumerate(surv)]
         real = _realized(row)
         p_hold = _pct(surv[-1])
-        story = (
-            "held"
-            if real.get("held")
-            else f"broke in year {real['collapse_year']}"
-            if real.get("collapse_year")
-            else ""
-        )
-        tip = f"Table {n}: {p_hold}% chance of holding {len(surv)} years" + (
-            f"; in the simulation it {story}" if story else ""
-        )
+        story = story_of(real)
+        tip_values = {"table": n, "pct": pc(p_hold), "years": len(surv), "story": story}
+        tip = (
+            ngettext(
+                "Table %(table)s: %(pct)s chance of holding %(years)s year; in the simulation it %(story)s",
+                "Table %(table)s: %(pct)s chance of holding %(years)s years; in the simulation it %(story)s",
+                len(surv),
+            )
+            if story
+            else ngettext(
+                "Table %(table)s: %(pct)s chance of holding %(years)s year",
+                "Table %(table)s: %(pct)s chance of holding %(years)s years",
+                len(surv),
+            )
+        ) % tip_values
         body.append(
             f'<polyline class="curve" data-table="{esc(n)}" points="{" ".join(f"{_f(a)},{_f(b)}" for a, b in pts)}" '
             f'fill="none" stroke="{colour}" stroke-width="3.5" stroke-linejoin="round"'
@@ -848,14 +995,26 @@ def curves(results: Mapping[str, Any], scenario: Any) -> str:
         cy = real.get("collapse_year")
         if not real.get("held") and isinstance(cy, int) and 1 <= cy <= len(surv):
             mx, my = X(cy), Y(surv[cy - 1])
+            collapse_tip = gettext(
+                "Table %(table)s: in its simulated story the war came back in year %(year)s"
+            ) % {
+                "table": n,
+                "year": cy,
+            }
             body.append(
-                f'<g class="collapse"><title>{esc(f"Table {n}: in its simulated story the war came back in year {cy}")}</title>'
+                f'<g class="collapse"><title>{esc(collapse_tip)}</title>'
                 f'<circle cx="{_f(mx)}" cy="{_f(my)}" r="11" fill="#ffffff" stroke="{BAD}" stroke-width="2.5"/>'
                 f'<path d="M{_f(mx - 5)},{_f(my - 5)} L{_f(mx + 5)},{_f(my + 5)} M{_f(mx + 5)},{_f(my - 5)} '
                 f'L{_f(mx - 5)},{_f(my + 5)}" stroke="{BAD}" stroke-width="2.5" stroke-linecap="round"/></g>'
             )
-        suffix = " held" if real.get("held") else f" broke yr {cy}" if cy else ""
-        end_labels.append((pts[-1][1], f"T{n} {p_hold}%{suffix}", colour))
+        end_values = {"table": n, "pct": pc(p_hold), "year": cy}
+        if real.get("held"):
+            end_label = gettext("T%(table)s %(pct)s held") % end_values
+        elif cy:
+            end_label = gettext("T%(table)s %(pct)s broke yr %(year)s") % end_values
+        else:
+            end_label = gettext("T%(table)s %(pct)s") % end_values
+        end_labels.append((pts[-1][1], end_label, colour))
         detail.append(tip + ".")
     # end labels, pushed apart so they do not overlap
     end_labels.sort(key=lambda e: e[0])
@@ -880,19 +1039,33 @@ def curves(results: Mapping[str, Any], scenario: Any) -> str:
             _text(
                 X(years) - 8,
                 T + 18,
-                _truncate("No deal (nothing to hold): " + ", ".join(f"T{t}" for t in no_deal), 60),
+                _truncate(
+                    gettext("No deal (nothing to hold): %(tables)s")
+                    % {"tables": ", ".join(gettext("T%(table)s") % {"table": t} for t in no_deal)},
+                    60,
+                ),
                 size=15,
                 anchor="end",
                 weight="600",
                 fill=BAD,
             )
         )
-    desc = (
-        f"Survival curves of {len(deals)} deal{'s' if len(deals) != 1 else ''}: the chance the peace "
-        f"still holds each year after the deal. A circled cross marks the year a table's simulated "
-        f"story broke down. "
-        + " ".join(detail)
-        + (f" Tables with no deal: {', '.join(str(t) for t in no_deal)}." if no_deal else "")
+    desc = " ".join(
+        [
+            ngettext(
+                "Survival curve of %(n)s deal: the chance the peace still holds each year after the deal.",
+                "Survival curves of %(n)s deals: the chance the peace still holds each year after the deal.",
+                len(deals),
+            )
+            % {"n": len(deals)},
+            gettext("A circled cross marks the year a table's simulated story broke down."),
+            *detail,
+        ]
+        + (
+            [gettext("Tables with no deal: %(tables)s.") % {"tables": ", ".join(str(t) for t in no_deal)}]
+            if no_deal
+            else []
+        )
     )
     return _frame("curves", W, H, title, desc, "".join(body), "chart-curves")
 
@@ -903,18 +1076,23 @@ def curves(results: Mapping[str, Any], scenario: Any) -> str:
 def _cause_label(c: Mapping[str, Any]) -> str:
     key, label = c.get("key"), c.get("label")
     if not label or label == key:
-        return EXTRA_CAUSE_LABELS.get(str(key), str(key or "Unknown").replace("_", " ").capitalize())
+        extra = EXTRA_CAUSE_LABELS.get(str(key))
+        return str(extra) if extra else str(key or gettext("Unknown")).replace("_", " ").capitalize()
     return str(label)
 
 
 def causes(results: Mapping[str, Any]) -> str:
     """The most common causes of collapse across tables, as horizontal bars."""
     items = [c for c in (results or {}).get("causes", ()) if _int(c.get("count")) > 0]
-    title = "Why the peace broke: the most common causes"
+    title = gettext("Why the peace broke: the most common causes")
     W = 960
     if not items:
-        hint = "No simulated peace broke down." if _ended(results or {}) else "No table has finished yet."
-        return _empty("causes", W, 220, title, "No collapses to explain.", hint)
+        hint = (
+            gettext("No simulated peace broke down.")
+            if _ended(results or {})
+            else gettext("No table has finished yet.")
+        )
+        return _empty("causes", W, 220, title, gettext("No collapses to explain."), hint)
     items = sorted(items, key=lambda c: -_int(c.get("count")))
     ROW = 52
     T = 16
@@ -944,7 +1122,7 @@ def causes(results: Mapping[str, Any]) -> str:
         else:
             body.append(_text(LX, y + 28, first, size=16, anchor="end", weight="600"))
         w = (X1 - X0) * n / top
-        plural = f"{n} table{'s' if n != 1 else ''}"
+        plural = ngettext("%(n)s table", "%(n)s tables", n) % {"n": n}
         fill = "#9aa3ad" if c.get("key") == "no_deal" else BAD
         body.append(
             f'<rect class="bar" x="{X0}" y="{y + 8}" width="{_f(max(w, 2))}" height="28" rx="4" '
@@ -952,7 +1130,9 @@ def causes(results: Mapping[str, Any]) -> str:
         )
         body.append(_text(X0 + w + 10, y + 28, plural, size=16, weight="700", extra=' class="num"'))
         lines.append(f"{label}: {n}.")
-    desc = "How many tables' peace broke down for each cause (or never started: no deal). " + " ".join(lines)
+    desc = " ".join(
+        [gettext("How many tables' peace broke down for each cause (or never started: no deal)."), *lines]
+    )
     return _frame("causes", W, H, title, desc, "".join(body), "chart-causes")
 
 
@@ -963,9 +1143,9 @@ def sparkline(survival: Sequence[float], collapse_year: int | None = None, label
     """A small survival curve for a table card."""
     W, H, P = 220, 64, 6
     surv = [_clamp(s, 0, 1) for s in survival or ()]
-    title = label or "Survival curve"
+    title = label or gettext("Survival curve")
     if not surv:
-        return _frame("spark", W, H, title, "No curve: no deal.", "", "chart-spark")
+        return _frame("spark", W, H, title, gettext("No curve: no deal."), "", "chart-spark")
     n = len(surv)
 
     def X(t: float) -> float:
@@ -992,9 +1172,13 @@ def sparkline(survival: Sequence[float], collapse_year: int | None = None, label
             f'<path d="M{_f(mx - 5)},{_f(my - 5)} L{_f(mx + 5)},{_f(my + 5)} M{_f(mx + 5)},{_f(my - 5)} '
             f'L{_f(mx - 5)},{_f(my + 5)}" stroke="{BAD}" stroke-width="3" stroke-linecap="round"/>'
         )
-    desc = f"Chance of holding: {_pct(surv[0])}% after year 1, {_pct(surv[-1])}% after year {n}."
+    desc = gettext("Chance of holding: %(first)s after year 1, %(last)s after year %(n)s.") % {
+        "first": pc(_pct(surv[0])),
+        "last": pc(_pct(surv[-1])),
+        "n": n,
+    }
     if collapse_year:
-        desc += f" The simulated story broke in year {collapse_year}."
+        desc += " " + gettext("The simulated story broke in year %(year)s.") % {"year": collapse_year}
     return _frame("spark", W, H, title, desc, body, "chart-spark")
 
 
@@ -1039,7 +1223,7 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
     horizon = getattr(getattr(scenario, "model", None), "horizon_years", 10) or 10
     effects = {e.get("table"): e for e in (results or {}).get("news_effects", ())}
     say_no_deal = getattr(scenario, "no_deal_label", None)
-    no_deal_label = say_no_deal() if callable(say_no_deal) else EXTRA_CAUSE_LABELS["no_deal"]
+    no_deal_label = say_no_deal() if callable(say_no_deal) else str(EXTRA_CAUSE_LABELS["no_deal"])
     cards = TableCards()
     all_rows = sorted((results or {}).get("tables", ()), key=lambda r: r.get("table") or 0)
     for row in all_rows:
@@ -1094,33 +1278,54 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
                 "before": before,
                 "after": after,
                 "change": after - before,
+                "size": abs(after - before),
             }
+        span = len(dur.get("survival") or ()) or horizon
         if not outcome:
-            status, tone = "Still negotiating", "open"
+            status, tone = gettext("Still negotiating"), "open"
         elif not deal:
-            status, tone = "No deal", "bad"
+            status, tone = gettext("No deal"), "bad"
         elif real.get("held"):
-            status, tone = f"Deal held all {len(dur.get('survival') or ()) or horizon} years", "good"
+            status = ngettext("Deal held all %(n)s year", "Deal held all %(n)s years", span) % {"n": span}
+            tone = "good"
         elif real.get("collapse_year"):
-            status, tone = f"Deal broke in year {real['collapse_year']}", "bad"
+            status, tone = gettext("Deal broke in year %(year)s") % {"year": real["collapse_year"]}, "bad"
         else:
-            status, tone = "Deal", "open"
+            status, tone = gettext("Deal"), "open"
         story = ""
         if outcome and deal and winner:
-            story = (
-                f"{winner['name']} won most at the table ({winner['tactical']} of 100). The peace was "
-                f"expected to last {ep}% of the next {len(dur.get('survival') or ()) or horizon} years; "
-                + (
-                    "in the simulation it held."
-                    if real.get("held")
-                    else f"in the simulation the war came back in year {real.get('collapse_year')}, "
-                    f"so {winner['name']} kept {winner['total']}."
-                    if real.get("collapse_year")
-                    else ""
+            story_values = {
+                "role": winner["name"],
+                "tactical": winner["tactical"],
+                "peace": pc(ep),
+                "years": span,
+                "year": real.get("collapse_year"),
+                "total": winner["total"],
+            }
+            head = (
+                ngettext(
+                    "%(role)s won most at the table (%(tactical)s of 100). The peace was expected to last "
+                    "%(peace)s of the next %(years)s year;",
+                    "%(role)s won most at the table (%(tactical)s of 100). The peace was expected to last "
+                    "%(peace)s of the next %(years)s years;",
+                    span,
                 )
+                % story_values
             )
+            if real.get("held"):
+                tail = gettext("in the simulation it held.")
+            elif real.get("collapse_year"):
+                tail = (
+                    gettext(
+                        "in the simulation the war came back in year %(year)s, so %(role)s kept %(total)s."
+                    )
+                    % story_values
+                )
+            else:
+                tail = ""
+            story = f"{head} {tail}".strip()
         elif outcome:
-            story = f"{no_deal_label}. Every party got its no-deal score."
+            story = gettext("%(no_deal)s. Every party got its no-deal score.") % {"no_deal": no_deal_label}
         factors = []
         for fx in (dur.get("factors") or ())[:4]:
             eff_v = float(fx.get("effect") or 0)
@@ -1170,7 +1375,7 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
                 "spark": sparkline(
                     dur.get("survival") or (),
                     real.get("collapse_year"),
-                    f"Table {n}: chance the peace holds, year by year",
+                    gettext("Table %(table)s: chance the peace holds, year by year") % {"table": n},
                 )
                 if deal
                 else "",

@@ -20,8 +20,10 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext_lazy
 
-from game import access, asyncdb, faults, i18n, lifecycle, logs, services
+from game import access, asyncdb, faults, i18n, l10n, lifecycle, logs, services
 from game import host as host_services
 from game.engine import chat as chat_rules
 from game.models import normalise_code
@@ -333,13 +335,26 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
         self.closing = True
         await super().close(code=code, reason=reason)
 
+    def language(self) -> str:
+        """The language this socket's page reads (``?lang=`` on its URL, else the language
+        cookie or the browser's Accept-Language): the messages it is sent are in it."""
+        lang = getattr(self, "lang", None)
+        if not lang:
+            lang = self.lang = l10n.scope_language(self.scope)
+        return lang
+
+    def say(self, message: Any) -> str:
+        """A (lazy) message of the server in this socket's language."""
+        with translation.override(self.language()):
+            return str(message)
+
     async def send_error(self, ref: Any, code: str, message: str, **extra: Any) -> None:
         await self.send_json(
             {
                 "type": "error",
                 "ref": ref if isinstance(ref, str) and len(ref) <= 64 else None,
                 "code": code,
-                "message": message,
+                "message": self.say(message),
                 **extra,
             }
         )
@@ -363,39 +378,53 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
             return
         limit = settings.GAME["MAX_FRAME_BYTES"]
         if frame_bytes_over(raw, limit):
-            await self.send_error(None, "too_large", f"Messages are limited to {limit} bytes.")
+            await self.send_error(
+                None,
+                "too_large",
+                self.say(gettext_lazy("Messages are limited to %(limit)s bytes.")) % {"limit": limit},
+            )
             await self.close_with(CLOSE_TOO_LARGE)
             return
         depth = settings.GAME["MAX_FRAME_DEPTH"]
         if nested_deeper_than(raw, depth):
             await self.refuse_frame(
-                "bad_json", f"That message nests more than {depth} levels deep.", CLOSE_TOO_DEEP
+                "bad_json",
+                self.say(gettext_lazy("That message nests more than %(depth)s levels deep."))
+                % {"depth": depth},
+                CLOSE_TOO_DEEP,
             )
             return
         try:
             msg = json.loads(raw)
         except RecursionError:
             await self.refuse_frame(
-                "bad_json", f"That message nests more than {depth} levels deep.", CLOSE_TOO_DEEP
+                "bad_json",
+                self.say(gettext_lazy("That message nests more than %(depth)s levels deep."))
+                % {"depth": depth},
+                CLOSE_TOO_DEEP,
             )
             return
         except (ValueError, UnicodeDecodeError):
-            await self.refuse_frame("bad_json", "That message is not valid JSON.", CLOSE_BAD_JSON)
+            await self.refuse_frame(
+                "bad_json", gettext_lazy("That message is not valid JSON."), CLOSE_BAD_JSON
+            )
             return
         if not isinstance(msg, dict):
             await self.refuse_frame(
-                "bad_json", "A message must be a JSON object with a 'type'.", CLOSE_BAD_JSON
+                "bad_json", gettext_lazy("A message must be a JSON object with a 'type'."), CLOSE_BAD_JSON
             )
             return
         ref = msg.get("ref")
         if ref is not None and (not isinstance(ref, str) or len(ref) > 64):
-            await self.send_error(None, "invalid", "ref must be a string of at most 64 characters.")
+            await self.send_error(
+                None, "invalid", gettext_lazy("ref must be a string of at most 64 characters.")
+            )
             return
         if not isinstance(msg.get("type"), str):
-            await self.send_error(ref, "invalid", "Every message needs a 'type'.")
+            await self.send_error(ref, "invalid", gettext_lazy("Every message needs a 'type'."))
             return
         if not self.limiter.allow():
-            await self.send_error(ref, "rate_limited", "Too many messages: wait a few seconds.")
+            await self.send_error(ref, "rate_limited", gettext_lazy("Too many messages: wait a few seconds."))
             return
         try:
             async with lifecycle.work():
@@ -408,7 +437,7 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
             if not faults.is_unavailable(e):
                 log.exception("unexpected failure handling %s", msg.get("type"))
                 await self.send_error(
-                    ref, "invalid", "The server could not handle that message; nothing changed."
+                    ref, "invalid", gettext_lazy("The server could not handle that message; nothing changed.")
                 )
                 return
             # The database or channel layer is out (or this worker is restarting): nothing
@@ -592,13 +621,19 @@ class PlayerConsumer(GameSocket):
         if message.get("what") == "handed":
             # The instructor gave this device another player's seat: the page reloads into it.
             await self.send_json(
-                {"type": "reload", "message": "Your instructor gave you back your seat: loading it."}
+                {
+                    "type": "reload",
+                    "message": self.say(gettext_lazy("Your instructor gave you back your seat: loading it.")),
+                }
             )
             await self.close(code=4000)
             return
         if message.get("what") == "removed":
             await self.send_json(
-                {"type": "removed", "message": "Your instructor removed you from this session."}
+                {
+                    "type": "removed",
+                    "message": self.say(gettext_lazy("Your instructor removed you from this session.")),
+                }
             )
             await self.close_with(CLOSE_FORBIDDEN)
             return
@@ -609,7 +644,9 @@ class PlayerConsumer(GameSocket):
         await self.send_json(
             {
                 "type": "replaced",
-                "message": "This game is open in another tab or device; this page stopped updating.",
+                "message": self.say(
+                    gettext_lazy("This game is open in another tab or device; this page stopped updating.")
+                ),
             }
         )
         self.replaced = True
@@ -694,7 +731,9 @@ class HostConsumer(GameSocket):
     async def handle(self, msg: dict[str, Any]) -> None:
         kind = msg["type"]
         if not await self._allowed():
-            await self.send_error(msg.get("ref"), "forbidden", "You no longer have access to this session.")
+            await self.send_error(
+                msg.get("ref"), "forbidden", gettext_lazy("You no longer have access to this session.")
+            )
             await self.close_with(CLOSE_FORBIDDEN)
             return
         if kind == "hello":

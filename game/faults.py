@@ -16,17 +16,20 @@ import threading
 import time
 
 from django.db import InterfaceError, OperationalError
+from django.utils.translation import gettext_lazy
 
 log = logging.getLogger("game.faults")
 
 # Seconds a client should wait before sending the same message again.
 RETRY_AFTER = 1.0
 
-UNAVAILABLE_MESSAGE = (
+UNAVAILABLE_MESSAGE = gettext_lazy(
     "The server cannot reach its database right now; nothing changed. "
     "Your page sends this again by itself in a moment."
 )
-RESTARTING_MESSAGE = "This server is restarting; nothing changed. Your page sends this again by itself."
+RESTARTING_MESSAGE = gettext_lazy(
+    "This server is restarting; nothing changed. Your page sends this again by itself."
+)
 
 
 def _channel_layer_errors() -> tuple[type[BaseException], ...]:

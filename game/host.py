@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from game import services
 from game.engine import messages, rules, scoring
@@ -124,7 +126,9 @@ def news_previews(scenario) -> list[dict[str, Any]]:
 def _int(msg: dict[str, Any], field: str) -> int:
     v = msg.get(field)
     if not isinstance(v, int) or isinstance(v, bool):
-        raise ServiceError("invalid", f"{field} must be a whole number.")
+        raise ServiceError(
+            "invalid", format_lazy(gettext_lazy("{field} must be a whole number."), field=field)
+        )
     return v
 
 
@@ -177,7 +181,7 @@ def _host_action(session_id: int, msg: dict[str, Any]) -> None:
     elif kind == "seat.move":
         role = msg.get("role")
         if not isinstance(role, str):
-            raise ServiceError("invalid", "role must be a role key.")
+            raise ServiceError("invalid", gettext_lazy("role must be a role key."))
         services.move_player(session, _int(msg, "player"), _int(msg, "table"), role)
     elif kind == "seat.remove":
         services.remove_player(session, _int(msg, "player"))
@@ -196,7 +200,9 @@ def _host_action(session_id: int, msg: dict[str, Any]) -> None:
 
         bots.set_stand_in(session_id, _int(msg, "player"), bool(msg.get("on", True)))
     else:
-        raise ServiceError("unknown_type", f"Unknown message type {kind!r}.")
+        raise ServiceError(
+            "unknown_type", format_lazy(gettext_lazy("Unknown message type {type}."), type=repr(kind))
+        )
 
 
 # --- results -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from game.engine import rules
 from game.engine.scenario import COMBINE_KINDS, TIME_KINDS, Scenario
@@ -417,7 +418,11 @@ FACTOR_TIME_KINDS = TIME_KINDS
 
 class GameSession(models.Model):
     LOBBY, RUNNING, ENDED = "lobby", "running", "ended"
-    STATUS = [(LOBBY, "Lobby"), (RUNNING, "Running"), (ENDED, "Ended")]
+    STATUS = [
+        (LOBBY, pgettext_lazy("session status", "Lobby")),
+        (RUNNING, pgettext_lazy("session status", "Running")),
+        (ENDED, pgettext_lazy("session status", "Ended")),
+    ]
 
     code = models.CharField(max_length=CODE_LENGTH, db_index=True)
     scenario = models.ForeignKey(ScenarioConfig, on_delete=models.PROTECT, related_name="sessions")
@@ -520,7 +525,11 @@ class GameTable(models.Model):
     WAITING, LIVE, ENDED = "waiting", "live", "ended"
     stage = models.CharField(
         max_length=8,
-        choices=[(WAITING, "Not started"), (LIVE, "In play"), (ENDED, "Ended")],
+        choices=[
+            (WAITING, gettext_lazy("Not started")),
+            (LIVE, gettext_lazy("In play")),
+            (ENDED, pgettext_lazy("table stage", "Ended")),
+        ],
         default=WAITING,
         help_text="Mirrors the state's started/ended flags, so a chat line needs no state parsing.",
     )

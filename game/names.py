@@ -19,6 +19,8 @@ import unicodedata
 from functools import cache
 from importlib import resources
 
+from django.utils.translation import gettext_lazy
+
 # Default_Ignorable_Code_Point (DerivedCoreProperties.txt) plus blank characters that are not
 # "ignorable" but draw nothing: the Braille blank and the Hangul fillers (already in the list).
 _IGNORABLE_RANGES = (
@@ -76,7 +78,11 @@ def strip_format(text: str) -> str:
 
 
 class NameProblem(ValueError):
-    """Why a name cannot be used, in words for the student."""
+    """Why a name cannot be used, in words for the student (``message``: a lazy translation)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
 
 
 def check_visible(name: str) -> None:
@@ -84,14 +90,20 @@ def check_visible(name: str) -> None:
     under a stack of marks."""
     visible = [ch for ch in name if not invisible(ch)]
     if not visible:
-        raise NameProblem("That name would be invisible: type letters your classmates can read.")
+        raise NameProblem(
+            gettext_lazy("That name would be invisible: type letters your classmates can read.")
+        )
     if all(unicodedata.category(ch).startswith("M") for ch in visible):
-        raise NameProblem("That name is only accents or marks: type letters your classmates can read.")
+        raise NameProblem(
+            gettext_lazy("That name is only accents or marks: type letters your classmates can read.")
+        )
     run = 0
     for ch in visible:
         run = run + 1 if unicodedata.category(ch).startswith("M") else 0
         if run > MAX_MARKS_PER_LETTER:
-            raise NameProblem("That name piles too many marks on one letter: type it plainly, please.")
+            raise NameProblem(
+                gettext_lazy("That name piles too many marks on one letter: type it plainly, please.")
+            )
 
 
 @cache

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from game.models import ClientRef, Connection, Event, GameSession, Player
 from game.services import ServiceError
@@ -28,9 +29,11 @@ def anonymise_session(session_id: int) -> dict[str, int]:
     scores, so the results still serve research. Only an ended session can be anonymised, once."""
     session = GameSession.objects.select_for_update().get(pk=session_id)
     if session.status != GameSession.ENDED:
-        raise ServiceError("phase", "End the session first: only an ended session can be anonymised.")
+        raise ServiceError(
+            "phase", gettext_lazy("End the session first: only an ended session can be anonymised.")
+        )
     if session.anonymised_at is not None:
-        raise ServiceError("conflict", "This session is already anonymised.")
+        raise ServiceError("conflict", gettext_lazy("This session is already anonymised."))
     scenario = session.engine_scenario()
     role_names = {r.key: r.name for r in scenario.roles}
     tables = dict(session.tables.values_list("pk", "number"))

@@ -30,11 +30,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from game import names
 from game.engine import chat as chat_rules
 from game.engine import rules, scoring
-from game.engine.rules import RuleViolation
+from game.engine.rules import RuleViolation, gettext_noop
 from game.engine.scenario import TRANSLATED_LANGUAGES, Scenario
 from game.models import (
     ClientRef,
@@ -56,11 +59,26 @@ log = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
-    """A refusal with a contract error code; nothing was changed."""
+    """A refusal with a contract error code; nothing was changed. ``message`` is a lazy
+    translation: it reads in the language active where it is turned into text (the socket's
+    language when a socket sends it, the page's in a view)."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code, self.message = code, message
+
+
+def _engine_text(texts: tuple[tuple[str, dict[str, Any]], ...]) -> str:
+    """The engine's refusal (``RuleViolation.texts``) in the active language."""
+    return " ".join(gettext(t).format(**v) if v else gettext(t) for t, v in texts)
+
+
+engine_message = lazy(_engine_text, str)
+
+
+def refusal(e: RuleViolation) -> ServiceError:
+    """The engine's refusal as the service's, its words translated where they are read."""
+    return ServiceError(e.code, engine_message(e.texts))
 
 
 def table_group(table_id: int) -> str:
@@ -234,11 +252,21 @@ def create_session(
 ) -> GameSession:
     problems = config.problems()
     if problems:
-        raise ServiceError("invalid", "This scenario cannot be played yet: " + " ".join(problems))
+        raise ServiceError(
+            "invalid",
+            format_lazy(
+                gettext_lazy("This scenario cannot be played yet: {problems}"), problems=" ".join(problems)
+            ),
+        )
     if not isinstance(tables, int) or not 0 <= tables <= MAX_TABLES:
-        raise ServiceError("invalid", f"Choose between 0 (as many as needed) and {MAX_TABLES} tables.")
+        raise ServiceError(
+            "invalid",
+            format_lazy(
+                gettext_lazy("Choose between 0 (as many as needed) and {limit} tables."), limit=MAX_TABLES
+            ),
+        )
     data = config.to_dict()
-    for _ in range(50):
+    for _attempt in range(50):
         try:
             with transaction.atomic():
                 session = GameSession.objects.create(
@@ -255,7 +283,7 @@ def create_session(
             return session
         except IntegrityError:  # the code is taken by an open session: draw another
             continue
-    raise ServiceError("conflict", "Could not find a free join code; try again.")
+    raise ServiceError("conflict", gettext_lazy("Could not find a free join code; try again."))
 
 
 class JoinError(ValueError):
@@ -276,14 +304,19 @@ def clean_name(raw: str) -> str:
     text = raw if isinstance(raw, str) else ""
     name = " ".join("".join(ch for ch in text if ch.isprintable()).split())
     if not name:
-        raise JoinError("name", "Please type the name your classmates know you by.")
+        raise JoinError("name", gettext_lazy("Please type the name your classmates know you by."))
     limit = settings.GAME["MAX_NAME_LENGTH"]
     if len(name) > limit:
-        raise JoinError("name", f"That name is too long: at most {limit} characters, please.")
+        raise JoinError(
+            "name",
+            format_lazy(
+                gettext_lazy("That name is too long: at most {limit} characters, please."), limit=limit
+            ),
+        )
     try:
         names.check_visible(name)
     except names.NameProblem as e:
-        raise JoinError("name", str(e)) from e
+        raise JoinError("name", e.message) from e
     return name
 
 
@@ -293,7 +326,7 @@ def join(code: str, name: str) -> Player:
     seated (a taken name fails on the unique constraint), then the table's ``seats`` event."""
     clean = normalise_code(code)
     if not clean:
-        raise JoinError("code", "Type the six-character code your instructor shows.")
+        raise JoinError("code", gettext_lazy("Type the six-character code your instructor shows."))
     name = clean_name(name)
     key = names.name_key(name)  # before the transaction: the class's joins wait for its lock
     try:
@@ -303,9 +336,21 @@ def join(code: str, name: str) -> Player:
             if session is None:
                 if GameSession.objects.filter(code=clean, status=GameSession.ENDED).exists():
                     raise JoinError(
-                        "code", f"The session {clean} has ended; ask your instructor for the new code."
+                        "code",
+                        format_lazy(
+                            gettext_lazy(
+                                "The session {code} has ended; ask your instructor for the new code."
+                            ),
+                            code=clean,
+                        ),
                     )
-                raise JoinError("code", f"No session has the code {clean}; check it with your instructor.")
+                raise JoinError(
+                    "code",
+                    format_lazy(
+                        gettext_lazy("No session has the code {code}; check it with your instructor."),
+                        code=clean,
+                    ),
+                )
             table_id, role = _pick_seat(session)
             player = Player.objects.create(
                 session=session, name=name, name_key=key, table_id=table_id, role=role
@@ -314,9 +359,15 @@ def join(code: str, name: str) -> Player:
     except IntegrityError as e:
         raise JoinError(
             "name",
-            f"Someone in this session is already called {name} (or by a name that looks just like it). If that is you on another device, "
-            "type your rejoin code below to get your seat back (it is on your page on the first "
-            "device, under your name, or ask your instructor). Otherwise add an initial or a surname.",
+            format_lazy(
+                gettext_lazy(
+                    "Someone in this session is already called {name} (or by a name that looks just like "
+                    "it). If that is you on another device, type your rejoin code below to get your seat "
+                    "back (it is on your page on the first device, under your name, or ask your "
+                    "instructor). Otherwise add an initial or a surname."
+                ),
+                name=name,
+            ),
             taken=True,
         ) from e
     return player
@@ -328,12 +379,18 @@ def rejoin(code: str, name: str, rejoin_code: str) -> Player:
     a removed player cannot come back this way."""
     clean = normalise_code(code)
     if not clean:
-        raise JoinError("code", "Type the six-character code your instructor shows.")
+        raise JoinError("code", gettext_lazy("Type the six-character code your instructor shows."))
     name = clean_name(name)
     typed = normalise_code(rejoin_code)
     session = open_sessions(clean).defer("scenario_data").first()
     if session is None:
-        raise JoinError("code", f"No open session has the code {clean}; check it with your instructor.")
+        raise JoinError(
+            "code",
+            format_lazy(
+                gettext_lazy("No open session has the code {code}; check it with your instructor."),
+                code=clean,
+            ),
+        )
     player = (
         Player.objects.filter(session=session, name__iexact=name, removed=False)
         .select_related("session")
@@ -343,8 +400,15 @@ def rejoin(code: str, name: str, rejoin_code: str) -> Player:
     if player is None or not typed or player.rejoin_code != typed:
         raise JoinError(
             "rejoin",
-            f"That rejoin code does not match anyone called {name} in session {clean}. The code is on "
-            "your page on the first device, under your name; your instructor can also read it to you.",
+            format_lazy(
+                gettext_lazy(
+                    "That rejoin code does not match anyone called {name} in session {code}. The code is "
+                    "on your page on the first device, under your name; your instructor can also read it "
+                    "to you."
+                ),
+                name=name,
+                code=clean,
+            ),
         )
     return player
 
@@ -442,13 +506,15 @@ def seats_of(table: GameTable, scenario: Scenario | None = None) -> list[dict[st
 def move_player(session: GameSession, player_id: int, table_id: int, role: str) -> None:
     scenario = session.engine_scenario()
     if role not in scenario.role_keys:
-        raise ServiceError("invalid", f"There is no role {role!r} in this scenario.")
+        raise ServiceError(
+            "invalid", format_lazy(gettext_lazy("There is no role {role} in this scenario."), role=repr(role))
+        )
     with transaction.atomic():
         session = GameSession.objects.select_for_update().get(pk=session.pk)
         player = Player.objects.filter(session=session, pk=player_id, removed=False).first()
         table = GameTable.objects.filter(session=session, pk=table_id).first()
         if player is None or table is None:
-            raise ServiceError("invalid", "That player or table is not part of this session.")
+            raise ServiceError("invalid", gettext_lazy("That player or table is not part of this session."))
         old = player.table
         player.table, player.role = table, role
         player.save(update_fields=["table", "role"])
@@ -461,7 +527,7 @@ def remove_player(session: GameSession, player_id: int) -> None:
         session = GameSession.objects.select_for_update().get(pk=session.pk)
         player = Player.objects.filter(session=session, pk=player_id, removed=False).first()
         if player is None:
-            raise ServiceError("invalid", "That player is not part of this session.")
+            raise ServiceError("invalid", gettext_lazy("That player is not part of this session."))
         old = player.table
         player.removed, player.table, player.role = True, None, ""
         player.save(update_fields=["removed", "table", "role"])
@@ -476,7 +542,9 @@ def hand_over_seat(session: GameSession, player_id: int, to_player_id: int) -> N
     and the duplicate it joined as is removed. The first device's link stops working (it may be
     lost); the student's rejoin code is unchanged."""
     if player_id == to_player_id:
-        raise ServiceError("invalid", "Choose two different students: the seat's holder and the new device.")
+        raise ServiceError(
+            "invalid", gettext_lazy("Choose two different students: the seat's holder and the new device.")
+        )
     with transaction.atomic():
         session = GameSession.objects.select_for_update().get(pk=session.pk)
         found = {
@@ -485,9 +553,11 @@ def hand_over_seat(session: GameSession, player_id: int, to_player_id: int) -> N
         }
         holder, newcomer = found.get(player_id), found.get(to_player_id)
         if holder is None or newcomer is None:
-            raise ServiceError("invalid", "Both students must be part of this session.")
+            raise ServiceError("invalid", gettext_lazy("Both students must be part of this session."))
         if holder.is_bot or newcomer.is_bot:
-            raise ServiceError("invalid", "A bot's seat cannot be handed over; move the student instead.")
+            raise ServiceError(
+                "invalid", gettext_lazy("A bot's seat cannot be handed over; move the student instead.")
+            )
         device = newcomer.token
         old_table = newcomer.table
         newcomer.token = uuid.uuid4()
@@ -510,10 +580,10 @@ def readmit_player(session: GameSession, player_id: int) -> None:
     with transaction.atomic():
         session = GameSession.objects.select_for_update().get(pk=session.pk)
         if session.status == GameSession.ENDED:
-            raise ServiceError("phase", "The session has ended.")
+            raise ServiceError("phase", gettext_lazy("The session has ended."))
         player = Player.objects.filter(session=session, pk=player_id, removed=True, is_bot=False).first()
         if player is None:
-            raise ServiceError("invalid", "That player was not removed from this session.")
+            raise ServiceError("invalid", gettext_lazy("That player was not removed from this session."))
         table_id, role = _pick_seat(session)
         player.removed, player.table_id, player.role = False, table_id, role
         player.save(update_fields=["removed", "table", "role"])
@@ -537,10 +607,13 @@ def add_table(session: GameSession) -> GameTable:
     with transaction.atomic():
         session = GameSession.objects.select_for_update().get(pk=session.pk)
         if session.status == GameSession.ENDED:
-            raise ServiceError("phase", "The session has ended.")
+            raise ServiceError("phase", gettext_lazy("The session has ended."))
         n = (session.tables.aggregate(m=Max("number"))["m"] or 0) + 1
         if n > MAX_TABLES:
-            raise ServiceError("invalid", f"A session has at most {MAX_TABLES} tables.")
+            raise ServiceError(
+                "invalid",
+                format_lazy(gettext_lazy("A session has at most {limit} tables."), limit=MAX_TABLES),
+            )
         state = rules.TableState()
         table = GameTable.objects.create(session=session, number=n, state=state.to_dict())
         if session.status == GameSession.RUNNING:
@@ -594,7 +667,7 @@ def start_session(session_id: int, now: datetime | None = None) -> None:
     with transaction.atomic():
         session = _lock_session(session_id)
         if session.status != GameSession.LOBBY:
-            raise ServiceError("phase", "The session has already started.")
+            raise ServiceError("phase", gettext_lazy("The session has already started."))
         scenario = session.engine_scenario()
         session.status = GameSession.RUNNING
         session.started_at = now
@@ -608,7 +681,7 @@ def start_session(session_id: int, now: datetime | None = None) -> None:
 
 def _require_running(session: GameSession) -> None:
     if session.status != GameSession.RUNNING:
-        raise ServiceError("phase", "The session is not running.")
+        raise ServiceError("phase", gettext_lazy("The session is not running."))
 
 
 def advance_phase(session_id: int, now: datetime | None = None, *, expected_index: int | None = None) -> bool:
@@ -666,7 +739,9 @@ def extend_phase(session_id: int, seconds: int, now: datetime | None = None, *, 
         or not -3600 <= seconds <= 3600
         or seconds == 0
     ):
-        raise ServiceError("invalid", "Extend by a whole number of seconds between -3600 and 3600.")
+        raise ServiceError(
+            "invalid", gettext_lazy("Extend by a whole number of seconds between -3600 and 3600.")
+        )
     with transaction.atomic():
         session = _lock_session(session_id)
         _require_running(session)
@@ -680,16 +755,19 @@ def extend_phase(session_id: int, seconds: int, now: datetime | None = None, *, 
                 scenario = session.engine_scenario()
                 last = session.phase_index + 1 >= len(scenario.phases)
                 name = scenario.phases[session.phase_index].name
-                raise ServiceError(
-                    "conflict",
-                    f"Only {int(max(0, left)) // 60}:{int(max(0, left)) % 60:02d} is left: taking "
-                    f"{-seconds} seconds off ends {name} now"
-                    + (
-                        " and with it the session (tables without an agreement end with no deal)."
-                        if last
-                        else "."
+                left_text = f"{int(max(0, left)) // 60}:{int(max(0, left)) % 60:02d}"
+                template = (
+                    gettext_lazy(
+                        "Only {left} is left: taking {seconds} seconds off ends {phase} now and with it "
+                        "the session (tables without an agreement end with no deal). Confirm to do it."
                     )
-                    + " Confirm to do it.",
+                    if last
+                    else gettext_lazy(
+                        "Only {left} is left: taking {seconds} seconds off ends {phase} now. Confirm to do it."
+                    )
+                )
+                raise ServiceError(
+                    "conflict", format_lazy(template, left=left_text, seconds=-seconds, phase=name)
                 )
         if session.paused_remaining is not None:
             session.paused_remaining = max(1.0, session.paused_remaining + seconds)
@@ -706,7 +784,7 @@ def pause_clock(session_id: int, now: datetime | None = None) -> None:
         session = _lock_session(session_id)
         _require_running(session)
         if session.paused_remaining is not None:
-            raise ServiceError("conflict", "The clock is already paused.")
+            raise ServiceError("conflict", gettext_lazy("The clock is already paused."))
         remaining = (session.phase_ends_at - now).total_seconds() if session.phase_ends_at else 0
         session.paused_remaining = max(1.0, remaining)
         session.phase_ends_at = None
@@ -720,7 +798,7 @@ def resume_clock(session_id: int, now: datetime | None = None) -> None:
         session = _lock_session(session_id)
         _require_running(session)
         if session.paused_remaining is None:
-            raise ServiceError("conflict", "The clock is not paused.")
+            raise ServiceError("conflict", gettext_lazy("The clock is not paused."))
         session.phase_ends_at = now + timedelta(seconds=session.paused_remaining)
         session.paused_remaining = None
         session.save()
@@ -734,10 +812,13 @@ def inject_news(
     with transaction.atomic():
         session = _lock_session(session_id)
         if session.status == GameSession.ENDED:
-            raise ServiceError("phase", "The session has ended.")
+            raise ServiceError("phase", gettext_lazy("The session has ended."))
         scenario = session.engine_scenario()
         if not isinstance(key, str) or scenario.news_item(key) is None:
-            raise ServiceError("invalid", f"There is no news item {key!r} in this scenario.")
+            raise ServiceError(
+                "invalid",
+                format_lazy(gettext_lazy("There is no news item {key} in this scenario."), key=repr(key)),
+            )
         if tables is not None:
             known = set(session.tables.values_list("pk", flat=True))
             if (
@@ -745,10 +826,13 @@ def inject_news(
                 or not tables
                 or any(not isinstance(t, int) or t not in known for t in tables)
             ):
-                raise ServiceError("invalid", "tables must be a list of this session's table ids.")
+                raise ServiceError(
+                    "invalid", gettext_lazy("tables must be a list of this session's table ids.")
+                )
         if not _for_each_table(session, rules.InjectNews(key), now, only=tables):
             raise ServiceError(
-                "conflict", "No table took this news: every chosen table already has it or has finished."
+                "conflict",
+                gettext_lazy("No table took this news: every chosen table already has it or has finished."),
             )
         notify_session(session.pk, "news")
 
@@ -768,7 +852,7 @@ def end_session(session_id: int, now: datetime | None = None) -> None:
     with transaction.atomic():
         session = _lock_session(session_id)
         if session.status == GameSession.ENDED:
-            raise ServiceError("phase", "The session has already ended.")
+            raise ServiceError("phase", gettext_lazy("The session has already ended."))
         if session.status == GameSession.LOBBY:
             _for_each_table(session, rules.Start(), now)
         _end(session, now)
@@ -851,7 +935,7 @@ def _ref_of(msg: dict[str, Any]) -> str | None:
     if ref is None:
         return None
     if not isinstance(ref, str) or len(ref) > 64:
-        raise ServiceError("invalid", "ref must be a string of at most 64 characters.")
+        raise ServiceError("invalid", gettext_lazy("ref must be a string of at most 64 characters."))
     return ref
 
 
@@ -873,7 +957,9 @@ def player_action(
     kind = msg.get("type")
     ref = _ref_of(msg)
     if kind not in MUTATING:
-        raise ServiceError("unknown_type", f"Unknown message type {kind!r}.")
+        raise ServiceError(
+            "unknown_type", format_lazy(gettext_lazy("Unknown message type {type}."), type=repr(kind))
+        )
     answer = {"type": "ack", "ref": ref}
     if kind == "chat.send" and connection.vendor == "postgresql":
         done = _chat_in_one_statement(player_id, msg, now)
@@ -883,11 +969,11 @@ def player_action(
         row = _seat_row(player_id)
         if row is None:
             _known_seats.pop(player_id, None)
-            raise ServiceError("forbidden", "You are no longer part of this session.")
+            raise ServiceError("forbidden", gettext_lazy("You are no longer part of this session."))
         _known_seats[player_id] = row
         table_id, role, name, session_id, stamp = row
         if table_id is None or not role:
-            raise ServiceError("phase", "You do not have a seat yet: wait for your instructor.")
+            raise ServiceError("phase", gettext_lazy("You do not have a seat yet: wait for your instructor."))
         if ref is not None and not _claim_ref(player_id, ref, answer, now):
             return ClientRef.objects.get(player_id=player_id, ref=ref).answer
         scenario = scenario_for(session_id, stamp)
@@ -899,7 +985,7 @@ def player_action(
                 table = GameTable.objects.select_for_update(of=("self",)).get(pk=table_id)
                 events = _player_events(table, scenario, seat, kind, msg, now, texts)
         except RuleViolation as e:
-            raise ServiceError(e.code, e.message) from e
+            raise refusal(e) from e
         _commit_broadcast(table_id, events)
         return answer
 
@@ -1084,12 +1170,12 @@ def _player_events(table, scenario, seat: Seat, kind, msg, now, texts=None) -> l
     if kind == "proposal.make":
         note = msg.get("note", "") or ""
         if not isinstance(note, str):
-            raise RuleViolation("invalid", "The note must be text.")
+            raise RuleViolation("invalid", gettext_noop("The note must be text."))
         note = _plain(note)
         note = chat_rules.clean_text(note) if note.strip() else ""
         replaces = msg.get("replaces")
         if replaces is not None and (not isinstance(replaces, int) or isinstance(replaces, bool)):
-            raise RuleViolation("invalid", "replaces must be the id of a proposal.")
+            raise RuleViolation("invalid", gettext_noop("replaces must be the id of a proposal."))
         terms = rules.check_terms(scenario, msg.get("terms"))
         action = rules.MakeProposal(
             role=role,
@@ -1101,15 +1187,17 @@ def _player_events(table, scenario, seat: Seat, kind, msg, now, texts=None) -> l
     elif kind == "proposal.answer":
         pid = msg.get("proposal")
         if not isinstance(pid, int) or isinstance(pid, bool):
-            raise RuleViolation("invalid", "proposal must be the id of a proposal.")
+            raise RuleViolation("invalid", gettext_noop("proposal must be the id of a proposal."))
         action = rules.Answer(role=role, proposal=pid, answer=msg.get("answer"))
     elif kind == "proposal.withdraw":
         pid = msg.get("proposal")
         if not isinstance(pid, int) or isinstance(pid, bool):
-            raise RuleViolation("invalid", "proposal must be the id of a proposal.")
+            raise RuleViolation("invalid", gettext_noop("proposal must be the id of a proposal."))
         action = rules.Withdraw(role=role, proposal=pid)
     else:
-        raise ServiceError("unknown_type", f"Unknown message type {kind!r}.")
+        raise ServiceError(
+            "unknown_type", format_lazy(gettext_lazy("Unknown message type {type}."), type=repr(kind))
+        )
     return _apply(table, scenario, action, now)
 
 
@@ -1117,10 +1205,10 @@ def preview(player_id: int, msg: dict[str, Any], lang: str | None = None) -> dic
     """The what-if of a package for this player, its factors' sentences in ``lang``."""
     seat = load_seat(player_id)
     if seat is None:
-        raise ServiceError("forbidden", "You are no longer part of this session.")
+        raise ServiceError("forbidden", gettext_lazy("You are no longer part of this session."))
     if not seat.role or seat.table_id is None:
         # A player without a seat has no values: previewing would show some role's points.
-        raise ServiceError("forbidden", "You do not have a seat yet: wait for your instructor.")
+        raise ServiceError("forbidden", gettext_lazy("You do not have a seat yet: wait for your instructor."))
     session = GameSession.objects.only("scenario_data").get(pk=seat.session_id)
     scenario = session.engine_scenario(lang)
     news = tuple(GameTable.objects.values_list("state", flat=True).get(pk=seat.table_id).get("news", ()))
@@ -1128,7 +1216,7 @@ def preview(player_id: int, msg: dict[str, Any], lang: str | None = None) -> dic
     try:
         terms = rules.check_terms(scenario, msg.get("terms"))
     except RuleViolation as e:
-        raise ServiceError(e.code, e.message) from e
+        raise refusal(e) from e
     result = scoring.preview(scenario, role, terms, news=news)
     return {"type": "preview", "ref": _ref_of(msg), "terms": terms, **result}
 

@@ -18,6 +18,7 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -32,9 +33,9 @@ from game.throttle import Window, client_address
 
 
 class JoinForm(forms.Form):
-    code = forms.CharField(max_length=20, label="Session code", required=False)
-    name = forms.CharField(max_length=200, label="Your name", required=False)
-    rejoin = forms.CharField(max_length=20, label="Your rejoin code", required=False)
+    code = forms.CharField(max_length=20, label=gettext_lazy("Session code"), required=False)
+    name = forms.CharField(max_length=200, label=gettext_lazy("Your name"), required=False)
+    rejoin = forms.CharField(max_length=20, label=gettext_lazy("Your rejoin code"), required=False)
 
 
 @require_GET
@@ -142,8 +143,12 @@ def join_submit(request: HttpRequest) -> HttpResponse:
         if window.blocked(address):
             form.add_error(
                 None,
-                "Too many attempts to join from your network: wait "
-                f"{window.retry_after()} seconds, then try again.",
+                ngettext(
+                    "Too many attempts to join from your network: wait %(seconds)d second, then try again.",
+                    "Too many attempts to join from your network: wait %(seconds)d seconds, then try again.",
+                    window.retry_after(),
+                )
+                % {"seconds": window.retry_after()},
             )
             resp = render(
                 request, "game/join.html", {"form": form, "rejoin": _my_sessions(request)}, status=429
@@ -154,7 +159,7 @@ def join_submit(request: HttpRequest) -> HttpResponse:
     # A student the instructor removed cannot come back from this browser under another name.
     if code and services.removed_player(code, tokens.get(code)) is not None:
         form.add_error(
-            "code", "Your instructor removed you from this session. Ask them if you may come back."
+            "code", gettext("Your instructor removed you from this session. Ask them if you may come back.")
         )
         return render(request, "game/join.html", {"form": form, "rejoin": _my_sessions(request)}, status=403)
     taken = False
@@ -208,7 +213,10 @@ class ScenarioChoiceField(forms.ModelChoiceField):
         n = getattr(obj, "n_roles", None)
         if n is None:
             n = obj.roles.count()
-        return f"{obj.title} ({n} role{'s' if n != 1 else ''} a table)"
+        return ngettext("%(title)s (%(n)d role a table)", "%(title)s (%(n)d roles a table)", n) % {
+            "title": obj.title,
+            "n": n,
+        }
 
 
 class NewSessionForm(forms.Form):
@@ -219,9 +227,13 @@ class NewSessionForm(forms.Form):
         min_value=0,
         max_value=services.MAX_TABLES,
         initial=0,
-        help_text="0 opens tables as students join (a table for each full set of the scenario's roles).",
+        help_text=gettext_lazy(
+            "0 opens tables as students join (a table for each full set of the scenario's roles)."
+        ),
     )
-    title = forms.CharField(max_length=200, required=False, help_text="Optional, e.g. 'IR 201, Tuesday'.")
+    title = forms.CharField(
+        max_length=200, required=False, help_text=gettext_lazy("Optional, e.g. 'IR 201, Tuesday'.")
+    )
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -374,10 +386,12 @@ def host_transcript(request: HttpRequest, code: str, table: int) -> HttpResponse
     events = host_services.transcript(session, t.pk)
     # A counter to another role's proposal is also that role's rejection of it: say which.
     authors: dict[int, str] = {}
+    role_names = {r.key: r.name for r in scenario.roles}
     for e in events:
         # The scenario's words (news, phases, the outcome's story, a bot's lines) in the
         # instructor's language; the event itself is not changed.
         e.data = services.localize_event({"kind": e.kind, "data": e.data}, scenario)["data"]
+        e.role_name = role_names.get((e.data or {}).get("role"), "") if isinstance(e.data, dict) else ""
         if e.kind == "proposal.made":
             prop = e.data.get("proposal") or {}
             authors[prop.get("id")] = prop.get("author")
@@ -513,7 +527,7 @@ def host_control(request: HttpRequest, code: str) -> HttpResponse:
             try:
                 msg[field] = int(request.POST[field])
             except ValueError:
-                messages.error(request, f"{field} must be a number.")
+                messages.error(request, gettext("%(field)s must be a number.") % {"field": field})
                 return redirect("host_session", code=session.code)
     if request.POST.get("news"):
         msg["news"] = request.POST["news"]
@@ -521,7 +535,7 @@ def host_control(request: HttpRequest, code: str) -> HttpResponse:
         try:
             msg["tables"] = [int(t) for t in request.POST.getlist("tables")]
         except ValueError:
-            messages.error(request, "tables must be table ids.")
+            messages.error(request, gettext("tables must be table ids."))
             return redirect("host_session", code=session.code)
     if "on" in request.POST:
         msg["on"] = request.POST["on"] not in ("0", "false", "off", "")
@@ -550,24 +564,29 @@ def host_co_instructors(request: HttpRequest, code: str) -> HttpResponse:
     try:
         user_id = int(raw)
     except ValueError:
-        messages.error(request, "Choose an instructor from the list.")
+        messages.error(request, gettext("Choose an instructor from the list."))
         return redirect("host_session", code=session.code)
     if action == "add":
         user = access.instructors().filter(pk=user_id).first()
         if user is None or user.pk == session.created_by_id:
-            messages.error(request, "Choose an instructor from the list (not the session's owner).")
+            messages.error(request, gettext("Choose an instructor from the list (not the session's owner)."))
         else:
             session.co_instructors.add(user)
-            messages.success(request, f"{user.get_username()} can now see and run this session.")
+            messages.success(
+                request, gettext("%(user)s can now see and run this session.") % {"user": user.get_username()}
+            )
     elif action == "remove":
         user = User.objects.filter(pk=user_id).first()
         if user is None or not session.co_instructors.filter(pk=user_id).exists():
-            messages.error(request, "That person is not a co-instructor of this session.")
+            messages.error(request, gettext("That person is not a co-instructor of this session."))
         else:
             session.co_instructors.remove(user)
-            messages.success(request, f"{user.get_username()} no longer has access to this session.")
+            messages.success(
+                request,
+                gettext("%(user)s no longer has access to this session.") % {"user": user.get_username()},
+            )
     else:
-        messages.error(request, "Say whether to add or remove a co-instructor.")
+        messages.error(request, gettext("Say whether to add or remove a co-instructor."))
     return redirect("host_session", code=session.code)
 
 
@@ -580,17 +599,25 @@ def host_anonymise(request: HttpRequest, code: str) -> HttpResponse:
     if not access.can_manage(request.user, session):
         raise PermissionDenied("Only the session's owner or an administrator can anonymise it.")
     if request.POST.get("confirm") != "yes":
-        messages.error(request, "Tick the box to confirm: anonymising cannot be undone.")
+        messages.error(request, gettext("Tick the box to confirm: anonymising cannot be undone."))
         return redirect("host_session", code=session.code)
     try:
         done = privacy.anonymise_session(session.pk)
     except services.ServiceError as e:
         messages.error(request, e.message)
     else:
+        names = ngettext(
+            "%(n)d name replaced by role and table", "%(n)d names replaced by role and table", done["players"]
+        ) % {"n": done["players"]}
+        removed = ngettext(
+            "%(n)d private message removed",
+            "%(n)d private messages removed",
+            done["private_messages_removed"],
+        ) % {"n": done["private_messages_removed"]}
         messages.success(
             request,
-            f"Anonymised: {done['players']} names replaced by role and table, "
-            f"{done['private_messages_removed']} private messages removed. Results are kept.",
+            gettext("Anonymised: %(names)s, %(removed)s. Results are kept.")
+            % {"names": names, "removed": removed},
         )
     return redirect("host_session", code=session.code)
 

@@ -8,6 +8,7 @@ from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.forms import SetPasswordForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -38,6 +39,6 @@ def set_password(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         form.save()
         update_session_auth_hash(request, form.user)
-        messages.success(request, "Password saved. Next time, log in with it at /admin/login/.")
+        messages.success(request, gettext("Password saved. Next time, log in with it at /admin/login/."))
         return redirect("host_index")
     return render(request, "game/set_password.html", {"form": form})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from game.engine.rules import RuleViolation
+from game.engine.rules import RuleViolation, gettext_noop
 from game.engine.scenario import Scenario
 
 TABLE = "table"
@@ -43,35 +43,49 @@ def can_read(audience: str, role: str | None, *, host: bool = False) -> bool:
 def clean_text(text: object) -> str:
     """Plain text: control characters other than newlines and tabs are dropped."""
     if not isinstance(text, str):
-        raise RuleViolation("invalid", "The message text must be a string.")
+        raise RuleViolation("invalid", gettext_noop("The message text must be a string."))
     cleaned = "".join(
         ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn")
     ).strip()
     if not cleaned:
-        raise RuleViolation("invalid", "The message is empty: write something first.")
+        raise RuleViolation("invalid", gettext_noop("The message is empty: write something first."))
     if len(cleaned) > MAX_TEXT:
-        raise RuleViolation("invalid", f"The message is too long: at most {MAX_TEXT} characters.")
+        raise RuleViolation(
+            "invalid", gettext_noop("The message is too long: at most {limit} characters."), limit=MAX_TEXT
+        )
     return cleaned
 
 
 def check_channel(scenario: Scenario, role: str, channel: object) -> str:
     """The audience of a message from ``role`` on ``channel``, or RuleViolation."""
     if not isinstance(channel, str):
-        raise RuleViolation("invalid", "Say which channel: 'table' or a private one like 'russia+us'.")
+        raise RuleViolation(
+            "invalid", gettext_noop("Say which channel: 'table' or a private one like 'russia+us'.")
+        )
     if channel != TABLE:
         parts = channel.split("+")
         if len(parts) != 2 or any(p not in scenario.role_keys for p in parts) or parts[0] == parts[1]:
-            raise RuleViolation("invalid", f"There is no channel {channel!r} at this table.")
+            raise RuleViolation(
+                "invalid", gettext_noop("There is no channel {channel} at this table."), channel=repr(channel)
+            )
         if channel != channel_name(*parts):
-            raise RuleViolation("invalid", f"Write the channel as {channel_name(*parts)!r} (keys sorted).")
+            raise RuleViolation(
+                "invalid",
+                gettext_noop("Write the channel as {channel} (keys sorted)."),
+                channel=repr(channel_name(*parts)),
+            )
         if role not in parts:
-            raise RuleViolation("forbidden", "You can only write in private channels that include your role.")
+            raise RuleViolation(
+                "forbidden", gettext_noop("You can only write in private channels that include your role.")
+            )
     return audience_of(channel)
 
 
 def check_open(started: bool, ended: bool) -> None:
     """Talk only while the game at the table is on (the table's started and ended flags)."""
     if not started:
-        raise RuleViolation("phase", "The session has not started yet: wait for your instructor.")
+        raise RuleViolation(
+            "phase", gettext_noop("The session has not started yet: wait for your instructor.")
+        )
     if ended:
-        raise RuleViolation("phase", "The game at this table has ended.")
+        raise RuleViolation("phase", gettext_noop("The game at this table has ended."))

@@ -40,15 +40,34 @@ ANSWERS = (ACCEPT, REJECT)
 NOTE_MAX_CHARS = 2000
 
 
-class RuleViolation(Exception):
-    """An action that the rules refuse. ``message`` is a sentence a student can act on."""
+def gettext_noop(text: str) -> str:
+    """Marks an English sentence for the interface's translations (the extractor knows this
+    name); the engine itself speaks English: ``RuleViolation.texts`` keeps each sentence's
+    template and values, so the server says it in the reader's language."""
+    return text
 
-    def __init__(self, code: str, message: str):
+
+class RuleViolation(Exception):
+    """An action that the rules refuse. ``message`` is a sentence a student can act on, in
+    English; ``texts`` the same as (template, values) pairs, for translation: the template is a
+    ``str.format`` pattern, the values fill it."""
+
+    def __init__(self, code: str, message: str, /, **values: Any):
         if code not in CODES:
             raise ValueError(f"unknown rule violation code {code!r}")
-        super().__init__(message)
+        self.texts: tuple[tuple[str, dict[str, Any]], ...] = ((message, values),)
+        self.message = message.format(**values) if values else message
+        super().__init__(self.message)
         self.code = code
-        self.message = message
+
+    @classmethod
+    def of(cls, code: str, texts: list[tuple[str, dict[str, Any]]]) -> RuleViolation:
+        """Several sentences at once (every problem of a set of terms)."""
+        e = cls(code, "")
+        e.texts = tuple(texts)
+        e.message = " ".join(t.format(**v) if v else t for t, v in texts)
+        e.args = (e.message,)
+        return e
 
     def __repr__(self) -> str:
         return f"RuleViolation({self.code!r}, {self.message!r})"
@@ -213,36 +232,56 @@ Action: TypeAlias = Start | MakeProposal | Answer | Withdraw | AdvancePhase | In
 def check_terms(scenario: Scenario, terms: object) -> dict[str, str]:
     """The terms in issue order, or ``RuleViolation("invalid")`` naming what is wrong."""
     if not isinstance(terms, Mapping):
-        raise RuleViolation(INVALID, "The terms must name one option for every issue.")
-    problems: list[str] = []
+        raise RuleViolation(INVALID, gettext_noop("The terms must name one option for every issue."))
+    problems: list[tuple[str, dict[str, Any]]] = []
     for k, v in terms.items():
         if not isinstance(k, str) or not isinstance(v, str):
-            problems.append(f"The terms must map issue keys to option keys as text, not {k!r}: {v!r}.")
+            problems.append(
+                (
+                    gettext_noop("The terms must map issue keys to option keys as text, not {key}: {value}."),
+                    {"key": repr(k), "value": repr(v)},
+                )
+            )
         elif scenario.issue(k) is None:
-            problems.append(f"{k!r} is not an issue of this negotiation.")
+            problems.append((gettext_noop("{key} is not an issue of this negotiation."), {"key": repr(k)}))
     out: dict[str, str] = {}
     for issue in scenario.issues:
         if issue.key not in terms:
-            problems.append(f"Choose an option for the issue {issue.name!r} ({issue.key}).")
+            problems.append(
+                (
+                    gettext_noop("Choose an option for the issue “{issue}” ({key})."),
+                    {"issue": issue.name, "key": issue.key},
+                )
+            )
             continue
         choice = terms[issue.key]
         if not isinstance(choice, str):
             continue  # already reported above
         if issue.option(choice) is None:
-            problems.append(f"{choice!r} is not an option of the issue {issue.name!r} ({issue.key}).")
+            problems.append(
+                (
+                    gettext_noop("{option} is not an option of the issue “{issue}” ({key})."),
+                    {"option": repr(choice), "issue": issue.name, "key": issue.key},
+                )
+            )
             continue
         out[issue.key] = choice
     if problems:
-        raise RuleViolation(INVALID, " ".join(problems))
+        raise RuleViolation.of(INVALID, problems)
     for (ia, oa), (ib, ob) in scenario.conflicts(out):
         a, b = scenario.issue(ia), scenario.issue(ib)
         la, lb = a.option(oa), b.option(ob)  # type: ignore[union-attr]
         problems.append(
-            f"These options cannot be combined: {la.label!r} ({a.name}) excludes "  # type: ignore[union-attr]
-            f"{lb.label!r} ({b.name}). Choose another option for one of the two."  # type: ignore[union-attr]
+            (
+                gettext_noop(
+                    "These options cannot be combined: “{a}” ({issue_a}) excludes “{b}” "
+                    "({issue_b}). Choose another option for one of the two."
+                ),
+                {"a": la.label, "issue_a": a.name, "b": lb.label, "issue_b": b.name},  # type: ignore[union-attr]
+            )
         )
     if problems:
-        raise RuleViolation(INVALID, " ".join(problems))
+        raise RuleViolation.of(INVALID, problems)
     return out
 
 
@@ -282,37 +321,48 @@ def phase_data(phase: Phase) -> dict[str, Any]:
 
 def _check_role(scenario: Scenario, role: object) -> str:
     if not isinstance(role, str) or scenario.role(role) is None:
-        raise RuleViolation(INVALID, f"{role!r} is not a role in this negotiation.")
+        raise RuleViolation(
+            INVALID, gettext_noop("{role} is not a role in this negotiation."), role=repr(role)
+        )
     return role
 
 
 def _check_running(state: TableState) -> None:
     if state.ended:
-        raise RuleViolation(PHASE, "The negotiation at this table has ended.")
+        raise RuleViolation(PHASE, gettext_noop("The negotiation at this table has ended."))
     if not state.started:
-        raise RuleViolation(PHASE, "The negotiation has not started yet.")
+        raise RuleViolation(PHASE, gettext_noop("The negotiation has not started yet."))
 
 
 def _find(state: TableState, pid: object, doing: str) -> Proposal:
     p = state.proposal(pid) if isinstance(pid, int) and not isinstance(pid, bool) else None
     if p is None:
-        raise RuleViolation(INVALID, f"There is no proposal {pid!r} at this table to {doing}.")
+        raise RuleViolation(INVALID, gettext_noop("There is no proposal {id} at this table."), id=repr(pid))
     return p
 
 
 def _check_open(state: TableState, p: Proposal, doing: str) -> None:
     if p.status == OPEN:
         return
+    # Whole sentences, one per case, so that each translates as a whole.
+    newer = None
     if p.status == WITHDRAWN:
-        why = "was withdrawn by its author"
+        why = gettext_noop("Proposal {id} was withdrawn by its author: it is no longer open.")
     elif p.status == REPLACED:
         newer = next((q.id for q in state.proposals if q.replaces == p.id and q.author == p.author), None)
-        why = f"was replaced by proposal {newer}" if newer is not None else "was replaced"
+        why = (
+            gettext_noop("Proposal {id} was replaced by proposal {newer}: it is no longer open.")
+            if newer is not None
+            else gettext_noop("Proposal {id} was replaced: it is no longer open.")
+        )
     elif p.status == AGREED:
-        why = "is already the agreement of this table"
+        why = gettext_noop("Proposal {id} is already the agreement of this table.")
     else:
-        why = "was closed when the negotiation at this table ended"
-    raise RuleViolation(CONFLICT, f"Proposal {p.id} {why}, so you cannot {doing} it any more.")
+        why = gettext_noop("Proposal {id} was closed when the negotiation at this table ended.")
+    values: dict[str, Any] = {"id": p.id}
+    if newer is not None:
+        values["newer"] = newer
+    raise RuleViolation(CONFLICT, why, **values)
 
 
 def _with_proposal(state: TableState, new: Proposal) -> TableState:
@@ -364,11 +414,13 @@ def _maybe_conclude(
 
 def _start(scenario: Scenario, state: TableState) -> tuple[TableState, list[Event]]:
     if state.ended:
-        raise RuleViolation(PHASE, "The negotiation at this table has ended.")
+        raise RuleViolation(PHASE, gettext_noop("The negotiation at this table has ended."))
     if state.started:
-        raise RuleViolation(PHASE, "The negotiation at this table has already started.")
+        raise RuleViolation(PHASE, gettext_noop("The negotiation at this table has already started."))
     if not scenario.phases:
-        raise RuleViolation(INVALID, "This scenario has no phases, so the negotiation cannot start.")
+        raise RuleViolation(
+            INVALID, gettext_noop("This scenario has no phases, so the negotiation cannot start.")
+        )
     new = replace(state, started=True)
     return new, [Event("phase.changed", {"phase": phase_data(current_phase(scenario, new))})]
 
@@ -377,10 +429,13 @@ def _make(scenario: Scenario, state: TableState, a: MakeProposal) -> tuple[Table
     role = _check_role(scenario, a.role)
     _check_running(state)
     if not isinstance(a.note, str):
-        raise RuleViolation(INVALID, "The note of a proposal must be text.")
+        raise RuleViolation(INVALID, gettext_noop("The note of a proposal must be text."))
     if len(a.note) > NOTE_MAX_CHARS:
         raise RuleViolation(
-            INVALID, f"The note is {len(a.note)} characters long; keep it to {NOTE_MAX_CHARS} at most."
+            INVALID,
+            gettext_noop("The note is {length} characters long; keep it to {limit} at most."),
+            length=len(a.note),
+            limit=NOTE_MAX_CHARS,
         )
     terms = check_terms(scenario, a.terms)
     original: Proposal | None = None
@@ -428,9 +483,13 @@ def _make(scenario: Scenario, state: TableState, a: MakeProposal) -> tuple[Table
 def _answer(scenario: Scenario, state: TableState, a: Answer) -> tuple[TableState, list[Event]]:
     role = _check_role(scenario, a.role)
     if not state.started:
-        raise RuleViolation(PHASE, "The negotiation has not started yet.")
+        raise RuleViolation(PHASE, gettext_noop("The negotiation has not started yet."))
     if a.answer not in ANSWERS:
-        raise RuleViolation(INVALID, f"Answer a proposal with 'accept' or 'reject', not {a.answer!r}.")
+        raise RuleViolation(
+            INVALID,
+            gettext_noop("Answer a proposal with 'accept' or 'reject', not {answer}."),
+            answer=repr(a.answer),
+        )
     p = _find(state, a.proposal, "answer")
     _check_open(state, p, "answer")
     _check_running(state)
@@ -444,10 +503,10 @@ def _answer(scenario: Scenario, state: TableState, a: Answer) -> tuple[TableStat
 def _withdraw(scenario: Scenario, state: TableState, a: Withdraw) -> tuple[TableState, list[Event]]:
     role = _check_role(scenario, a.role)
     if not state.started:
-        raise RuleViolation(PHASE, "The negotiation has not started yet.")
+        raise RuleViolation(PHASE, gettext_noop("The negotiation has not started yet."))
     p = _find(state, a.proposal, "withdraw")
     if p.author != role:
-        raise RuleViolation(FORBIDDEN, f"Only its author may withdraw proposal {p.id}.")
+        raise RuleViolation(FORBIDDEN, gettext_noop("Only its author may withdraw proposal {id}."), id=p.id)
     _check_open(state, p, "withdraw")
     _check_running(state)
     state = _with_proposal(state, replace(p, status=WITHDRAWN))
@@ -457,7 +516,7 @@ def _withdraw(scenario: Scenario, state: TableState, a: Withdraw) -> tuple[Table
 def _advance(scenario: Scenario, state: TableState) -> tuple[TableState, list[Event]]:
     _check_running(state)
     if state.phase_index + 1 >= len(scenario.phases):
-        raise RuleViolation(PHASE, "This is already the last phase of the negotiation.")
+        raise RuleViolation(PHASE, gettext_noop("This is already the last phase of the negotiation."))
     state = replace(state, phase_index=state.phase_index + 1)
     phase = current_phase(scenario, state)
     events = [Event("phase.changed", {"phase": phase_data(phase)})]
@@ -471,12 +530,20 @@ def _advance(scenario: Scenario, state: TableState) -> tuple[TableState, list[Ev
 
 def _news(scenario: Scenario, state: TableState, a: InjectNews) -> tuple[TableState, list[Event]]:
     if state.ended:
-        raise RuleViolation(PHASE, "The negotiation at this table has ended; news no longer reaches it.")
+        raise RuleViolation(
+            PHASE, gettext_noop("The negotiation at this table has ended; news no longer reaches it.")
+        )
     item = scenario.news_item(a.key) if isinstance(a.key, str) else None
     if item is None:
-        raise RuleViolation(INVALID, f"{a.key!r} is not a news item of this scenario.")
+        raise RuleViolation(
+            INVALID, gettext_noop("{key} is not a news item of this scenario."), key=repr(a.key)
+        )
     if item.key in state.news:
-        raise RuleViolation(CONFLICT, f"The news {item.headline!r} has already reached this table.")
+        raise RuleViolation(
+            CONFLICT,
+            gettext_noop("The news “{headline}” has already reached this table."),
+            headline=item.headline,
+        )
     state = replace(state, news=(*state.news, item.key))
     return state, [Event("news", {"key": item.key, "headline": item.headline, "body": item.body})]
 

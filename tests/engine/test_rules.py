@@ -897,8 +897,8 @@ def test_a_proposal_that_combines_excluded_options_is_refused_as_invalid_naming_
     started, _ = apply(sc, TableState(), Start())
     err = refused(sc, started, MakeProposal("russia", WITH_TROOPS), "invalid")
     assert "cannot be combined" in err.message
-    assert "'European reassurance force' (Security guarantees) excludes" in err.message or (
-        "'Freeze the line' (Territory) excludes 'European reassurance force'" in err.message
+    assert "“European reassurance force” (Security guarantees) excludes" in err.message or (
+        "“Freeze the line” (Territory) excludes “European reassurance force”" in err.message
     )
     # exclusion works both ways, and the other packages are untouched
     assert sc.conflicts(WITH_TROOPS) and not sc.conflicts(PLAIN)
