@@ -3,6 +3,8 @@
 // Plain ES module, no build step. Controls are ordinary forms that POST to the fallback view;
 // while the socket is open they are sent over it instead.
 
+import { fmt, gettext, ngettext, pct, pgettext } from "./i18n.js";
+
 const root = document.querySelector("[data-host]");
 document.documentElement.classList.add("js");
 
@@ -11,9 +13,12 @@ const $$ = (sel, el = document) => Array.from(el.querySelectorAll(sel));
 
 const ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ESC[c]);
+/** A translated sentence as HTML: its words escaped, its %(name)s placeholders filled with the
+ * given HTML (role chips, links), which the caller has escaped. */
+const fmtHTML = (text, html) => fmt(esc(text), html);
 
 const code = root?.dataset.code;
-// The scenario's words come in the language this page was served in.
+// The socket speaks the page's language (errors, the scenario's words).
 const langQuery = root?.dataset.lang ? `?lang=${encodeURIComponent(root.dataset.lang)}` : "";
 const transcriptBase = root?.dataset.transcriptBase || "";
 
@@ -62,13 +67,13 @@ function optionLabel(issueKey, optionKey) {
 }
 
 function ago(iso) {
-  if (!iso) return "no activity yet";
+  if (!iso) return gettext("no activity yet");
   const s = Math.max(0, Math.round((Date.now() + clockOffset - Date.parse(iso)) / 1000));
-  if (s < 10) return "just now";
-  if (s < 60) return `${s} s ago`;
+  if (s < 10) return gettext("just now");
+  if (s < 60) return fmt(gettext("%(s)s s ago"), { s });
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ago`;
-  return `${Math.floor(m / 60)} h ${m % 60} min ago`;
+  if (m < 60) return fmt(gettext("%(m)s min ago"), { m });
+  return fmt(gettext("%(h)s h %(m)s min ago"), { h: Math.floor(m / 60), m: m % 60 });
 }
 
 function mmss(seconds) {
@@ -76,8 +81,6 @@ function mmss(seconds) {
   const m = Math.floor(s / 60);
   return `${String(m).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
 }
-
-const pct = (x) => `${Math.round(100 * (Number(x) || 0))}%`;
 
 // --- rendering -----------------------------------------------------------------------------
 
@@ -104,8 +107,8 @@ function allFinished() {
 function finishedSummary() {
   const deals = S.tables.filter((t) => t.agreement != null || t.outcome?.agreement).length;
   const none = S.tables.length - deals;
-  const parts = [`${deals} agreement${deals === 1 ? "" : "s"}`];
-  if (none) parts.push(`${none} table${none === 1 ? "" : "s"} without a deal`);
+  const parts = [fmt(ngettext("%(n)s agreement", "%(n)s agreements", deals), { n: deals })];
+  if (none) parts.push(fmt(ngettext("%(n)s table without a deal", "%(n)s tables without a deal", none), { n: none }));
   return parts.join(", ");
 }
 
@@ -116,11 +119,11 @@ function renderFinished() {
   box.hidden = !(done || st === "ended") || st === "lobby";
   if (box.hidden) return;
   if (st === "ended") {
-    $("#all-finished-title").textContent = "The session has ended.";
-    $("#all-finished-text").textContent = S.tables.length ? `${finishedSummary()}. The debrief is ready.` : "";
+    $("#all-finished-title").textContent = gettext("The session has ended.");
+    $("#all-finished-text").textContent = S.tables.length ? fmt(gettext("%(summary)s. The debrief is ready."), { summary: finishedSummary() }) : "";
   } else {
-    $("#all-finished-title").textContent = S.tables.length === 1 ? "The table has finished." : `Every table has finished (${S.tables.length} of ${S.tables.length}).`;
-    $("#all-finished-text").textContent = `${finishedSummary()}. The clock no longer matters: nobody is negotiating.`;
+    $("#all-finished-title").textContent = S.tables.length === 1 ? gettext("The table has finished.") : fmt(gettext("Every table has finished (%(n)s of %(n)s)."), { n: S.tables.length });
+    $("#all-finished-text").textContent = fmt(gettext("%(summary)s. The clock no longer matters: nobody is negotiating."), { summary: finishedSummary() });
   }
   $("#finish-form").hidden = st === "ended";
   $("#finished-debrief").hidden = st !== "ended";
@@ -131,7 +134,7 @@ function renderRejoin() {
   const sel = $("#rejoin-player");
   const out = $("#rejoin-show");
   const p = S.players.find((x) => String(x.id) === sel.value);
-  out.textContent = p ? `${p.name}'s rejoin code: ` : "";
+  out.textContent = p ? `${fmt(gettext("%(name)s's rejoin code:"), { name: p.name })} ` : "";
   if (p) out.append(Object.assign(document.createElement("strong"), { className: "mono rejoin-code", textContent: p.rejoin_code || "?" }));
 }
 
@@ -140,7 +143,9 @@ function renderHeader() {
   const pill = $("#status-pill");
   const done = st === "running" && allFinished();
   pill.className = `pill pill-${done ? "finished" : st}`;
-  pill.textContent = done ? "All tables finished" : { lobby: "Lobby", running: "Running", ended: "Ended" }[st] || st;
+  pill.textContent = done
+    ? gettext("All tables finished")
+    : { lobby: pgettext("session status", "Lobby"), running: pgettext("session status", "Running"), ended: pgettext("session status", "Ended") }[st] || st;
   $("#session-title").textContent = S.session.title || "";
 }
 
@@ -152,10 +157,10 @@ function renderCounts() {
   const away = people.filter((p) => p.stand_in).length;
   const bots = S.players.filter((p) => !p.removed && p.bot).length;
   $("#player-count").textContent = String(people.length);
-  $("#player-count-label").textContent = people.length === 1 ? "student joined" : "students joined";
-  const bits = [`${online} online`];
-  if (away) bits.push(`${away} away`);
-  if (bots) bits.push(`${bots} bot${bots === 1 ? "" : "s"}`);
+  $("#player-count-label").textContent = ngettext("student joined", "students joined", people.length);
+  const bits = [fmt(ngettext("%(n)s online", "%(n)s online", online), { n: online })];
+  if (away) bits.push(fmt(ngettext("%(n)s away", "%(n)s away", away), { n: away }));
+  if (bots) bits.push(fmt(ngettext("%(n)s bot", "%(n)s bots", bots), { n: bots }));
   $("#online-count").textContent = bits.join(" · ");
 }
 
@@ -165,12 +170,12 @@ function renderPhases() {
   $("#phase-steps").innerHTML = phases
     .map((p, i) => {
       const cls = status === "ended" || i < idx ? "done" : status === "running" && i === idx ? "current" : "";
-      return `<li class="${cls}"${cls === "current" ? ' aria-current="step"' : ""}><span class="step-n" aria-hidden="true">${cls === "done" ? "✓" : i + 1}</span> ${esc(p.name)}${p.agreement ? ' <span class="step-tag">deals possible</span>' : ""}</li>`;
+      return `<li class="${cls}"${cls === "current" ? ' aria-current="step"' : ""}><span class="step-n" aria-hidden="true">${cls === "done" ? "✓" : i + 1}</span> ${esc(p.name)}${p.agreement ? ` <span class="step-tag">${esc(gettext("deals possible"))}</span>` : ""}</li>`;
     })
     .join("");
   const key = status === "running" && phase ? phase.key : status;
   if (lastPhaseKey !== null && key !== lastPhaseKey) {
-    $("#phase-announce").textContent = status === "running" && phase ? `Phase: ${phase.name}` : status === "ended" ? "The session has ended." : "";
+    $("#phase-announce").textContent = status === "running" && phase ? fmt(gettext("Phase: %(phase)s"), { phase: phase.name }) : status === "ended" ? gettext("The session has ended.") : "";
   }
   lastPhaseKey = key;
 }
@@ -183,21 +188,21 @@ function renderClock() {
   const block = $("#clock-block");
   block.classList.remove("is-paused", "is-low", "is-over");
   if (status === "lobby") {
-    name.textContent = "Lobby: waiting to start";
+    name.textContent = gettext("Lobby: waiting to start");
     const first = S.session.phases[0];
     clock.textContent = first ? mmss(first.duration_seconds) : "--:--";
     return;
   }
   if (status === "ended" || !phase) {
-    name.textContent = "Session ended";
-    clock.textContent = "Ended";
+    name.textContent = gettext("Session ended");
+    clock.textContent = pgettext("clock", "Ended");
     block.classList.add("is-over");
     renderWarning(null);
     return;
   }
   if (allFinished()) {
-    name.textContent = "Every table has finished";
-    clock.textContent = "Done";
+    name.textContent = gettext("Every table has finished");
+    clock.textContent = pgettext("clock", "Done");
     block.classList.add("is-over");
     renderWarning(null);
     return;
@@ -206,14 +211,14 @@ function renderClock() {
   if (phase.paused) {
     left = phase.remaining ?? 0;
     block.classList.add("is-paused");
-    name.textContent = `${phase.name} · paused`;
+    name.textContent = fmt(gettext("%(phase)s · paused"), { phase: phase.name });
   } else {
     left = phase.ends_at ? (Date.parse(phase.ends_at) - (Date.now() + clockOffset)) / 1000 : 0;
     name.textContent = phase.name;
   }
   if (left <= 60 && !phase.paused) block.classList.add("is-low");
   clock.textContent = left <= 0 && !phase.paused ? "00:00" : mmss(left);
-  if (left <= 0 && !phase.paused) name.textContent = `${phase.name} · time is up, moving on…`;
+  if (left <= 0 && !phase.paused) name.textContent = fmt(gettext("%(phase)s · time is up, moving on…"), { phase: phase.name });
   renderWarning(phase.paused ? null : left);
 }
 
@@ -228,10 +233,10 @@ function renderWarning(left) {
     return;
   }
   const next = S.session.phases[phase.index + 1];
-  $("#clock-warning-title").textContent = `${mmss(left)} left in ${phase.name}.`;
+  $("#clock-warning-title").textContent = fmt(gettext("%(time)s left in %(phase)s."), { time: mmss(left), phase: phase.name });
   $("#clock-warning-text").textContent = next
-    ? `Then ${next.name} starts for every table still negotiating.`
-    : "Then the clock ends the game: tables without an agreement end with no deal.";
+    ? fmt(gettext("Then %(phase)s starts for every table still negotiating."), { phase: next.name })
+    : gettext("Then the clock ends the game: tables without an agreement end with no deal.");
   box.classList.toggle("is-final", !next);
   if (box.hidden || box.dataset.phase !== phase.key) {
     box.hidden = false;
@@ -256,18 +261,20 @@ function renderLobby() {
   const bots = S.players.filter((p) => !p.removed && p.bot);
   const tables = new Map(S.tables.map((t) => [t.id, t]));
   if (!people.length && !bots.length) {
-    setHTML(list, '<li class="lobby-empty">Nobody has joined yet. Show the code.</li>');
+    setHTML(list, `<li class="lobby-empty">${esc(gettext("Nobody has joined yet. Show the code."))}</li>`);
     return;
   }
   const items = people.map((p) => {
     const t = tables.get(p.table);
-    const where = t && p.role ? `<span class="where">T${t.number} ${roleChip(p.role)}</span>` : '<span class="where waiting">waiting for a seat</span>';
+    const where = t && p.role
+      ? `<span class="where">${esc(fmt(gettext("T%(n)s"), { n: t.number }))} ${roleChip(p.role)}</span>`
+      : `<span class="where waiting">${esc(gettext("waiting for a seat"))}</span>`;
     return `<li class="lobby-item${p.connected ? " on" : " off"}">
       <span class="conn-dot" aria-hidden="true"></span><span class="name">${esc(p.name)}</span>
-      <span class="visually-hidden">${p.connected ? "online" : "offline"}</span>
-      ${p.stand_in ? '<span class="mark-away">away · bot plays</span>' : ""}${where}</li>`;
+      <span class="visually-hidden">${esc(p.connected ? gettext("online") : gettext("offline"))}</span>
+      ${p.stand_in ? `<span class="mark-away">${esc(gettext("away · bot plays"))}</span>` : ""}${where}</li>`;
   });
-  if (bots.length) items.push(`<li class="lobby-item bots"><span class="mark-bot">bot</span> <span class="name">${bots.length} bot${bots.length === 1 ? "" : "s"}</span></li>`);
+  if (bots.length) items.push(`<li class="lobby-item bots"><span class="mark-bot">${esc(gettext("bot"))}</span> <span class="name">${esc(fmt(ngettext("%(n)s bot", "%(n)s bots", bots.length), { n: bots.length }))}</span></li>`);
   setHTML(list, items.join(""));
 }
 
@@ -280,12 +287,12 @@ function setHTML(el, html) {
 
 function tableStatus(t) {
   if (t.outcome || t.ended) {
-    if (t.agreement != null || t.outcome?.agreement) return { label: "Agreement reached", tone: "good" };
-    return { label: "Ended: no deal", tone: "bad" };
+    if (t.agreement != null || t.outcome?.agreement) return { label: gettext("Agreement reached"), tone: "good" };
+    return { label: gettext("Ended: no deal"), tone: "bad" };
   }
-  if (!t.started) return { label: "Waiting to start", tone: "idle" };
+  if (!t.started) return { label: gettext("Waiting to start"), tone: "idle" };
   const ph = S.session.phase;
-  return { label: ph ? `Negotiating · ${ph.name}` : "Negotiating", tone: "live" };
+  return { label: ph ? fmt(gettext("Negotiating · %(phase)s"), { phase: ph.name }) : gettext("Negotiating"), tone: "live" };
 }
 
 function transcriptUrl(n) {
@@ -304,8 +311,11 @@ function proposalHTML(p, t) {
     .map((r) => {
       const a = (p.answers || {})[r.key];
       const mark = a === "accept" ? "✓" : a === "reject" ? "✗" : "·";
-      const word = a === "accept" ? "accepted" : a === "reject" ? "rejected" : "no answer yet";
-      return `<li class="ans ans-${a || "none"}${required.has(r.key) ? " must" : ""}" title="${esc(r.name)}: ${word}${required.has(r.key) ? " (must sign)" : ""}">${roleChip(r.key, { short: true })}<span class="ans-mark" aria-hidden="true">${mark}</span><span class="visually-hidden">${esc(r.name)} ${word}${required.has(r.key) ? ", must sign" : ""}</span></li>`;
+      const word = a === "accept" ? gettext("accepted") : a === "reject" ? gettext("rejected") : gettext("no answer yet");
+      const must = required.has(r.key);
+      const title = fmt(must ? gettext("%(role)s: %(answer)s (must sign)") : gettext("%(role)s: %(answer)s"), { role: r.name, answer: word });
+      const said = fmt(must ? gettext("%(role)s %(answer)s, must sign") : gettext("%(role)s %(answer)s"), { role: r.name, answer: word });
+      return `<li class="ans ans-${a || "none"}${must ? " must" : ""}" title="${esc(title)}">${roleChip(r.key, { short: true })}<span class="ans-mark" aria-hidden="true">${mark}</span><span class="visually-hidden">${esc(said)}</span></li>`;
     })
     .join("");
   const pendingRoles = (p.pending || []).map((k) => roleOf(k).name);
@@ -313,14 +323,15 @@ function proposalHTML(p, t) {
   // A counter to another role's proposal is also its author's rejection of that one.
   const countered = (t.proposals || []).find((q) => q.id === p.replaces);
   const counterNote = p.replaces
-    ? ` <span class="prop-meta">${countered && countered.author !== p.author ? `counters #${esc(p.replaces)} (and rejects it)` : `replaces #${esc(p.replaces)}`}</span>`
+    ? ` <span class="prop-meta">${esc(fmt(countered && countered.author !== p.author ? gettext("counters #%(id)s (and rejects it)") : gettext("replaces #%(id)s"), { id: p.replaces }))}</span>`
     : "";
-  const counteredBy = (t.proposals || []).filter((q) => q.replaces === p.id && q.author !== p.author).map((q) => `#${esc(q.id)}`);
+  const counteredBy = (t.proposals || []).filter((q) => q.replaces === p.id && q.author !== p.author).map((q) => `#${q.id}`);
+  const head = fmtHTML(gettext("%(id)s by %(role)s"), { id: `<span class="prop-id">#${esc(p.id)}</span>`, role: roleChip(p.author) });
   return `<li class="prop${agreed ? " agreed" : ""}">
-    <p class="prop-head"><span class="prop-id">#${esc(p.id)}</span> by ${roleChip(p.author)}${counterNote}${counteredBy.length ? ` <span class="prop-meta">countered by ${counteredBy.join(", ")}</span>` : ""}</p>
+    <p class="prop-head">${head}${counterNote}${counteredBy.length ? ` <span class="prop-meta">${esc(fmt(gettext("countered by %(ids)s"), { ids: counteredBy.join(", ") }))}</span>` : ""}</p>
     <ul class="terms">${terms}</ul>
-    <ul class="answers" aria-label="Answers">${answers}</ul>
-    ${!agreed && pendingRoles.length ? `<p class="needs">Waiting for ${esc(pendingRoles.join(", "))}</p>` : ""}
+    <ul class="answers" aria-label="${esc(gettext("Answers"))}">${answers}</ul>
+    ${!agreed && pendingRoles.length ? `<p class="needs">${esc(fmt(gettext("Waiting for %(roles)s"), { roles: pendingRoles.join(", ") }))}</p>` : ""}
   </li>`;
 }
 
@@ -329,21 +340,24 @@ function outcomeHTML(t) {
   if (!o) return "";
   const d = o.durability || {};
   const r = d.realized || {};
-  const story = !o.agreement
-    ? `${(S && S.no_deal_text) || "No agreement"}.`
-    : r.held
-      ? `Durability ${pct(d.expected_peace)} · held in the simulation`
-      : r.collapse_year
-        ? `Durability ${pct(d.expected_peace)} · broke in year ${esc(r.collapse_year)} (simulated)`
-        : `Durability ${pct(d.expected_peace)}`;
+  const durability = pct(Number(d.expected_peace) || 0);
+  const story = esc(
+    !o.agreement
+      ? `${(S && S.no_deal_text) || gettext("No agreement")}.`
+      : r.held
+        ? fmt(gettext("Durability %(pct)s · held in the simulation"), { pct: durability })
+        : r.collapse_year
+          ? fmt(gettext("Durability %(pct)s · broke in year %(year)s (simulated)"), { pct: durability, year: r.collapse_year })
+          : fmt(gettext("Durability %(pct)s"), { pct: durability }),
+  );
   const scores = S.roles
     .filter((role) => o.scores?.[role.key])
     .map((role) => {
       const s = o.scores[role.key];
-      return `<li>${roleChip(role.key, { short: true })} <span class="num" title="tactical score, then total">${Math.round(s.tactical)} → <strong>${Math.round(s.total)}</strong></span></li>`;
+      return `<li>${roleChip(role.key, { short: true })} <span class="num" title="${esc(gettext("tactical score, then total"))}">${Math.round(s.tactical)} → <strong>${Math.round(s.total)}</strong></span></li>`;
     })
     .join("");
-  return `<div class="tc-outcome ${o.agreement ? "deal" : "nodeal"}"><p>${story}</p><p class="mini-legend">Scores: won at the table → total</p><ul class="mini-scores" aria-label="Scores: won at the table, then total">${scores}</ul></div>`;
+  return `<div class="tc-outcome ${o.agreement ? "deal" : "nodeal"}"><p>${story}</p><p class="mini-legend">${esc(gettext("Scores: won at the table → total"))}</p><ul class="mini-scores" aria-label="${esc(gettext("Scores: won at the table, then total"))}">${scores}</ul></div>`;
 }
 
 function tableCardHTML(t) {
@@ -357,36 +371,38 @@ function tableCardHTML(t) {
           const standIn = full?.stand_in;
           const isBot = full ? full.bot : p.bot;
           const on = p.connected || isBot || standIn;
-          return `<span class="person ${on ? "on" : "off"}"><span class="conn-dot" aria-hidden="true"></span>${esc(p.name)}<span class="visually-hidden">, ${isBot ? "bot" : p.connected ? "online" : "offline"}</span>${isBot ? ' <span class="mark-bot">bot</span>' : ""}${standIn ? ' <span class="mark-away">away · bot plays</span>' : ""}</span>`;
+          const said = isBot ? gettext("bot") : p.connected ? gettext("online") : gettext("offline");
+          return `<span class="person ${on ? "on" : "off"}"><span class="conn-dot" aria-hidden="true"></span>${esc(p.name)}<span class="visually-hidden">, ${esc(said)}</span>${isBot ? ` <span class="mark-bot">${esc(gettext("bot"))}</span>` : ""}${standIn ? ` <span class="mark-away">${esc(gettext("away · bot plays"))}</span>` : ""}</span>`;
         })
         .join("");
-      return `<li class="seat">${roleChip(seat.role)}<span class="seat-people">${people || '<span class="seat-empty">empty seat</span>'}</span></li>`;
+      return `<li class="seat">${roleChip(seat.role)}<span class="seat-people">${people || `<span class="seat-empty">${esc(gettext("empty seat"))}</span>`}</span></li>`;
     })
     .join("");
   const open = (t.proposals || []).filter((p) => p.status === "open");
   const agreed = (t.proposals || []).find((p) => p.status === "agreed" || p.id === t.agreement);
   const shown = open.slice(-3).reverse();
+  const more = open.length > 3 ? `<p class="more">${esc(fmt(ngettext("+ %(n)s more in the transcript", "+ %(n)s more in the transcript", open.length - 3), { n: open.length - 3 }))}</p>` : "";
   const props = agreed
-    ? `<div class="tc-props"><h4>Agreement</h4><ul class="props">${proposalHTML(agreed, t)}</ul></div>`
+    ? `<div class="tc-props"><h4>${esc(gettext("Agreement"))}</h4><ul class="props">${proposalHTML(agreed, t)}</ul></div>`
     : open.length
-      ? `<div class="tc-props"><h4>On the table <span class="count num">${open.length}</span></h4><ul class="props">${shown.map((p) => proposalHTML(p, t)).join("")}</ul>${open.length > 3 ? `<p class="more">+ ${open.length - 3} more in the transcript</p>` : ""}</div>`
+      ? `<div class="tc-props"><h4>${esc(gettext("On the table"))} <span class="count num">${open.length}</span></h4><ul class="props">${shown.map((p) => proposalHTML(p, t)).join("")}</ul>${more}</div>`
       : t.started && !t.ended
-        ? '<p class="tc-quiet">No proposal on the table yet.</p>'
+        ? `<p class="tc-quiet">${esc(gettext("No proposal on the table yet."))}</p>`
         : "";
   const news = (t.news || []).length
-    ? `<ul class="tc-news" aria-label="News that reached table ${esc(t.number)}">${t.news.map((k) => `<li><span class="tc-news-tag">News</span> ${esc(S.news_items.find((n) => n.key === k)?.headline || k)}</li>`).join("")}</ul>`
+    ? `<ul class="tc-news" aria-label="${esc(fmt(gettext("News that reached table %(n)s"), { n: t.number }))}">${t.news.map((k) => `<li><span class="tc-news-tag">${esc(gettext("News"))}</span> ${esc(S.news_items.find((n) => n.key === k)?.headline || k)}</li>`).join("")}</ul>`
     : "";
   const badge =
     t.agreement != null || t.outcome?.agreement
-      ? '<span class="agree-badge yes">✓ Agreement</span>'
+      ? `<span class="agree-badge yes">✓ ${esc(gettext("Agreement"))}</span>`
       : t.ended
-        ? '<span class="agree-badge no">No deal</span>'
+        ? `<span class="agree-badge no">${esc(gettext("No deal"))}</span>`
         : t.started
-          ? '<span class="agree-badge pending">No agreement yet</span>'
+          ? `<span class="agree-badge pending">${esc(gettext("No agreement yet"))}</span>`
           : "";
   const url = transcriptUrl(t.number);
   return `<header class="tc-head">
-      <h3><a href="${esc(url)}" target="_blank" rel="noopener">Table ${esc(t.number)}<span class="visually-hidden"> transcript (opens in a new tab)</span></a></h3>
+      <h3><a href="${esc(url)}" target="_blank" rel="noopener">${esc(fmt(gettext("Table %(n)s"), { n: t.number }))}<span class="visually-hidden"> ${esc(gettext("transcript (opens in a new tab)"))}</span></a></h3>
       ${badge}
     </header>
     <p class="tc-status tone-${st.tone}">${esc(st.label)}</p>
@@ -394,14 +410,14 @@ function tableCardHTML(t) {
     ${props}
     ${outcomeHTML(t)}
     ${news}
-    <p class="tc-foot"><span class="tc-activity">Last activity <span data-ago="${esc(t.last_activity || "")}">${esc(ago(t.last_activity))}</span></span>
-      <a class="tc-link" href="${esc(url)}" target="_blank" rel="noopener">Transcript →<span class="visually-hidden"> of table ${esc(t.number)}, private channels included (opens in a new tab)</span></a></p>`;
+    <p class="tc-foot"><span class="tc-activity">${esc(gettext("Last activity"))} <span data-ago="${esc(t.last_activity || "")}">${esc(ago(t.last_activity))}</span></span>
+      <a class="tc-link" href="${esc(url)}" target="_blank" rel="noopener">${esc(gettext("Transcript →"))}<span class="visually-hidden"> ${esc(fmt(gettext("of table %(n)s, private channels included (opens in a new tab)"), { n: t.number }))}</span></a></p>`;
 }
 
 function renderTables() {
   const grid = $("#table-grid");
   if (!S.tables.length) {
-    setHTML(grid, '<p class="empty">No tables yet: they open as students join.</p>');
+    setHTML(grid, `<p class="empty">${esc(gettext("No tables yet: they open as students join."))}</p>`);
     return;
   }
   // keyed update: only the cards whose content changed are replaced (keeps focus elsewhere)
@@ -456,34 +472,40 @@ function renderControls() {
   const adv = $("#advance-btn");
   const next = phase ? S.session.phases[phase.index + 1] : null;
   if (st === "running" && phase && !next) {
-    adv.textContent = "End the last phase (ends the session)";
-    adv.dataset.confirm = "This is the last phase: advancing ends the session for every table. Tables without an agreement end with no deal.";
-    adv.dataset.label = "End the session";
+    adv.textContent = gettext("End the last phase (ends the session)");
+    adv.dataset.confirm = gettext("This is the last phase: advancing ends the session for every table. Tables without an agreement end with no deal.");
+    adv.dataset.label = gettext("End the session");
     adv.classList.add("danger");
   } else {
-    adv.textContent = next ? `Advance to: ${next.name}` : "Advance to the next phase";
-    adv.dataset.confirm = next && phase ? `End ${phase.name} now{left} and move every table on to ${next.name}?` : "Advance every table to the next phase now?";
-    adv.dataset.label = next ? `Advance to ${next.name}` : "Advance the phase";
+    adv.textContent = next ? fmt(gettext("Advance to: %(phase)s"), { phase: next.name }) : gettext("Advance to the next phase");
+    adv.dataset.confirm = next && phase ? fmt(gettext("End %(phase)s now{left} and move every table on to %(next)s?"), { phase: phase.name, next: next.name }) : gettext("Advance every table to the next phase now?");
+    adv.dataset.label = next ? fmt(gettext("Advance to %(phase)s"), { phase: next.name }) : gettext("Advance the phase");
     adv.classList.remove("danger");
   }
   // player, table and news pickers follow the state
   const tablesById = new Map(S.tables.map((t) => [t.id, t]));
   const label = (p) => {
     const t = tablesById.get(p.table);
-    return `${p.name}${p.bot ? " (bot)" : ""}${t && p.role ? ` · T${t.number} ${roleOf(p.role).name}` : " · no seat"}${p.stand_in ? " · away" : ""}`;
+    const bits = [p.bot ? fmt(gettext("%(name)s (bot)"), { name: p.name }) : p.name];
+    bits.push(t && p.role ? fmt(gettext("T%(n)s %(role)s"), { n: t.number, role: roleOf(p.role).name }) : gettext("no seat"));
+    if (p.stand_in) bits.push(gettext("away"));
+    return bits.join(" · ");
   };
   const live = S.players.filter((p) => !p.removed);
-  for (const sel of $$('select[data-options="players"]')) fillSelect(sel, [{ value: "", label: "Choose…" }, ...live.map((p) => ({ value: p.id, label: label(p) }))]);
-  for (const sel of $$('select[data-options="humans"]')) fillSelect(sel, [{ value: "", label: "Choose…" }, ...live.filter((p) => !p.bot).map((p) => ({ value: p.id, label: label(p) }))]);
+  const choose = gettext("Choose…");
+  for (const sel of $$('select[data-options="players"]')) fillSelect(sel, [{ value: "", label: choose }, ...live.map((p) => ({ value: p.id, label: label(p) }))]);
+  for (const sel of $$('select[data-options="humans"]')) fillSelect(sel, [{ value: "", label: choose }, ...live.filter((p) => !p.bot).map((p) => ({ value: p.id, label: label(p) }))]);
   const removed = S.players.filter((p) => p.removed && !p.bot);
-  for (const sel of $$('select[data-options="removed"]')) fillSelect(sel, [{ value: "", label: removed.length ? "Choose…" : "Nobody was removed" }, ...removed.map((p) => ({ value: p.id, label: p.name }))]);
-  for (const sel of $$('select[data-options="tables"]')) fillSelect(sel, S.tables.map((t) => ({ value: t.id, label: `Table ${t.number}` })));
+  for (const sel of $$('select[data-options="removed"]')) fillSelect(sel, [{ value: "", label: removed.length ? choose : gettext("Nobody was removed") }, ...removed.map((p) => ({ value: p.id, label: p.name }))]);
+  for (const sel of $$('select[data-options="tables"]')) fillSelect(sel, S.tables.map((t) => ({ value: t.id, label: fmt(gettext("Table %(n)s"), { n: t.number }) })));
   const news = $("#news-select");
   fillSelect(
     news,
     S.news_items.map((n) => {
       const reached = S.tables.filter((t) => (t.news || []).includes(n.key)).length;
-      const note = reached ? ` (already at ${reached === S.tables.length ? "every table" : `${reached} of ${S.tables.length} tables`})` : "";
+      const note = reached
+        ? ` ${reached === S.tables.length ? gettext("(already at every table)") : fmt(ngettext("(already at %(n)s of %(total)s table)", "(already at %(n)s of %(total)s tables)", S.tables.length), { n: reached, total: S.tables.length })}`
+        : "";
       return { value: n.key, label: n.headline + note };
     }),
   );
@@ -493,7 +515,7 @@ function renderControls() {
   setHTML(
     targets,
     S.tables
-      .map((t) => `<label class="${t.ended ? "ended" : ""}"><input type="checkbox" name="tables" value="${t.id}"${chosen.has(String(t.id)) ? " checked" : ""}${t.ended ? " disabled" : ""}> Table ${t.number}${t.ended ? " (ended)" : ""}</label>`)
+      .map((t) => `<label class="${t.ended ? "ended" : ""}"><input type="checkbox" name="tables" value="${t.id}"${chosen.has(String(t.id)) ? " checked" : ""}${t.ended ? " disabled" : ""}> ${esc(fmt(t.ended ? gettext("Table %(n)s (ended)") : gettext("Table %(n)s"), { n: t.number }))}</label>`)
       .join(""),
   );
   $("#debrief-link").classList.toggle("secondary", st !== "ended");
@@ -516,12 +538,18 @@ function renderNewsPreview() {
   const points = [...byRole].map(([r, list]) => `<li>${roleChip(r)}: ${list.join("; ")}</li>`).join("");
   const d = fx.durability;
   const change = d ? Math.round(100 * d.after) - Math.round(100 * d.before) : 0;
+  const size = Math.abs(change);
+  const changeText = !change
+    ? gettext("(no change)")
+    : change > 0
+      ? fmt(ngettext("(+%(n)s point: deals become more durable)", "(+%(n)s points: deals become more durable)", size), { n: size })
+      : fmt(ngettext("(\u2212%(n)s point: deals become less durable)", "(\u2212%(n)s points: deals become less durable)", size), { n: size });
   const dur = d
-    ? `<p class="np-dur">Durability of the compromise deal: <strong class="num">${pct(d.before)} → ${pct(d.after)}</strong>${change ? ` (${change > 0 ? "+" : "\u2212"}${Math.abs(change)} points: deals ${change > 0 ? "become more" : "become less"} durable)` : " (no change)"}</p>`
+    ? `<p class="np-dur">${fmtHTML(gettext("Durability of the compromise deal: %(change)s"), { change: `<strong class="num">${esc(pct(d.before))} → ${esc(pct(d.after))}</strong>` })} ${esc(changeText)}</p>`
     : "";
   setHTML(
     box,
-    `<p class="np-body">${esc(item.body || "")}</p>${points ? `<p class="np-head">Points it changes (each student sees only their own):</p><ul class="np-points">${points}</ul>` : '<p class="np-head">It changes nobody\'s points.</p>'}${dur}`,
+    `<p class="np-body">${esc(item.body || "")}</p>${points ? `<p class="np-head">${esc(gettext("Points it changes (each student sees only their own):"))}</p><ul class="np-points">${points}</ul>` : `<p class="np-head">${esc(gettext("It changes nobody's points."))}</p>`}${dur}`,
   );
 }
 
@@ -623,7 +651,7 @@ function connect() {
   clearTimeout(retryTimer);
   retryTimer = null;
   if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) return;
-  setConn("connecting", "Connecting…");
+  setConn("connecting", gettext("Connecting…"));
   const proto = location.protocol === "https:" ? "wss" : "ws";
   const sock = new WebSocket(`${proto}://${location.host}/ws/host/${encodeURIComponent(code)}/${langQuery}`);
   ws = sock;
@@ -631,7 +659,7 @@ function connect() {
   sock.addEventListener("open", () => {
     opened = true;
     everOnline = true;
-    setConn("online", "Live");
+    setConn("online", gettext("Live"));
     flushPending();
   });
   sock.addEventListener("message", (ev) => {
@@ -648,15 +676,17 @@ function connect() {
     ws = null;
     renderPendingNote(); // the actions stay pending: they are sent again once reconnected
     if (ev.code === 4403) {
-      setConn("denied", "No access");
-      $("#conn-banner-title").textContent = "This dashboard no longer has access: you signed out, or the session's owner removed you.";
-      $("#conn-banner-text").innerHTML = `<a href="/admin/login/?next=${encodeURIComponent(location.pathname)}">Sign in again</a> to get live updates.`;
+      setConn("denied", gettext("No access"));
+      $("#conn-banner-title").textContent = gettext("This dashboard no longer has access: you signed out, or the session's owner removed you.");
+      $("#conn-banner-text").innerHTML = fmtHTML(gettext("%(link)s to get live updates."), {
+        link: `<a href="/admin/login/?next=${encodeURIComponent(location.pathname)}">${esc(gettext("Sign in again"))}</a>`,
+      });
       return;
     }
     if (ev.code === 4404) {
-      setConn("missing", "No such session");
-      $("#conn-banner-title").textContent = "This session no longer exists.";
-      $("#conn-banner-text").innerHTML = '<a href="/host/">Back to your sessions</a>.';
+      setConn("missing", gettext("No such session"));
+      $("#conn-banner-title").textContent = gettext("This session no longer exists.");
+      $("#conn-banner-text").innerHTML = `<a href="/host/">${esc(gettext("Back to your sessions"))}</a>.`;
       return;
     }
     if (opened) retry = 0;
@@ -664,8 +694,8 @@ function connect() {
     const delay = ev.code === 1012 ? Math.random() * 800 : Math.min(15000, 700 * 2 ** retry) * (0.8 + Math.random() * 0.4);
     retry = Math.min(retry + 1, 6);
     retryAt = Date.now() + delay;
-    setConn("offline", "Offline");
-    $("#conn-banner-title").textContent = "Connection lost.";
+    setConn("offline", gettext("Offline"));
+    $("#conn-banner-title").textContent = gettext("Connection lost.");
     updateRetryText();
     retryTimer = setTimeout(connect, delay);
   });
@@ -674,7 +704,7 @@ function connect() {
 function updateRetryText() {
   if (!retryTimer) return;
   const s = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
-  $("#conn-banner-text").textContent = `Reconnecting in ${s} s… The dashboard may be out of date; controls still work (the page reloads).`;
+  $("#conn-banner-text").textContent = fmt(gettext("Reconnecting in %(s)s s… The dashboard may be out of date; controls still work (the page reloads)."), { s });
 }
 
 function send(msg) {
@@ -705,7 +735,7 @@ function renderPendingNote() {
   const note = $("#pending-note");
   if (!note) return;
   note.hidden = !waiting.length;
-  if (waiting.length) $("#pending-text").textContent = `your move will be sent: ${waiting.map((p) => `“${p.label}”`).join(", ")}.`;
+  if (waiting.length) $("#pending-text").textContent = fmt(gettext("your move will be sent: %(moves)s."), { moves: waiting.map((p) => fmt(gettext("“%(label)s”"), { label: p.label })).join(", ") });
 }
 
 // An action that got no answer on an open socket for a long while is sent again (same ref).
@@ -750,7 +780,7 @@ function onMessage(msg) {
         const p = pending.get(msg.ref);
         resendRound = 0;
         clearPending(msg.ref, p);
-        toast(`✓ Done: ${p.label}`);
+        toast(`✓ ${fmt(gettext("Done: %(label)s"), { label: p.label })}`);
         if (p.then === "debrief") location.assign(root.dataset.debriefUrl);
       }
       break;
@@ -763,7 +793,7 @@ function onMessage(msg) {
         break;
       }
       if (msg.ref && pending.has(msg.ref)) clearPending(msg.ref, pending.get(msg.ref));
-      showError(msg.message || "Something went wrong.", msg.code);
+      showError(msg.message || gettext("Something went wrong."), msg.code);
       break;
     default:
       break;
@@ -810,19 +840,19 @@ function buildMessage(form, submitter) {
   for (const f of ["news", "role"]) if (fd.get(f)) msg[f] = fd.get(f);
   if (fd.get("on") !== null) msg.on = fd.get("on") === "1";
   if ((msg.type === "seat.move" || msg.type === "seat.remove" || msg.type === "seat.stand_in" || msg.type === "seat.hand_over" || msg.type === "seat.readmit") && !Number.isInteger(msg.player)) {
-    return { error: "Choose a student first." };
+    return { error: gettext("Choose a student first.") };
   }
-  if (msg.type === "seat.hand_over" && !Number.isInteger(msg.to)) return { error: "Choose the name the new device joined as." };
+  if (msg.type === "seat.hand_over" && !Number.isInteger(msg.to)) return { error: gettext("Choose the name the new device joined as.") };
   if (msg.type === "news.inject") {
     const key = msg.news;
     if (fd.get("target") === "chosen") {
       msg.tables = fd.getAll("tables").map((v) => Number.parseInt(v, 10));
-      if (!msg.tables.length) return { error: "Tick at least one table, or send the news to every table." };
+      if (!msg.tables.length) return { error: gettext("Tick at least one table, or send the news to every table.") };
     } else {
       // Every table still negotiating that has not had this news yet. (Listing them avoids the
       // server refusing the whole injection because one table has ended or already has it.)
       msg.tables = (S?.tables || []).filter((t) => !t.ended && !(t.news || []).includes(key)).map((t) => t.id);
-      if (!msg.tables.length) return { error: "Every table still negotiating has already had this news (or none is negotiating)." };
+      if (!msg.tables.length) return { error: gettext("Every table still negotiating has already had this news (or none is negotiating).") };
     }
   }
   return msg;
@@ -831,7 +861,7 @@ function buildMessage(form, submitter) {
 function confirmDialog(text, okLabel) {
   const dlg = $("#confirm-dialog");
   $("#confirm-text").textContent = text;
-  $("#confirm-ok").textContent = okLabel || "Yes, do it";
+  $("#confirm-ok").textContent = okLabel || gettext("Yes, do it");
   return new Promise((resolve) => {
     dlg.addEventListener("close", () => resolve(dlg.returnValue === "ok"), { once: true });
     dlg.returnValue = "";
@@ -847,17 +877,19 @@ function confirmText(form, submitter) {
     if (left !== null && left + Number(submitter.value) < 5) {
       const phase = S.session.phase;
       const next = S.session.phases[phase.index + 1];
-      raw = `Only ${mmss(left)} is left: taking a minute off ends ${phase.name} now` + (next ? ` and moves every table on to ${next.name}.` : ", and with it the session: tables without an agreement end with no deal.");
+      raw = next
+        ? fmt(gettext("Only %(time)s is left: taking a minute off ends %(phase)s now and moves every table on to %(next)s."), { time: mmss(left), phase: phase.name, next: next.name })
+        : fmt(gettext("Only %(time)s is left: taking a minute off ends %(phase)s now, and with it the session: tables without an agreement end with no deal."), { time: mmss(left), phase: phase.name });
       submitter.dataset.ends = "1";
     }
   }
   if (!raw) return null;
-  const name = (sel) => (sel && sel.selectedIndex > 0 ? sel.options[sel.selectedIndex].text.split(" · ")[0] : "this student");
+  const name = (sel) => (sel && sel.selectedIndex > 0 ? sel.options[sel.selectedIndex].text.split(" · ")[0] : gettext("this student"));
   const left = secondsLeft();
   return raw
-    .replace("{player}", name(form.querySelector("select[name=player]")))
-    .replace("{to}", name(form.querySelector("select[name=to]")))
-    .replace("{left}", left !== null && left > 0 ? ` (${mmss(left)} left)` : "");
+    .replaceAll("{player}", name(form.querySelector("select[name=player]")))
+    .replaceAll("{to}", name(form.querySelector("select[name=to]")))
+    .replace("{left}", left !== null && left > 0 ? ` ${fmt(gettext("(%(time)s left)"), { time: mmss(left) })}` : "");
 }
 
 /** Seats with nobody in them, table by table: "Table 1: Europe". */
@@ -874,8 +906,11 @@ function emptySeats() {
 function askToStart(empty) {
   const dlg = $("#start-dialog");
   const n = empty.reduce((a, e) => a + e.roles.length, 0);
-  $("#start-text").textContent = `${n} seat${n === 1 ? " has" : "s have"} no student yet. A role nobody plays cannot answer proposals or private messages.`;
-  $("#start-empty").replaceChildren(...empty.map((e) => Object.assign(document.createElement("li"), { textContent: `Table ${e.table}: ${e.roles.join(", ")}` })));
+  $("#start-text").textContent = fmt(
+    ngettext("%(n)s seat has no student yet. A role nobody plays cannot answer proposals or private messages.", "%(n)s seats have no student yet. A role nobody plays cannot answer proposals or private messages.", n),
+    { n },
+  );
+  $("#start-empty").replaceChildren(...empty.map((e) => Object.assign(document.createElement("li"), { textContent: fmt(gettext("Table %(n)s: %(roles)s"), { n: e.table, roles: e.roles.join(", ") }) })));
   return new Promise((resolve) => {
     dlg.addEventListener("close", () => resolve(dlg.returnValue || "wait"), { once: true });
     dlg.returnValue = "";
@@ -904,7 +939,7 @@ document.addEventListener("submit", async (ev) => {
       return;
     }
   }
-  const ends = submitter?.dataset.ends === "1" && S?.session.phase ? `End ${S.session.phase.name} now` : null;
+  const ends = submitter?.dataset.ends === "1" && S?.session.phase ? fmt(gettext("End %(phase)s now"), { phase: S.session.phase.name }) : null;
   if (question && !(await confirmDialog(question, ends || submitter?.dataset.label))) {
     if (submitter) delete submitter.dataset.ends;
     return;
@@ -927,13 +962,13 @@ document.addEventListener("submit", async (ev) => {
     form.requestSubmit(submitter);
     return;
   }
-  const label = submitter?.dataset.label || "Done";
+  const label = submitter?.dataset.label || pgettext("an action", "Done");
   const buttons = submitter ? [submitter] : [];
   for (const b of buttons) {
     b.disabled = true;
     b.setAttribute("aria-busy", "true");
   }
-  if (bots) queueAction({ type: "seats.fill_bots" }, "Fill the empty seats with bots", []);
+  if (bots) queueAction({ type: "seats.fill_bots" }, gettext("Fill the empty seats with bots"), []);
   queueAction(msg, label, buttons, form.dataset.then || "");
 });
 

@@ -2,6 +2,7 @@
 // Speaks the wire contract (shared/contract/protocol.md). User text goes in through
 // textContent only; the brief is the one piece of HTML, sanitised by the server.
 
+import { fixed, fmt, fmt1, gettext, listNodes, listText, ngettext, num, pct, pct1, pgettext, timeText } from "./i18n.js";
 import { effectBar, survivalChart } from "./svg.js";
 
 const app = document.getElementById("app");
@@ -51,9 +52,6 @@ const store = {
   },
 };
 
-const fmt1 = (x) => (Math.round(x * 10) / 10).toFixed(1).replace(/\.0$/, "");
-const pct = (x) => `${Math.round(x * 100)}%`;
-const num = (x) => (Number.isInteger(x) ? String(x) : fmt1(x));
 const cssKey = (k) => String(k).replace(/[^a-zA-Z0-9_-]/g, "_");
 
 /** ISO 8601 from the server (microseconds, +00:00) as ms; every browser reads 3 fraction digits. */
@@ -62,18 +60,18 @@ function parseTime(iso) {
   return Date.parse(iso.replace(/(\.\d{3})\d+/, "$1"));
 }
 
-function listText(items) {
-  if (items.length <= 1) return items.join("");
-  return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
-}
-
-/** Interleave nodes with ", " and " and " as a sentence list. */
-function listNodes(nodes) {
+/** A sentence with nodes (role chips) in it: its %(name)s placeholders filled with the nodes or
+ * texts of `parts`, the words around them translated as one message. */
+function sentence(text, parts) {
   const out = [];
-  nodes.forEach((n, i) => {
-    if (i > 0) out.push(i === nodes.length - 1 ? " and " : ", ");
-    out.push(n);
-  });
+  let last = 0;
+  for (const m of text.matchAll(/%\((\w+)\)s/g)) {
+    if (m.index > last) out.push(text.slice(last, m.index));
+    const v = parts[m[1]];
+    out.push(...(Array.isArray(v) ? v : [v ?? m[0]]));
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) out.push(text.slice(last));
   return out;
 }
 
@@ -223,17 +221,15 @@ function needsLine(terms) {
     const extra = (o.commits || []).filter((r) => !base.includes(r)).sort((a, b) => S.roleOrder.indexOf(a) - S.roleOrder.indexOf(b));
     if (extra.length) byOption.set(o, extra);
   }
-  const out = ["Needs ", ...listNodes(base.map((r) => roleChip(r)))];
-  if (byOption.size) {
-    const parts = [];
-    for (const [o, rs] of byOption) {
-      if (parts.length) parts.push("; and ");
-      parts.push(...listNodes(rs.map((r) => roleChip(r))), `: it commits ${rs.length > 1 ? "them" : "it"} to “${o.label}”`);
-    }
-    out.push(" (and ", ...parts, ")");
+  const signers = listNodes(base.map((r) => roleChip(r)));
+  if (!byOption.size) return sentence(gettext("Needs %(signers)s."), { signers });
+  const parts = [];
+  for (const [o, rs] of byOption) {
+    if (parts.length) parts.push(gettext("; and "));
+    const roles = listNodes(rs.map((r) => roleChip(r)));
+    parts.push(...sentence(ngettext("%(roles)s: it commits it to “%(option)s”", "%(roles)s: it commits them to “%(option)s”", rs.length), { roles, option: o.label }));
   }
-  out.push(".");
-  return out;
+  return sentence(gettext("Needs %(signers)s (and %(commitments)s)."), { signers, commitments: parts });
 }
 
 // --- the socket -------------------------------------------------------------------------------
@@ -248,7 +244,7 @@ let lastHeard = Date.now();
 // restarting) and reconnects it is sent again, with the same ref (applied once), with backoff.
 const outbox = new Map(); // ref -> {msg, onAck, onError, onPending, waiting, sentAt}
 const RETRYABLE = new Set(["unavailable", "rate_limited"]);
-const PENDING_TEXT = "Reconnecting… your move will be sent.";
+const PENDING_TEXT = gettext("Reconnecting… your move will be sent.");
 let refCounter = 0;
 let resendTimer = null;
 let resendRound = 0;
@@ -314,7 +310,9 @@ function onRetryable(item, m) {
 function renderPending() {
   const waiting = [...outbox.values()].some((i) => i.waiting) || (outbox.size > 0 && !isOpen());
   const banner = $("offline-banner");
-  $("offline-text").textContent = waiting ? "your move will be sent as soon as the server answers. Keep this page open." : "The connection dropped. Nothing is lost: the page catches up by itself when the server answers.";
+  $("offline-text").textContent = waiting
+    ? gettext("your move will be sent as soon as the server answers. Keep this page open.")
+    : gettext("The connection dropped. Nothing is lost: the page catches up by itself when the server answers.");
   banner.classList.toggle("is-pending", waiting);
   banner.hidden = !(waiting || (!isOpen() && !S.blocked && !S.replaced && everOpened));
 }
@@ -434,12 +432,12 @@ function setConn(status) {
   const el = $("conn");
   el.className = `conn conn-${status}`;
   const text = {
-    connecting: "Connecting…",
-    open: "Connected",
-    reconnecting: "Reconnecting…",
-    offline: "Reconnecting…",
-    blocked: "Not seated",
-    replaced: "Open elsewhere",
+    connecting: gettext("Connecting…"),
+    open: gettext("Connected"),
+    reconnecting: gettext("Reconnecting…"),
+    offline: gettext("Reconnecting…"),
+    blocked: gettext("Not seated"),
+    replaced: gettext("Open elsewhere"),
   }[status];
   $("conn-text").textContent = text;
   $("replaced-banner").hidden = status !== "replaced";
@@ -508,9 +506,9 @@ function onMessage(m) {
       }
       if (m.type === "error" && m.ref && m.ref === S.preview.ref) {
         if (RETRYABLE.has(m.code)) {
-          S.preview.error = "Reconnecting… the preview comes back by itself.";
+          S.preview.error = gettext("Reconnecting… the preview comes back by itself.");
           schedulePreview(Math.max(2000, (Number(m.retry_after) || 0) * 1000));
-        } else S.preview.error = m.message || "The server could not compute this package.";
+        } else S.preview.error = m.message || gettext("The server could not compute this package.");
         renderMeter();
         break;
       }
@@ -531,7 +529,7 @@ function onMessage(m) {
       break;
     }
     case "removed":
-      block(m.message || "Your instructor removed you from this session.");
+      block(m.message || gettext("Your instructor removed you from this session."));
       break;
     case "reload":
       // The instructor gave this browser its student's own seat back: load it.
@@ -545,7 +543,7 @@ function onMessage(m) {
 
 function applyState(st) {
   if (st.you && st.you.removed) {
-    block("Your instructor removed you from this session.");
+    block(gettext("Your instructor removed you from this session."));
     return;
   }
   const tableId = st.table ? st.table.id : null;
@@ -935,32 +933,34 @@ function renderHeader() {
     badge.textContent = y.role_name || roleName(y.role);
   } else {
     badge.className = "badge tb-badge";
-    badge.textContent = "No seat yet";
+    badge.textContent = gettext("No seat yet");
   }
   $("you-name").textContent = y.name || "";
-  $("session-title").textContent = S.st.session.title || "Negotiation game";
-  $("table-label").textContent = S.st.table && S.st.table.number ? ` · Table ${S.st.table.number}` : "";
+  $("session-title").textContent = S.st.session.title || gettext("Negotiation game");
+  $("table-label").textContent = S.st.table && S.st.table.number ? ` · ${fmt(gettext("Table %(n)s"), { n: S.st.table.number })}` : "";
   const ph = phase();
   const agreementPhases = (S.st.session.phases || []).filter((p) => p.agreement).map((p) => p.name);
   const agr = $("agreement-status");
   if (tableEnded()) {
-    $("phase-name").textContent = "Negotiation over";
-    agr.textContent = S.outcome && S.outcome.agreement ? "Agreement concluded" : "No agreement";
+    $("phase-name").textContent = gettext("Negotiation over");
+    agr.textContent = S.outcome && S.outcome.agreement ? gettext("Agreement concluded") : gettext("No agreement");
     agr.className = "agreement-status";
   } else if (!started() || !ph) {
-    $("phase-name").textContent = "Waiting to start";
+    $("phase-name").textContent = gettext("Waiting to start");
     agr.textContent = "";
   } else {
     $("phase-name").textContent = ph.name;
     if (ph.agreement) {
-      agr.textContent = "Agreement possible now";
+      agr.textContent = gettext("Agreement possible now");
       agr.className = "agreement-status is-open";
     } else {
-      agr.textContent = `Agreement not yet: only in ${listText(agreementPhases) || "the final stage"}`;
+      agr.textContent = agreementPhases.length
+        ? fmt(gettext("Agreement not yet: only in %(phases)s"), { phases: listText(agreementPhases) })
+        : gettext("Agreement not yet: only in the final stage");
       agr.className = "agreement-status";
     }
   }
-  document.title = `${y.role ? `${y.role_name || roleName(y.role)} · ` : ""}${CODE} · Negotiation game`;
+  document.title = `${y.role ? `${y.role_name || roleName(y.role)} · ` : ""}${CODE} · ${gettext("Negotiation game")}`;
   tick();
 }
 
@@ -982,29 +982,29 @@ function tick() {
   if (!S.st || S.blocked) {
     text = "--:--";
   } else if (tableEnded()) {
-    text = "Ended";
+    text = pgettext("clock", "Ended");
     cls += " is-idle";
-    label = "The negotiation has ended";
+    label = gettext("The negotiation has ended");
   } else if (!started() || !ph) {
     text = "--:--";
     cls += " is-idle";
-    label = "Not started";
+    label = gettext("Not started");
   } else if (ph.paused) {
     const rem = typeof ph.remaining === "number" ? ph.remaining : 0;
-    text = `${fmtClock(rem)} paused`;
+    text = fmt(gettext("%(time)s paused"), { time: fmtClock(rem) });
     cls += " is-paused";
-    label = `Clock paused with ${fmtClock(rem)} left`;
+    label = fmt(gettext("Clock paused with %(time)s left"), { time: fmtClock(rem) });
   } else if (ph.ends_at) {
     const left = (parseTime(ph.ends_at) - (Date.now() + (S.offset || 0))) / 1000;
-    text = left > 0 ? `${fmtClock(left)} left` : "Time’s up";
+    text = left > 0 ? fmt(gettext("%(time)s left"), { time: fmtClock(left) }) : gettext("Time’s up");
     if (left <= 60) cls += " is-low";
     // Spoken once in the phase's last minute and once at its end, never every second.
     const when = `${ph.key}:${ph.ends_at}`;
     if (left > 0 && left <= 60 && left > 3) say("clock", `One minute left in ${ph.name}.`, `last-minute:${when}`);
     else if (left <= 0) say("clock", `Time is up for ${ph.name}.`, `time-up:${when}`);
-    label = left > 0 ? `${fmtClock(left)} left in ${ph.name}` : `Time is up for ${ph.name}`;
+    label = left > 0 ? fmt(gettext("%(time)s left in %(phase)s"), { time: fmtClock(left), phase: ph.name }) : fmt(gettext("Time is up for %(phase)s"), { phase: ph.name });
   } else {
-    text = "No time limit";
+    text = gettext("No time limit");
     cls += " is-idle";
   }
   el.hidden = text === "--:--";
@@ -1026,7 +1026,7 @@ function renderNews() {
   banner.hidden = Boolean($("notices").querySelector(".notice-news"));
   const latest = S.news[S.news.length - 1];
   $("news-headline").textContent = latest.headline || "";
-  $("news-count").textContent = S.news.length > 1 ? `(${S.news.length} items)` : "";
+  $("news-count").textContent = S.news.length > 1 ? fmt(ngettext("(%(n)s item)", "(%(n)s items)", S.news.length), { n: S.news.length }) : "";
   const list = $("news-list");
   list.replaceChildren(
     ...S.news
@@ -1050,36 +1050,44 @@ function renderLobby() {
   if (y.role) {
     rc.className = `lobby-role badge role-${cssKey(y.role)}`;
     rc.textContent = y.role_name || roleName(y.role);
-    $("lobby-title").firstChild.textContent = "You play ";
+    setLobbyTitle(true);
     $("lobby-role-desc").textContent = (S.roles.get(y.role) || {}).description || "";
   } else {
     rc.className = "lobby-role";
     rc.textContent = "";
-    $("lobby-title").firstChild.textContent = "Waiting for a seat";
-    $("lobby-role-desc").textContent = "Your instructor will seat you at a table.";
+    setLobbyTitle(false);
+    $("lobby-role-desc").textContent = gettext("Your instructor will seat you at a table.");
   }
   $("lobby-session-desc").textContent = S.st.session.description || "";
   const phases = S.st.session.phases || [];
+  const stageText = (p) => (p.duration_seconds ? fmt(gettext("%(phase)s (%(minutes)s min)"), { phase: p.name, minutes: Math.round(p.duration_seconds / 60) }) : p.name);
+  const dealStages = phases.filter((p) => p.agreement).map((p) => p.name);
   $("lobby-phases").textContent = phases.length
-    ? `The talks run in ${phases.length} stages: ${phases.map((p) => `${p.name}${p.duration_seconds ? ` (${Math.round(p.duration_seconds / 60)} min)` : ""}`).join(", then ")}. Only in the ${listText(phases.filter((p) => p.agreement).map((p) => p.name)) || "last stage"} can a deal be concluded.`
+    ? [
+        fmt(ngettext("The talks run in %(n)s stage: %(stages)s.", "The talks run in %(n)s stages: %(stages)s.", phases.length), {
+          n: phases.length,
+          stages: phases.map(stageText).join(gettext(", then ")),
+        }),
+        dealStages.length ? fmt(gettext("Only in the %(phases)s can a deal be concluded."), { phases: listText(dealStages) }) : gettext("Only in the last stage can a deal be concluded."),
+      ].join(" ")
     : "";
   $("lobby-nodeal").textContent =
-    typeof y.no_deal_value === "number" ? `With no deal at all, you score your no-deal value: ${num(y.no_deal_value)}.` : "";
-  $("lobby-table-title").textContent = S.st.table ? `Table ${S.st.table.number}` : "Your table";
+    typeof y.no_deal_value === "number" ? fmt(gettext("With no deal at all, you score your no-deal value: %(value)s."), { value: num(y.no_deal_value) }) : "";
+  $("lobby-table-title").textContent = S.st.table ? fmt(gettext("Table %(n)s"), { n: S.st.table.number }) : gettext("Your table");
   // Teammates: a second player in the same role plays it with you.
   const mySeat = ((S.st.table && S.st.table.seats) || []).find((x) => x.role === y.role);
   const mates = ((mySeat && mySeat.players) || []).filter((p) => p.id !== y.id).map((p) => p.name);
   $("lobby-team").hidden = !(y.role && mates.length);
-  $("lobby-team").textContent = mates.length ? `You play it as a team with ${listText(mates)}.` : "";
+  $("lobby-team").textContent = mates.length ? fmt(gettext("You play it as a team with %(names)s."), { names: listText(mates) }) : "";
   const late = currentView() === "intro";
-  $("lobby-kicker").textContent = late ? "You join a negotiation under way" : "You are seated";
+  $("lobby-kicker").textContent = late ? gettext("You join a negotiation under way") : gettext("You are seated");
   $("lobby-wait").hidden = late || !y.role;
   $("lobby-started").hidden = !late;
   if (late) {
     const ph = phase();
     $("lobby-started-text").textContent = ph
-      ? `The negotiation has started: it is now the ${ph.name} stage. ${phaseAllows(ph)} Read your brief and your points first (below), then join your table.`
-      : "The negotiation has started. Read your brief and your points first, then join your table.";
+      ? fmt(gettext("The negotiation has started: it is now the %(phase)s stage. %(allows)s Read your brief and your points first (below), then join your table."), { phase: ph.name, allows: phaseAllows(ph) })
+      : gettext("The negotiation has started. Read your brief and your points first, then join your table.");
   } else if (y.role && S.st.table) {
     markIntroSeen(); // met the role in the lobby, before the start
   }
@@ -1088,18 +1096,24 @@ function renderLobby() {
   $("lobby-points").replaceChildren(pointsTable());
 }
 
+/** The lobby's headline: "You play <role>" (the role's badge inside the sentence), or no seat yet. */
+function setLobbyTitle(seated) {
+  const role = $("lobby-role");
+  $("lobby-title").replaceChildren(...(seated ? sentence(gettext("You play %(role)s"), { role }) : [gettext("Waiting for a seat"), role]));
+}
+
 /** What a phase allows, in a sentence. */
 function phaseAllows(ph) {
   const phases = (S.st && S.st.session.phases) || [];
   const last = phases.length && phases[phases.length - 1].key === ph.key;
   if (ph.agreement) {
-    return (
-      "Deals can be concluded now: a proposal becomes your table's agreement the moment every party it needs has accepted it, and the negotiation ends." +
-      (last ? " When the clock runs out, a table without an agreement ends with no deal." : "")
-    );
+    const now = gettext("Deals can be concluded now: a proposal becomes your table's agreement the moment every party it needs has accepted it, and the negotiation ends.");
+    return last ? `${now} ${gettext("When the clock runs out, a table without an agreement ends with no deal.")}` : now;
   }
   const later = phases.filter((p) => p.agreement).map((p) => p.name);
-  return `Talk, propose and answer: nothing is binding yet. An agreement can be concluded only in the ${listText(later) || "final stage"}.`;
+  return later.length
+    ? fmt(gettext("Talk, propose and answer: nothing is binding yet. An agreement can be concluded only in the %(phases)s."), { phases: listText(later) })
+    : gettext("Talk, propose and answer: nothing is binding yet. An agreement can be concluded only in the final stage.");
 }
 
 // --- notices that everyone sees -------------------------------------------------------------------
@@ -1116,7 +1130,7 @@ function notify({ kind, key, title, body = [] }) {
     // Not a live region: the announcer has already said it (say()).
     { class: `notice notice-${kind}`, dataset: { key: key || "", replace: kind } },
     h("div", { class: "notice-main" }, h("p", { class: "notice-title" }, title), ...body),
-    h("button", { type: "button", class: "btn small notice-close" }, "OK", h("span", { class: "visually-hidden", text: `: dismiss ${kind === "news" ? "the news" : "this notice"}` })),
+    h("button", { type: "button", class: "btn small notice-close" }, gettext("OK"), h("span", { class: "visually-hidden", text: `: dismiss ${kind === "news" ? "the news" : "this notice"}` })),
   );
   box.prepend(n);
   while (box.children.length > 2) box.lastElementChild.remove();
@@ -1135,11 +1149,11 @@ $("notices").addEventListener("click", (e) => {
 
 function noticePhase(before, ph, { started = false } = {}) {
   if (!ph || !ph.name || currentView() !== "game") return;
-  const clock = ph.paused ? "" : ph.ends_at ? ` ${fmtClock((parseTime(ph.ends_at) - (Date.now() + (S.offset || 0))) / 1000)} on the clock.` : "";
+  const clock = ph.paused ? "" : ph.ends_at ? ` ${fmt(gettext("%(time)s on the clock."), { time: fmtClock((parseTime(ph.ends_at) - (Date.now() + (S.offset || 0))) / 1000) })}` : "";
   notify({
     kind: "phase",
     key: `phase-${ph.key}`,
-    title: before === null && !started ? `The negotiation has started: ${ph.name}` : `Now: ${ph.name}`,
+    title: before === null && !started ? fmt(gettext("The negotiation has started: %(phase)s"), { phase: ph.name }) : fmt(gettext("Now: %(phase)s"), { phase: ph.name }),
     body: [h("p", { class: "notice-text", text: `${phaseAllows(ph)}${clock}` })],
   });
 }
@@ -1148,20 +1162,21 @@ function effectText(key) {
   const entry = (you().news_effects || []).find((e) => e.key === key);
   const fx = entry && entry.changes;
   if (!Array.isArray(fx)) return null;
-  const others = entry.rescaled ? " Your other options shift a little as your 0\u2013100 scale adjusts." : "";
-  if (!fx.length) return `This news does not change what the options are worth to you.${others}`;
+  const others = entry.rescaled ? ` ${gettext("Your other options shift a little as your 0–100 scale adjusts.")}` : "";
+  if (!fx.length) return `${gettext("This news does not change what the options are worth to you.")}${others}`;
   const sign = (x) => (x > 0 ? `+${fmt1(x)}` : `\u2212${fmt1(-x)}`);
-  return `Your points: ${fx.map((c) => `${c.label} ${sign(c.after - c.before)} (now ${num(c.after)})`).join("; ")}.${others}`;
+  const changes = fx.map((c) => fmt(gettext("%(option)s %(change)s (now %(value)s)"), { option: c.label, change: sign(c.after - c.before), value: num(c.after) })).join("; ");
+  return `${fmt(gettext("Your points: %(changes)s."), { changes })}${others}`;
 }
 
 function noticeNews(d) {
   const n = notify({
     kind: "news",
     key: `news-${d.key}`,
-    title: h("span", {}, h("span", { class: "notice-tag", text: "Breaking news" }), " ", d.headline || ""),
+    title: h("span", {}, h("span", { class: "notice-tag", text: gettext("Breaking news") }), " ", d.headline || ""),
     body: [
       d.body ? h("p", { class: "notice-text", text: d.body }) : null,
-      h("p", { class: "notice-effect", dataset: { news: d.key }, text: "Your points: updating…" }),
+      h("p", { class: "notice-effect", dataset: { news: d.key }, text: gettext("Your points: updating…") }),
     ],
   });
   fillNewsEffects(n);
@@ -1190,8 +1205,8 @@ function renderSeats() {
         "li",
         { class: `seat${mine ? " is-you" : ""}` },
         roleChip(seat.role, { cls: "seat-role" }),
-        h("span", { class: "seat-names", text: names.length ? names.join(", ") + (mine ? " (you)" : "") : "Empty seat" }),
-        h("span", { class: `seat-status ${seat.connected ? "is-on" : "is-off"}` }, seat.bot ? "bot" : names.length ? (seat.connected ? "online" : "offline") : "waiting"),
+        h("span", { class: "seat-names", text: names.length ? (mine ? fmt(gettext("%(names)s (you)"), { names: names.join(", ") }) : names.join(", ")) : gettext("Empty seat") }),
+        h("span", { class: `seat-status ${seat.connected ? "is-on" : "is-off"}` }, seat.bot ? gettext("bot") : names.length ? (seat.connected ? gettext("online") : gettext("offline")) : gettext("waiting")),
       );
     }),
   );
@@ -1203,7 +1218,8 @@ function setBrief(el) {
   const html = you().brief || "";
   if (el.dataset.src !== html) {
     el.dataset.src = html;
-    el.innerHTML = html || "<p>No brief for this role.</p>"; // sanitised by the server (nh3)
+    if (html) el.innerHTML = html; // sanitised by the server (nh3)
+    else el.replaceChildren(h("p", { text: gettext("No brief for this role.") }));
   }
 }
 
@@ -1213,7 +1229,7 @@ function renderBrief() {
 
 function pointsTable() {
   const table = h("table", { class: "points-table" });
-  table.append(h("caption", { class: "visually-hidden", text: "Your points for every option" }));
+  table.append(h("caption", { class: "visually-hidden", text: gettext("Your points for every option") }));
   const tbody = h("tbody");
   for (const i of S.issues) {
     const vals = Object.values((you().values || {})[i.key] || {});
@@ -1225,13 +1241,13 @@ function pointsTable() {
         h(
           "tr",
           { class: p !== null && p === best ? "is-best" : "" },
-          h("th", { scope: "row", class: "pt-option" }, h("span", { text: o.label }), (o.commits || []).length ? h("span", { class: "commits" }, `commits ${listText(o.commits.map(roleName))}`) : null),
+          h("th", { scope: "row", class: "pt-option" }, h("span", { text: o.label }), (o.commits || []).length ? h("span", { class: "commits" }, fmt(gettext("commits %(roles)s"), { roles: listText(o.commits.map(roleName)) })) : null),
           h("td", { class: "pt-points num" }, p === null ? "–" : num(p)),
         ),
       );
     }
   }
-  table.append(h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Option" }), h("th", { scope: "col", class: "pt-points", text: "Points" }))), tbody);
+  table.append(h("thead", {}, h("tr", {}, h("th", { scope: "col", text: gettext("Option") }), h("th", { scope: "col", class: "pt-points", text: gettext("Points") }))), tbody);
   return table;
 }
 
@@ -1242,14 +1258,15 @@ function renderPoints() {
   pointsSig = sig;
   $("points-body").replaceChildren(pointsTable());
   const y = you();
-  $("points-title").textContent = `Your points${y.no_deal_value !== undefined ? ` · no deal is worth ${num(y.no_deal_value)}` : ""}`;
+  $("points-title").textContent =
+    y.no_deal_value !== undefined ? fmt(gettext("Your points · no deal is worth %(value)s"), { value: num(y.no_deal_value) }) : gettext("Your points");
 }
 
 // --- the proposal builder ---------------------------------------------------------------------
 
 function optionText(issueKey, o) {
   const p = myPoints(issueKey, o.key);
-  return p === null ? o.label : `${o.label} · ${num(p)} pts`;
+  return p === null ? o.label : fmt(gettext("%(option)s · %(points)s pts"), { option: o.label, points: num(p) });
 }
 
 function buildPickers() {
@@ -1260,7 +1277,7 @@ function buildPickers() {
     const select = h(
       "select",
       { id, name: `issue-${i.key}`, class: "pick-select", "aria-describedby": `${id}-sum ${id}-desc` },
-      h("option", { value: "" }, "Choose an option…"),
+      h("option", { value: "" }, gettext("Choose an option…")),
       i.options.map((o) => h("option", { value: o.key }, o.label)),
     );
     select.addEventListener("change", () => {
@@ -1303,14 +1320,16 @@ function updatePickers() {
     const p = o ? myPoints(i.key, o.key) : null;
     const vals = Object.values((you().values || {})[i.key] || {});
     const best = vals.length ? Math.max(...vals) : null;
-    $(`${id}-pts`).replaceChildren(...(p === null ? [] : [h("strong", { text: num(p) }), h("small", { text: best !== null ? ` / ${num(best)} pts` : " pts" })]));
+    $(`${id}-pts`).replaceChildren(
+      ...(p === null ? [] : [h("strong", { text: num(p) }), h("small", { text: best !== null ? ` ${fmt(gettext("/ %(best)s pts"), { best: num(best) })}` : ` ${gettext("pts")}` })]),
+    );
     const sum = $(`${id}-sum`);
     const parts = [];
     if (o) {
       parts.push(h("strong", { class: "pick-chosen", text: o.label }), " ", h("span", { text: o.summary || "" }));
-      if ((o.commits || []).length) parts.push(h("span", { class: "pick-commits" }, "Commits ", ...listNodes(o.commits.map((r) => roleChip(r))), " to sign."));
+      if ((o.commits || []).length) parts.push(h("span", { class: "pick-commits" }, ...sentence(gettext("Commits %(roles)s to sign."), { roles: listNodes(o.commits.map((r) => roleChip(r))) })));
     } else {
-      parts.push(h("span", { class: "pick-none", text: "Nothing chosen yet." }));
+      parts.push(h("span", { class: "pick-none", text: gettext("Nothing chosen yet.") }));
     }
     sum.replaceChildren(...parts);
     select.closest(".pick").classList.toggle("is-chosen", Boolean(o));
@@ -1339,7 +1358,7 @@ function schedulePreview(delay = 150) {
   }, delay);
 }
 
-const miniChart = survivalChart({ width: 320, height: 96, mini: true, title: "Chance the peace holds over the years" });
+const miniChart = survivalChart({ width: 320, height: 96, mini: true, title: gettext("Chance the peace holds over the years") });
 $("m-curve").append(miniChart.el);
 
 function renderMeter() {
@@ -1353,9 +1372,9 @@ function renderMeter() {
     if (p !== null) partial += p;
   }
   $("m-points").textContent = pts !== null ? num(pts) : Object.keys(terms).length ? num(partial) : "–";
-  $("m-points-max").textContent = max ? `(of ${num(max)})` : "";
+  $("m-points-max").textContent = max ? fmt(gettext("(of %(max)s)"), { max: num(max) }) : "";
   const horizon = (S.st && S.st.horizon_years) || 10;
-  $("m-hold-label").textContent = `Lasts all ${horizon} years`;
+  $("m-hold-label").textContent = fmt(ngettext("Lasts all %(n)s year", "Lasts all %(n)s years", horizon), { n: horizon });
   const data = S.preview.data;
   const fresh = full && data && JSON.stringify(data.terms) === JSON.stringify(normaliseTerms(terms));
   const dur = data && data.durability;
@@ -1366,22 +1385,22 @@ function renderMeter() {
     $("m-hold").textContent = "–";
     $("m-peace").textContent = "–";
     $("m-total").textContent = "–";
-    miniChart.update(null, { empty: "Pick one option per issue" });
+    miniChart.update(null, { empty: gettext("Pick one option per issue") });
     $("m-for").replaceChildren();
     $("m-against").replaceChildren();
-    $("m-score").textContent = "Choose an option for every issue to see how long such a deal would hold.";
+    $("m-score").textContent = gettext("Choose an option for every issue to see how long such a deal would hold.");
     $("m-sign").replaceChildren();
     return;
   }
   $("m-sign").replaceChildren(...needsLine(terms));
   if (!dur) {
     if (S.preview.error) $("m-score").textContent = S.preview.error;
-    else if (!isOpen()) $("m-score").textContent = "Offline: the numbers update when the connection is back.";
+    else if (!isOpen()) $("m-score").textContent = gettext("Offline: the numbers update when the connection is back.");
     return; // keep what is shown until the answer arrives: no flicker
   }
   $("m-hold").textContent = typeof dur.p_hold === "number" ? pct(dur.p_hold) : "–";
   $("m-peace").textContent = typeof dur.expected_peace === "number" ? pct(dur.expected_peace) : "–";
-  miniChart.update(Array.isArray(dur.survival) ? dur.survival : null, { empty: "No curve" });
+  miniChart.update(Array.isArray(dur.survival) ? dur.survival : null, { empty: gettext("No curve") });
   const factors = Array.isArray(dur.factors) ? dur.factors : [];
   const pick = (list) =>
     list.slice(0, 3).map((f) =>
@@ -1389,15 +1408,15 @@ function renderMeter() {
     );
   const good = factors.filter((f) => f.effect < -0.01).sort((a, b) => a.effect - b.effect);
   const bad = factors.filter((f) => f.effect > 0.01).sort((a, b) => b.effect - a.effect);
-  $("m-for").replaceChildren(...(good.length ? pick(good) : [h("li", { class: "f-none", text: "Nothing in this package lowers the risk much." })]));
-  $("m-against").replaceChildren(...(bad.length ? pick(bad) : [h("li", { class: "f-none", text: "Nothing in this package raises the risk much." })]));
+  $("m-for").replaceChildren(...(good.length ? pick(good) : [h("li", { class: "f-none", text: gettext("Nothing in this package lowers the risk much.") })]));
+  $("m-against").replaceChildren(...(bad.length ? pick(bad) : [h("li", { class: "f-none", text: gettext("Nothing in this package raises the risk much.") })]));
   const nd = you().no_deal_value;
   $("m-total").textContent = typeof data.total === "number" ? fmt1(data.total) : "–";
   if (typeof data.total === "number") {
     $("m-score").replaceChildren(
-      `Durability is the expected share of the ${horizon} years at peace (the D of your score). `,
-      typeof nd === "number" ? `No deal would give you ${num(nd)}.` : "",
-      data.total < nd ? h("strong", { class: "worse", text: " This deal is worth less to you than no deal." }) : "",
+      `${fmt(ngettext("Durability is the expected share of the %(n)s year at peace (the D of your score).", "Durability is the expected share of the %(n)s years at peace (the D of your score).", horizon), { n: horizon })} `,
+      typeof nd === "number" ? fmt(gettext("No deal would give you %(value)s."), { value: num(nd) }) : "",
+      data.total < nd ? h("strong", { class: "worse", text: ` ${gettext("This deal is worth less to you than no deal.")}` }) : "",
     );
   } else {
     $("m-score").textContent = "";
@@ -1420,13 +1439,14 @@ function renderBuilderMode() {
     banner.hidden = false;
     const own = p.author === myRole();
     $("counter-text").replaceChildren(
-      `Countering #${p.id} by `,
-      roleChip(p.author),
-      own
-        ? `. Sending it replaces your proposal #${p.id}.`
-        : `. Sending it puts your package on the table and records your rejection of #${p.id}, in one step.`,
+      ...sentence(
+        own
+          ? gettext("Countering #%(id)s by %(role)s. Sending it replaces your proposal #%(id)s.")
+          : gettext("Countering #%(id)s by %(role)s. Sending it puts your package on the table and records your rejection of #%(id)s, in one step."),
+        { id: String(p.id), role: roleChip(p.author) },
+      ),
     );
-    btnPropose.textContent = own ? `Send, replacing #${p.id}` : `Send counter to #${p.id}`;
+    btnPropose.textContent = own ? fmt(gettext("Send, replacing #%(id)s"), { id: p.id }) : fmt(gettext("Send counter to #%(id)s"), { id: p.id });
     btnPropose.dataset.counter = String(p.id);
   } else {
     if (rep !== null && rep !== undefined) {
@@ -1434,7 +1454,7 @@ function renderBuilderMode() {
       saveBuilder();
     }
     banner.hidden = true;
-    btnPropose.textContent = "Propose";
+    btnPropose.textContent = gettext("Propose");
     delete btnPropose.dataset.counter;
   }
   renderActionsEnabled();
@@ -1464,7 +1484,7 @@ function submitProposal() {
   const status = $("builder-status");
   const terms = normaliseTerms(S.builder.terms);
   if (!complete(terms)) {
-    flash(status, "Choose one option for every issue first.", true);
+    flash(status, gettext("Choose one option for every issue first."), true);
     const missing = S.issues.find((i) => !terms[i.key]);
     if (missing) {
       const inp = document.getElementById(`pick-${cssKey(missing.key)}`);
@@ -1479,7 +1499,7 @@ function submitProposal() {
   if (countering) msg.replaces = S.builder.replaces;
   const buttons = [$("btn-propose")];
   buttons.forEach((b) => (b.disabled = true));
-  flash(status, isOpen() ? "Sending…" : PENDING_TEXT);
+  flash(status, isOpen() ? gettext("Sending…") : PENDING_TEXT);
   act(msg, {
     onAck: () => {
       $("note").value = "";
@@ -1487,11 +1507,11 @@ function submitProposal() {
       S.builder.replaces = null;
       saveBuilder();
       renderBuilderMode();
-      flash(status, countering ? `Sent. Your counter is on the table, and #${msg.replaces} shows your rejection.` : "Proposed. It is on the table now.");
+      flash(status, countering ? fmt(gettext("Sent. Your counter is on the table, and #%(id)s shows your rejection."), { id: msg.replaces }) : gettext("Proposed. It is on the table now."));
     },
     onError: (m) => {
       renderActionsEnabled();
-      flash(status, m.message || "The proposal was not accepted by the server.", true);
+      flash(status, m.message || gettext("The proposal was not accepted by the server."), true);
     },
     onPending: () => flash(status, PENDING_TEXT),
   });
@@ -1511,7 +1531,7 @@ function flash(el, text, isError = false) {
 function renderActionsEnabled() {
   if (!S.st) return;
   const ok = canAct();
-  const why = !started() ? "The negotiation has not started yet." : tableEnded() ? "The negotiation has ended." : "";
+  const why = !started() ? gettext("The negotiation has not started yet.") : tableEnded() ? gettext("The negotiation has ended.") : "";
   for (const id of ["btn-propose"]) {
     const b = $(id);
     b.disabled = !ok || !isOpen();
@@ -1522,8 +1542,8 @@ function renderActionsEnabled() {
   $("chat-send").disabled = !chatOk;
   $("chat-input").disabled = !ok;
   const status = $("chat-status");
-  if (!started()) flash(status, "The chat opens when your instructor starts the negotiation.");
-  else if (tableEnded()) flash(status, "The negotiation at this table has ended; the chat is closed.");
+  if (!started()) flash(status, gettext("The chat opens when your instructor starts the negotiation."));
+  else if (tableEnded()) flash(status, gettext("The negotiation at this table has ended; the chat is closed."));
   else if (status.dataset.sticky !== "1" && !status.classList.contains("is-error")) flash(status, "");
   for (const b of document.querySelectorAll(".proposal [data-action]")) b.disabled = !ok || !isOpen();
 }
@@ -1549,7 +1569,13 @@ function cardPreview(p) {
   return v && typeof v === "object" ? v : null;
 }
 
-const STATUS_TEXT = { open: "Open", agreed: "Agreed", withdrawn: "Withdrawn", replaced: "Replaced", closed: "Closed" };
+const STATUS_TEXT = {
+  open: pgettext("proposal status", "Open"),
+  agreed: pgettext("proposal status", "Agreed"),
+  withdrawn: pgettext("proposal status", "Withdrawn"),
+  replaced: pgettext("proposal status", "Replaced"),
+  closed: pgettext("proposal status", "Closed"),
+};
 
 function proposalCard(p) {
   const me = myRole();
@@ -1564,7 +1590,7 @@ function proposalCard(p) {
   if (concludesWithMe) cls.push("concludes");
   if (open && p.pending.length === 0) cls.push("ready");
 
-  const title = h("h3", { class: "p-title", id: `p-${p.id}-title` }, h("span", { class: "p-num num", text: `#${p.id}` }), " by ", roleChip(p.author));
+  const title = h("h3", { class: "p-title", id: `p-${p.id}-title` }, ...sentence(gettext("%(id)s by %(role)s"), { id: h("span", { class: "p-num num", text: `#${p.id}` }), role: roleChip(p.author) }));
   const head = h(
     "header",
     { class: "p-head" },
@@ -1575,13 +1601,14 @@ function proposalCard(p) {
   const original = p.replaces ? S.proposals.get(p.replaces) : null;
   if (p.replaces) {
     const other = original && original.author !== p.author;
+    const link = h("a", { href: `#proposal-${p.replaces}`, class: "p-link", dataset: { goto: String(p.replaces) } }, `#${p.replaces}`);
     body.push(
       h(
         "p",
         { class: "p-counters" },
-        other ? "Counters " : "Replaces ",
-        h("a", { href: `#proposal-${p.replaces}`, class: "p-link", dataset: { goto: String(p.replaces) } }, `#${p.replaces}`),
-        other ? [" by ", roleChip(original.author), ` (and rejects it)`] : "",
+        ...(other
+          ? sentence(gettext("Counters %(link)s by %(role)s (and rejects it)"), { link, role: roleChip(original.author) })
+          : sentence(gettext("Replaces %(link)s"), { link })),
       ),
     );
   }
@@ -1591,8 +1618,9 @@ function proposalCard(p) {
       h(
         "p",
         { class: "p-countered" },
-        "Countered by ",
-        ...listNodes(counters.map((q) => h("span", {}, h("a", { href: `#proposal-${q.id}`, class: "p-link", dataset: { goto: String(q.id) } }, `#${q.id}`), " (", roleChip(q.author), ")"))),
+        ...sentence(gettext("Countered by %(proposals)s"), {
+          proposals: listNodes(counters.map((q) => h("span", {}, h("a", { href: `#proposal-${q.id}`, class: "p-link", dataset: { goto: String(q.id) } }, `#${q.id}`), " (", roleChip(q.author), ")"))),
+        }),
       ),
     );
   }
@@ -1607,7 +1635,7 @@ function proposalCard(p) {
         {},
         h("span", { class: "t-issue", text: i.name }),
         h("span", { class: "t-option", text: o ? o.label : p.terms[i.key] || "–" }),
-        h("span", { class: "t-pts num", title: "Your points", "aria-label": mp === null ? "" : `${num(mp)} of your points` }, mp === null ? "" : num(mp)),
+        h("span", { class: "t-pts num", title: gettext("Your points"), "aria-label": mp === null ? "" : fmt(gettext("%(points)s of your points"), { points: num(mp) }) }, mp === null ? "" : num(mp)),
       ),
     );
   }
@@ -1621,28 +1649,33 @@ function proposalCard(p) {
       h(
         "dl",
         { class: "p-figures" },
-        h("div", {}, h("dt", { text: "Your points" }), h("dd", { class: "num" }, h("strong", { text: num(pts) }), ` / ${num(maxPoints())}`)),
+        h("div", {}, h("dt", { text: gettext("Your points") }), h("dd", { class: "num" }, h("strong", { text: num(pts) }), ` / ${num(maxPoints())}`)),
         dur && typeof dur.expected_peace === "number"
           ? h(
               "div",
               { class: "p-durability" },
-              h("dt", { text: "Durability" }),
-              h("dd", { class: "num" }, h("strong", { text: pct(dur.expected_peace) }), typeof dur.p_hold === "number" ? h("small", { class: "p-hold", text: ` lasts all ${horizon} years: ${pct(dur.p_hold)}` }) : null),
+              h("dt", { text: gettext("Durability") }),
+              h(
+                "dd",
+                { class: "num" },
+                h("strong", { text: pct(dur.expected_peace) }),
+                typeof dur.p_hold === "number" ? h("small", { class: "p-hold", text: ` ${fmt(ngettext("lasts all %(n)s year: %(pct)s", "lasts all %(n)s years: %(pct)s", horizon), { n: horizon, pct: pct(dur.p_hold) })}` }) : null,
+              ),
             )
           : null,
         pv && typeof pv.total === "number"
-          ? h("div", {}, h("dt", { text: "Your score if signed" }), h("dd", { class: "num" }, h("strong", { text: fmt1(pv.total) }), typeof nd === "number" ? ` (no deal ${num(nd)})` : ""))
+          ? h("div", {}, h("dt", { text: gettext("Your score if signed") }), h("dd", { class: "num" }, h("strong", { text: fmt1(pv.total) }), typeof nd === "number" ? ` ${fmt(gettext("(no deal %(value)s)"), { value: num(nd) })}` : ""))
           : null,
       ),
     );
   }
-  if (p.note) body.push(h("blockquote", { class: "p-note" }, h("span", { class: "visually-hidden", text: "Note: " }), h("span", { text: p.note })));
+  if (p.note) body.push(h("blockquote", { class: "p-note" }, h("span", { class: "visually-hidden", text: `${gettext("Note:")} ` }), h("span", { text: p.note })));
 
-  const answers = h("ul", { class: "p-answers", "aria-label": "Answers" });
+  const answers = h("ul", { class: "p-answers", "aria-label": gettext("Answers") });
   for (const r of S.roleOrder) {
     const a = p.answers[r];
     const sym = a === "accept" ? "✓" : a === "reject" ? "✗" : "·";
-    const word = a === "accept" ? "accepts" : a === "reject" ? "rejects" : "no answer";
+    const word = a === "accept" ? gettext("accepts") : a === "reject" ? gettext("rejects") : gettext("no answer");
     const must = p.required.includes(r);
     answers.append(
       h(
@@ -1651,7 +1684,7 @@ function proposalCard(p) {
         h("span", { class: "ans-sym", "aria-hidden": "true", text: sym }),
         roleChip(r),
         h("span", { class: "ans-word", text: word }),
-        must ? h("span", { class: "ans-must", text: "signs" }) : null,
+        must ? h("span", { class: "ans-must", text: gettext("signs") }) : null,
       ),
     );
   }
@@ -1661,29 +1694,35 @@ function proposalCard(p) {
   let state = null;
   if (open) {
     const pendNames = p.pending.map(roleName);
-    if (concludesWithMe) state = h("p", { class: "p-concl is-now" }, h("strong", { text: "Your acceptance concludes the agreement now." }), " The negotiation then ends and the deal is scored.");
-    else if (p.pending.length === 0 && agreementNow) state = h("p", { class: "p-concl is-now", text: "Every signatory has accepted." });
-    else if (p.pending.length === 0) state = h("p", { class: "p-concl is-ready", text: "Every signatory has accepted: it becomes the agreement when the final stage opens, unless someone changes their answer." });
-    else if (agreementNow) state = h("p", { class: "p-concl" }, `Concludes the agreement when ${listText(pendNames)} ${p.pending.length > 1 ? "accept" : "accepts"}.`);
+    if (concludesWithMe) state = h("p", { class: "p-concl is-now" }, h("strong", { text: gettext("Your acceptance concludes the agreement now.") }), ` ${gettext("The negotiation then ends and the deal is scored.")}`);
+    else if (p.pending.length === 0 && agreementNow) state = h("p", { class: "p-concl is-now", text: gettext("Every signatory has accepted.") });
+    else if (p.pending.length === 0) state = h("p", { class: "p-concl is-ready", text: gettext("Every signatory has accepted: it becomes the agreement when the final stage opens, unless someone changes their answer.") });
+    else if (agreementNow) state = h("p", { class: "p-concl" }, fmt(ngettext("Concludes the agreement when %(roles)s accepts.", "Concludes the agreement when %(roles)s accept.", p.pending.length), { roles: listText(pendNames) }));
     else {
       const names = ((S.st && S.st.session.phases) || []).filter((x) => x.agreement).map((x) => x.name);
-      state = h("p", { class: "p-concl" }, `Still to sign: ${listText(pendNames)}. An agreement can be concluded only in the ${listText(names) || "final stage"}.`);
+      state = h(
+        "p",
+        { class: "p-concl" },
+        names.length
+          ? fmt(gettext("Still to sign: %(roles)s. An agreement can be concluded only in the %(phases)s."), { roles: listText(pendNames), phases: listText(names) })
+          : fmt(gettext("Still to sign: %(roles)s. An agreement can be concluded only in the final stage."), { roles: listText(pendNames) }),
+      );
     }
   } else if (p.status === "agreed") {
-    state = h("p", { class: "p-concl is-agreed", text: "This is the agreement of your table." });
+    state = h("p", { class: "p-concl is-agreed", text: gettext("This is the agreement of your table.") });
   }
   if (state) body.push(state);
 
   if (open && canAct()) {
     const actions = h("div", { class: "p-actions" });
     if (myAnswer !== "accept") {
-      actions.append(h("button", { type: "button", class: "btn small", dataset: { action: "accept" } }, concludesWithMe ? `Accept #${p.id} and conclude` : `Accept #${p.id}`));
+      actions.append(h("button", { type: "button", class: "btn small", dataset: { action: "accept" } }, fmt(concludesWithMe ? gettext("Accept #%(id)s and conclude") : gettext("Accept #%(id)s"), { id: p.id })));
     }
     if (!mine && myAnswer !== "reject") {
-      actions.append(h("button", { type: "button", class: "btn small secondary", dataset: { action: "reject" } }, `Reject #${p.id}`));
+      actions.append(h("button", { type: "button", class: "btn small secondary", dataset: { action: "reject" } }, fmt(gettext("Reject #%(id)s"), { id: p.id })));
     }
-    actions.append(h("button", { type: "button", class: "btn small secondary", dataset: { action: "counter" }, "aria-label": `Counter #${p.id}: edit its terms in the builder` }, "Counter…"));
-    if (mine) actions.append(h("button", { type: "button", class: "btn small danger-outline", dataset: { action: "withdraw" } }, `Withdraw #${p.id}`));
+    actions.append(h("button", { type: "button", class: "btn small secondary", dataset: { action: "counter" }, "aria-label": fmt(gettext("Counter #%(id)s: edit its terms in the builder"), { id: p.id }) }, gettext("Counter…")));
+    if (mine) actions.append(h("button", { type: "button", class: "btn small danger-outline", dataset: { action: "withdraw" } }, fmt(gettext("Withdraw #%(id)s"), { id: p.id })));
     body.push(actions);
   }
   const card = h("article", { class: cls.join(" "), id: `proposal-${p.id}`, dataset: { id: String(p.id) }, "aria-labelledby": `p-${p.id}-title` }, ...body);
@@ -1728,7 +1767,7 @@ function onProposalAction(e) {
   btn.disabled = true;
   const onError = (m) => {
     btn.disabled = false;
-    flash(status, m.message || "That did not work.", true);
+    flash(status, m.message || gettext("That did not work."), true);
   };
   const onAck = () => flash(status, "");
   const onPending = () => flash(status, PENDING_TEXT);
@@ -1793,7 +1832,8 @@ function renderJump() {
   const show = open.length > 0 && !PHONE.matches && currentView() === "game";
   el.hidden = !show;
   if (show) {
-    el.textContent = `${open.length} open on the table${waiting ? `, ${waiting} await${waiting > 1 ? "" : "s"} your answer` : ""} ↓`;
+    const onTable = fmt(ngettext("%(n)s open on the table", "%(n)s open on the table", open.length), { n: open.length });
+    el.textContent = waiting ? `${fmt(ngettext("%(open)s, %(n)s awaits your answer", "%(open)s, %(n)s await your answer", waiting), { open: onTable, n: waiting })} ↓` : `${onTable} ↓`;
   }
 }
 $("table-jump").addEventListener("click", (e) => {
@@ -1825,7 +1865,7 @@ function seatTaken(role) {
 }
 
 function channelLabel(ch) {
-  return ch === "table" ? "Table" : roleName(channelOther(ch));
+  return ch === "table" ? pgettext("chat channel", "Table") : roleName(channelOther(ch));
 }
 
 function unread(ch) {
@@ -1861,7 +1901,7 @@ function chatMessage(m) {
       roleChip(m.role, { cls: "msg-role" }),
       m.name ? h("span", { class: "msg-name", text: m.name }) : null,
       time && !Number.isNaN(time.getTime())
-        ? h("time", { class: "msg-time num", datetime: m.at, text: time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) })
+        ? h("time", { class: "msg-time num", datetime: m.at, text: timeText(time) })
         : null,
     ),
     h("p", { class: "msg-text", text: m.text || "" }),
@@ -1881,7 +1921,7 @@ function renderChat() {
         return h(
           "button",
           { type: "button", role: "tab", class: "chat-tab", id: `chat-tab-${cssKey(ch)}`, "aria-controls": `chat-log-${cssKey(ch)}`, dataset: { channel: ch } },
-          other ? roleChip(other, { cls: "chat-tab-role" }) : h("span", { class: "chat-tab-table", text: "Table" }),
+          other ? roleChip(other, { cls: "chat-tab-role" }) : h("span", { class: "chat-tab-table", text: pgettext("chat channel", "Table") }),
           // The name is the tab's own text (no aria-label that would differ from what is seen).
           h("span", { class: "chat-unread-box", hidden: true }, h("span", { class: "visually-hidden", text: ", " }), h("span", { class: "chat-unread num" }), h("span", { class: "visually-hidden", text: " unread" })),
           other ? h("span", { class: "chat-tab-empty", hidden: true }, h("span", { class: "visually-hidden", text: ", " }), "empty", h("span", { class: "visually-hidden", text: ": nobody seated yet" })) : null,
@@ -1893,9 +1933,12 @@ function renderChat() {
         h(
           "div",
           { class: "chat-log-wrap", id: `chat-wrap-${cssKey(ch)}`, role: "tabpanel", "aria-labelledby": `chat-tab-${cssKey(ch)}` },
-          h("p", { class: "chat-empty", text: ch === "table" ? "No messages yet. Everything here is read by the whole table." : `No messages yet. Only you, ${channelLabel(ch)} and your instructor read this channel.` }),
+          h("p", {
+            class: "chat-empty",
+            text: ch === "table" ? gettext("No messages yet. Everything here is read by the whole table.") : fmt(gettext("No messages yet. Only you, %(role)s and your instructor read this channel."), { role: channelLabel(ch) }),
+          }),
           // Not a live region: new lines are spoken by the announcer, once, and never one's own.
-          h("ol", { class: "chat-log", id: `chat-log-${cssKey(ch)}`, "aria-label": `Messages: ${channelLabel(ch)}` }),
+          h("ol", { class: "chat-log", id: `chat-log-${cssKey(ch)}`, "aria-label": fmt(gettext("Messages: %(channel)s"), { channel: channelLabel(ch) }) }),
         ),
       ),
     );
@@ -1937,26 +1980,25 @@ function renderChat() {
   const ch = S.activeChannel;
   const scope = $("chat-scope");
   // Honest about who reads what, before anything is written: the instructor reads every channel.
-  if (ch === "table") scope.replaceChildren("Everyone at the table reads this, and your instructor.");
+  if (ch === "table") scope.replaceChildren(gettext("Everyone at the table reads this, and your instructor."));
   else {
     const other = channelOther(ch);
     scope.replaceChildren(
-      "Private: only you and ",
-      roleChip(other),
-      " read this, ",
-      h("strong", { text: "and your instructor" }),
-      ", who can read every channel.",
+      ...sentence(gettext("Private: only you and %(role)s read this, %(instructor)s, who can read every channel."), {
+        role: roleChip(other),
+        instructor: h("strong", { text: gettext("and your instructor") }),
+      }),
     );
     if (!seatTaken(other)) {
-      scope.append(h("span", { class: "chat-nobody" }, ` Nobody plays ${roleName(other)} at your table yet: your messages wait here for whoever takes the seat.`));
+      scope.append(h("span", { class: "chat-nobody" }, ` ${fmt(gettext("Nobody plays %(role)s at your table yet: your messages wait here for whoever takes the seat."), { role: roleName(other) })}`));
     }
   }
   for (const btn of tabs.children) {
     const other = channelOther(btn.dataset.channel);
     btn.classList.toggle("is-empty-seat", Boolean(other) && !seatTaken(other));
   }
-  $("chat-input").placeholder = ch === "table" ? "Write to the whole table" : `Write privately to ${channelLabel(ch)}`;
-  $("chat-input-label").textContent = ch === "table" ? "Message to the whole table" : `Private message to ${channelLabel(ch)}`;
+  $("chat-input").placeholder = ch === "table" ? gettext("Write to the whole table") : fmt(gettext("Write privately to %(role)s"), { role: channelLabel(ch) });
+  $("chat-input-label").textContent = ch === "table" ? gettext("Message to the whole table") : fmt(gettext("Private message to %(role)s"), { role: channelLabel(ch) });
   const tabBadge = $("tab-chat-badge");
   const phoneUnread = S.activeTab === "chat" ? total - unread(ch) : total;
   tabBadge.hidden = !(PHONE.matches && phoneUnread > 0);
@@ -2009,7 +2051,7 @@ function sendChat() {
       },
       onError: (m) => {
         if (!input.value) input.value = text;
-        flash($("chat-status"), m.message || "The message was not sent.", true);
+        flash($("chat-status"), m.message || gettext("The message was not sent."), true);
       },
       onPending: () => flash($("chat-status"), PENDING_TEXT),
     },
@@ -2028,7 +2070,7 @@ $("chat-input").addEventListener("keydown", (e) => {
 
 // --- the outcome ------------------------------------------------------------------------------
 
-const outcomeChart = survivalChart({ width: 640, height: 300, title: "How long the peace holds: the chance it still holds at the end of each year" });
+const outcomeChart = survivalChart({ width: 640, height: 300, title: gettext("How long the peace holds: the chance it still holds at the end of each year") });
 $("outcome-chart").append(outcomeChart.el);
 let outcomeSig = "";
 
@@ -2058,18 +2100,32 @@ function renderOutcome() {
 
   let title;
   if (!agreed) title = `${noDealText()}.`;
-  else if (real && real.held === false && real.collapse_year) title = `Agreement signed, but the peace collapsed in year ${real.collapse_year}.`;
-  else if (real && real.held) title = `Agreement signed. The peace held all ${T} years.`;
-  else title = "Agreement signed.";
+  else if (real && real.held === false && real.collapse_year) title = fmt(gettext("Agreement signed, but the peace collapsed in year %(year)s."), { year: real.collapse_year });
+  else if (real && real.held) title = fmt(ngettext("Agreement signed. The peace held all %(n)s year.", "Agreement signed. The peace held all %(n)s years.", T), { n: T });
+  else title = gettext("Agreement signed.");
   $("outcome-title").textContent = title;
   const story = [];
-  if (!agreed) story.push("Your table concluded no agreement before the end. With no peace to hold, durability is 0 and every party scores its no-deal value.");
+  if (!agreed) story.push(gettext("Your table concluded no agreement before the end. With no peace to hold, durability is 0 and every party scores its no-deal value."));
   else if (real && real.cause) story.push(real.cause);
   if (agreed && typeof dur.expected_peace === "number") {
     story.push(
-      `Its durability is ${pct(dur.expected_peace)}: a deal like this keeps the peace, on average, that share of the ${T} years` +
-        (typeof dur.p_hold === "number" ? ` (it lasts all ${T} years in ${pct(dur.p_hold)} of histories)` : "") +
-        ". Your table's story is one draw of that chance.",
+      typeof dur.p_hold === "number"
+        ? fmt(
+            ngettext(
+              "Its durability is %(durability)s: a deal like this keeps the peace, on average, that share of the %(n)s year (it lasts all %(n)s year in %(hold)s of histories). Your table's story is one draw of that chance.",
+              "Its durability is %(durability)s: a deal like this keeps the peace, on average, that share of the %(n)s years (it lasts all %(n)s years in %(hold)s of histories). Your table's story is one draw of that chance.",
+              T,
+            ),
+            { durability: pct(dur.expected_peace), n: T, hold: pct(dur.p_hold) },
+          )
+        : fmt(
+            ngettext(
+              "Its durability is %(durability)s: a deal like this keeps the peace, on average, that share of the %(n)s year. Your table's story is one draw of that chance.",
+              "Its durability is %(durability)s: a deal like this keeps the peace, on average, that share of the %(n)s years. Your table's story is one draw of that chance.",
+              T,
+            ),
+            { durability: pct(dur.expected_peace), n: T },
+          ),
     );
   }
   $("outcome-story").textContent = story.join(" ");
@@ -2081,21 +2137,35 @@ function renderOutcome() {
     for (const i of S.issues) {
       const opt = optionOf(i.key, o.agreement[i.key]);
       const mp = myPoints(i.key, o.agreement[i.key]);
-      ul.append(h("li", {}, h("span", { class: "t-issue", text: i.name }), h("span", { class: "t-option", text: opt ? opt.label : o.agreement[i.key] || "–" }), h("span", { class: "t-pts num", "aria-label": mp === null ? "" : `${num(mp)} of your points` }, mp === null ? "" : num(mp))));
+      ul.append(
+        h(
+          "li",
+          {},
+          h("span", { class: "t-issue", text: i.name }),
+          h("span", { class: "t-option", text: opt ? opt.label : o.agreement[i.key] || "–" }),
+          h("span", { class: "t-pts num", "aria-label": mp === null ? "" : fmt(gettext("%(points)s of your points"), { points: num(mp) }) }, mp === null ? "" : num(mp)),
+        ),
+      );
     }
     const signers = requiredFor(o.agreement);
-    termsBox.replaceChildren(ul, h("p", { class: "p-needs" }, "Signed by ", ...listNodes(signers.map((r) => roleChip(r))), "."));
+    termsBox.replaceChildren(ul, h("p", { class: "p-needs" }, ...sentence(gettext("Signed by %(roles)s."), { roles: listNodes(signers.map((r) => roleChip(r))) })));
   } else {
-    termsBox.replaceChildren(h("p", { class: "no-deal", text: "No agreement. Every party is left with what it expects from continuing the war." }));
+    termsBox.replaceChildren(h("p", { class: "no-deal", text: gettext("No agreement. Every party is left with what it expects from continuing the war.") }));
   }
 
   // the chart
   const collapse = real && real.held === false && real.collapse_year ? real.collapse_year : null;
   if (agreed && survival.length) outcomeChart.update(survival, { collapseYear: collapse });
-  else outcomeChart.update(null, { empty: agreed ? "No survival curve was sent." : "No agreement: there was no peace to hold." });
-  $("outcome-chart-hint").textContent = agreed
-    ? `The line is the chance that the peace still holds at the end of each year; the shaded area is the expected share of the ${T} years at peace.${collapse ? " The dashed line marks the year it collapsed at your table." : ""}`
-    : "";
+  else outcomeChart.update(null, { empty: agreed ? gettext("No survival curve was sent.") : gettext("No agreement: there was no peace to hold.") });
+  const chartHint = fmt(
+    ngettext(
+      "The line is the chance that the peace still holds at the end of each year; the shaded area is the expected share of the %(n)s year at peace.",
+      "The line is the chance that the peace still holds at the end of each year; the shaded area is the expected share of the %(n)s years at peace.",
+      T,
+    ),
+    { n: T },
+  );
+  $("outcome-chart-hint").textContent = agreed ? (collapse ? `${chartHint} ${gettext("The dashed line marks the year it collapsed at your table.")}` : chartHint) : "";
 
   // the factors
   const factors = Array.isArray(dur.factors) ? dur.factors : [];
@@ -2104,17 +2174,22 @@ function renderOutcome() {
     ...(factors.length
       ? factors.map((f) => {
           const e = f.effect || 0;
-          const dir = e < -0.01 ? "lowers the risk" : e > 0.01 ? "raises the risk" : "little effect";
+          const dir = e < -0.01 ? gettext("lowers the risk") : e > 0.01 ? gettext("raises the risk") : gettext("little effect");
           const hr = typeof f.hazard_ratio === "number" ? f.hazard_ratio : Math.exp(e);
           return h(
             "li",
             { class: `factor ${e < -0.01 ? "is-good" : e > 0.01 ? "is-bad" : "is-none"}` },
-            h("div", { class: "factor-head" }, h("span", { class: "factor-label", text: f.label || f.key }), h("span", { class: "factor-effect num", text: `${dir}${Math.abs(e) > 0.01 ? ` · risk ×${hr.toFixed(2)}` : ""}` })),
+            h(
+              "div",
+              { class: "factor-head" },
+              h("span", { class: "factor-label", text: f.label || f.key }),
+              h("span", { class: "factor-effect num", text: Math.abs(e) > 0.01 ? fmt(gettext("%(direction)s · risk ×%(ratio)s"), { direction: dir, ratio: fixed(hr, 2) }) : dir }),
+            ),
             effectBar(e, maxAbs),
             h("p", { class: "factor-expl", text: f.explanation || "" }),
           );
         })
-      : [h("li", { class: "f-none", text: agreed ? "No factor details were sent." : "Without an agreement there is nothing to weigh: the war simply goes on." })]),
+      : [h("li", { class: "f-none", text: agreed ? gettext("No factor details were sent.") : gettext("Without an agreement there is nothing to weigh: the war simply goes on.") })]),
   );
 
   // the scores
@@ -2125,11 +2200,12 @@ function renderOutcome() {
   // The student's own result first, in the headline card: on a phone the details follow below.
   $("outcome-score-line").replaceChildren(
     ...(mine
-      ? [
-          "Your score: ",
-          h("strong", { text: fmt1(mine.total) }),
-          ` (tactical ${fmt1(mine.tactical)} · durability ${Math.round(mine.durability)}%${typeof nd === "number" ? ` · no deal ${num(nd)}` : ""})`,
-        ]
+      ? sentence(
+          typeof nd === "number"
+            ? gettext("Your score: %(total)s (tactical %(tactical)s · durability %(durability)s · no deal %(no_deal)s)")
+            : gettext("Your score: %(total)s (tactical %(tactical)s · durability %(durability)s)"),
+          { total: h("strong", { text: fmt1(mine.total) }), tactical: fmt1(mine.tactical), durability: pct(mine.durability / 100), no_deal: typeof nd === "number" ? num(nd) : "" },
+        )
       : []),
   );
   const youBox = $("outcome-you");
@@ -2139,20 +2215,27 @@ function renderOutcome() {
       h(
         "div",
         { class: "score-row" },
-        h("div", { class: "score big-num is-total" }, h("span", { class: "big-label", text: "Total" }), h("span", { class: "big-value num", text: fmt1(mine.total) })),
-        h("div", { class: "score big-num" }, h("span", { class: "big-label", text: "Tactical" }), h("span", { class: "big-value num", text: fmt1(mine.tactical) })),
-        h("div", { class: "score big-num" }, h("span", { class: "big-label", text: "Durability" }), h("span", { class: "big-value num", text: `${Math.round(mine.durability)}%` })),
+        h("div", { class: "score big-num is-total" }, h("span", { class: "big-label", text: gettext("Total") }), h("span", { class: "big-value num", text: fmt1(mine.total) })),
+        h("div", { class: "score big-num" }, h("span", { class: "big-label", text: gettext("Tactical") }), h("span", { class: "big-value num", text: fmt1(mine.tactical) })),
+        h("div", { class: "score big-num" }, h("span", { class: "big-label", text: gettext("Durability") }), h("span", { class: "big-value num", text: pct(mine.durability / 100) })),
       ),
       h("p", { class: "formula num", text: scoreFormula(o.scoring, mine, D, agreed, nd) }),
       h(
         "p",
         { class: "hint" },
-        `Tactical: your points for the package, the sum of its options' points in the agreement (0 is the worst for you, 100 the best that can be agreed). Durability: D, the expected share of the ${T} years at peace. Each year at peace pays your tactical points plus ${num(peaceValue(o.scoring))} for the peace itself; each year after a collapse pays only ${pct(relapseShare(o.scoring))} of your points, because the war resumes from where the deal left you.`,
+        fmt(
+          ngettext(
+            "Tactical: your points for the package, the sum of its options' points in the agreement (0 is the worst for you, 100 the best that can be agreed). Durability: D, the expected share of the %(n)s year at peace. Each year at peace pays your tactical points plus %(peace)s for the peace itself; each year after a collapse pays only %(share)s of your points, because the war resumes from where the deal left you.",
+            "Tactical: your points for the package, the sum of its options' points in the agreement (0 is the worst for you, 100 the best that can be agreed). Durability: D, the expected share of the %(n)s years at peace. Each year at peace pays your tactical points plus %(peace)s for the peace itself; each year after a collapse pays only %(share)s of your points, because the war resumes from where the deal left you.",
+            T,
+          ),
+          { n: T, peace: num(peaceValue(o.scoring)), share: pct(relapseShare(o.scoring)) },
+        ),
       ),
       lessonBox(o, me, mine),
     );
   } else {
-    youBox.replaceChildren(h("p", { text: "Your score was not sent." }));
+    youBox.replaceChildren(h("p", { text: gettext("Your score was not sent.") }));
   }
   renderReplays(agreed ? dur.replays : null, T);
   const rows = S.roleOrder
@@ -2161,9 +2244,9 @@ function renderOutcome() {
       h(
         "tr",
         { class: r === me ? "is-you" : "" },
-        h("th", { scope: "row" }, roleChip(r), r === me ? h("span", { class: "you-tag", text: " (you)" }) : null),
+        h("th", { scope: "row" }, roleChip(r), r === me ? h("span", { class: "you-tag", text: ` ${gettext("(you)")}` }) : null),
         h("td", { class: "num", text: fmt1(scores[r].tactical) }),
-        h("td", { class: "num", text: `${Math.round(scores[r].durability)}%` }),
+        h("td", { class: "num", text: pct(scores[r].durability / 100) }),
         h("td", { class: "num total", text: fmt1(scores[r].total) }),
       ),
     );
@@ -2171,28 +2254,41 @@ function renderOutcome() {
     h(
       "table",
       { class: "score-table" },
-      h("caption", { class: "visually-hidden", text: "Scores of every party" }),
-      h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Party" }), h("th", { scope: "col", text: "Tactical" }), h("th", { scope: "col", text: "Durability" }), h("th", { scope: "col", text: "Total" }))),
+      h("caption", { class: "visually-hidden", text: gettext("Scores of every party") }),
+      h(
+        "thead",
+        {},
+        h("tr", {}, h("th", { scope: "col", text: gettext("Party") }), h("th", { scope: "col", text: gettext("Tactical") }), h("th", { scope: "col", text: gettext("Durability") }), h("th", { scope: "col", text: gettext("Total") })),
+      ),
       h("tbody", {}, rows),
     ),
-    h("p", { class: "hint", text: [S.st && S.st.moral, "Every party shares the same durability."].filter(Boolean).join(" ") }),
+    h("p", { class: "hint", text: [S.st && S.st.moral, gettext("Every party shares the same durability.")].filter(Boolean).join(" ") }),
   );
 }
 
 /** What no agreement means in this scenario ("No agreement: the war goes on"), without a full stop. */
-const noDealText = () => (S.st && S.st.no_deal_text) || "No agreement";
+const noDealText = () => (S.st && S.st.no_deal_text) || gettext("No agreement");
 
 const peaceValue = (sc) => (sc && typeof sc.peace_value === "number" ? sc.peace_value : 50);
 const relapseShare = (sc) => (sc && typeof sc.relapse_share === "number" ? sc.relapse_share : 0.1);
 
 /** The one-line rule with this table's numbers in it. */
 function scoreFormula(scoring, mine, D, agreed, nd) {
-  if (!agreed) return `No agreement, so your total is your no-deal value${typeof nd === "number" ? `: ${num(nd)}` : ""}.`;
+  if (!agreed) return typeof nd === "number" ? fmt(gettext("No agreement, so your total is your no-deal value: %(value)s."), { value: num(nd) }) : gettext("No agreement, so your total is your no-deal value.");
   const P = peaceValue(scoring);
   const r = relapseShare(scoring);
   const scale = 100 / (100 + P);
   const tac = mine.tactical;
-  return `Total = ${fmt1(scale * 100)}% × [D × (tactical + ${num(P)}) + (1 − D) × ${r} × tactical] = ${fmt1(scale * 100)}% × [${D.toFixed(2)} × ${fmt1(tac + P)} + ${(1 - D).toFixed(2)} × ${fmt1(r * tac)}] = ${fmt1(mine.total)}`;
+  return fmt(gettext("Total = %(scale)s × [D × (tactical + %(peace)s) + (1 − D) × %(share)s × tactical] = %(scale)s × [%(d)s × %(a)s + %(rest)s × %(b)s] = %(total)s"), {
+    scale: pct1(scale),
+    peace: num(P),
+    share: num(r),
+    d: fixed(D, 2),
+    a: fmt1(tac + P),
+    rest: fixed(1 - D, 2),
+    b: fmt1(r * tac),
+    total: fmt1(mine.total),
+  });
 }
 
 /** Beside the student's own result: what their greediest package and the compromise would have scored them. */
@@ -2202,16 +2298,16 @@ function lessonBox(o, me, mine) {
   const nd = you().no_deal_value;
   const comp = o.lesson.compromise || {};
   const items = [
-    { key: "yours", label: o.agreement ? "Your table's deal" : "No deal (your table)", value: mine.total, note: "" },
-    { key: "greedy", label: "Your own maximum", value: les.greedy.total, note: `durability ${pct(les.greedy.expected_peace || 0)} · ${packageText(les.greedy.terms)}` },
-    { key: "compromise", label: "The compromise", value: les.compromise.total, note: `durability ${pct(comp.expected_peace || 0)} · ${packageText(comp.terms)}` },
+    { key: "yours", label: o.agreement ? gettext("Your table's deal") : gettext("No deal (your table)"), value: mine.total, note: "" },
+    { key: "greedy", label: gettext("Your own maximum"), value: les.greedy.total, note: fmt(gettext("durability %(pct)s · %(package)s"), { pct: pct(les.greedy.expected_peace || 0), package: packageText(les.greedy.terms) }) },
+    { key: "compromise", label: gettext("The compromise"), value: les.compromise.total, note: fmt(gettext("durability %(pct)s · %(package)s"), { pct: pct(comp.expected_peace || 0), package: packageText(comp.terms) }) },
   ];
-  if (typeof nd === "number" && o.agreement) items.push({ key: "nodeal", label: "No deal", value: nd, note: noDealText() });
+  if (typeof nd === "number" && o.agreement) items.push({ key: "nodeal", label: gettext("No deal"), value: nd, note: noDealText() });
   const max = Math.max(1, ...items.map((i) => i.value));
   return h(
     "div",
     { class: "lesson-box" },
-    h("h4", { text: "Beside your result" }),
+    h("h4", { text: gettext("Beside your result") }),
     h(
       "ul",
       { class: "lesson-bars" },
@@ -2226,7 +2322,10 @@ function lessonBox(o, me, mine) {
         ),
       ),
     ),
-    h("p", { class: "hint", text: les.greedy.total < les.compromise.total ? ["Your maximum wins every point at the table and then collapses early: it scores less than the compromise.", S.st && S.st.moral].filter(Boolean).join(" ") : "" }),
+    h("p", {
+      class: "hint",
+      text: les.greedy.total < les.compromise.total ? [gettext("Your maximum wins every point at the table and then collapses early: it scores less than the compromise."), S.st && S.st.moral].filter(Boolean).join(" ") : "",
+    }),
   );
 }
 
@@ -2248,13 +2347,19 @@ function renderReplays(rep, T) {
   const n = rep.n || 100;
   const years = rep.collapse_years;
   const max = Math.max(1, ...years, rep.held);
-  const spread = rep.earliest_collapse_year ? ` The others collapsed between year ${rep.earliest_collapse_year} and year ${rep.latest_collapse_year}, half of them by year ${rep.median_collapse_year}.` : "";
+  const spread = rep.earliest_collapse_year
+    ? ` ${fmt(gettext("The others collapsed between year %(earliest)s and year %(latest)s, half of them by year %(median)s."), {
+        earliest: rep.earliest_collapse_year,
+        latest: rep.latest_collapse_year,
+        median: rep.median_collapse_year,
+      })}`
+    : "";
   box.replaceChildren(
-    h("h4", { text: `The same deal under ${n} other histories` }),
-    h("p", { class: "replays-summary", text: `It held all ${T} years in ${rep.held} of ${n}.${spread}` }),
+    h("h4", { text: fmt(ngettext("The same deal under %(n)s other history", "The same deal under %(n)s other histories", n), { n }) }),
+    h("p", { class: "replays-summary", text: `${fmt(ngettext("It held all %(years)s year in %(held)s of %(n)s.", "It held all %(years)s years in %(held)s of %(n)s.", T), { years: T, held: rep.held, n })}${spread}` }),
     h(
       "ol",
-      { class: "replay-bars", "aria-label": `How many of ${n} histories collapsed in each year, and how many held` },
+      { class: "replay-bars", "aria-label": fmt(gettext("How many of %(n)s histories collapsed in each year, and how many held"), { n }) },
       // Each bar says its data in words to a screen reader ("Year 3: 12 collapsed"); the short
       // labels under the bars are for the eye.
       ...years.map((c, i) =>
@@ -2263,7 +2368,7 @@ function renderReplays(rep, T) {
           { class: "rb" },
           h("span", { class: "rb-bar", "aria-hidden": "true", style: `height:${(100 * c) / max}%` }),
           h("span", { class: "rb-count num", "aria-hidden": "true", text: String(c) }),
-          h("span", { class: "rb-year", "aria-hidden": "true", text: `Y${i + 1}` }),
+          h("span", { class: "rb-year", "aria-hidden": "true", text: fmt(pgettext("short for year N", "Y%(n)s"), { n: i + 1 }) }),
           h("span", { class: "visually-hidden", text: `Year ${i + 1}: ${c} collapsed` }),
         ),
       ),
@@ -2272,7 +2377,7 @@ function renderReplays(rep, T) {
         { class: "rb rb-held" },
         h("span", { class: "rb-bar", "aria-hidden": "true", style: `height:${(100 * rep.held) / max}%` }),
         h("span", { class: "rb-count num", "aria-hidden": "true", text: String(rep.held) }),
-        h("span", { class: "rb-year", "aria-hidden": "true", text: "held" }),
+        h("span", { class: "rb-year", "aria-hidden": "true", text: pgettext("replays: the deal held", "held") }),
         h("span", { class: "visually-hidden", text: `Held all ${T} years: ${rep.held}` }),
       ),
     ),

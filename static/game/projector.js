@@ -4,10 +4,12 @@
 // sends a control and never shows a table's proposals or chat. Text goes in through
 // textContent only.
 
+import { fmt, gettext, listText, ngettext } from "./i18n.js";
+
 const root = document.getElementById("pj");
 const $ = (id) => document.getElementById(id);
 const code = root.dataset.code;
-// The scenario's words come in the language this page was served in.
+// The socket speaks the page's language (the scenario's words).
 const langQuery = root.dataset.lang ? `?lang=${encodeURIComponent(root.dataset.lang)}` : "";
 
 let S = null; // the latest host.state
@@ -32,24 +34,19 @@ function el(tag, text, cls) {
   return e;
 }
 
-function listText(items) {
-  if (items.length <= 1) return items.join("");
-  return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
-}
-
 /** What the current phase allows, in a sentence for the whole room. */
 export function phaseAllows(phases, index) {
   const phase = phases[index];
   if (!phase) return "";
   const last = index === phases.length - 1;
   if (phase.agreement) {
-    return (
-      "Deals can be concluded now: a proposal becomes the agreement the moment every party it needs has accepted it." +
-      (last ? " When the clock runs out, tables without an agreement end with no deal." : "")
-    );
+    const now = gettext("Deals can be concluded now: a proposal becomes the agreement the moment every party it needs has accepted it.");
+    return last ? `${now} ${gettext("When the clock runs out, tables without an agreement end with no deal.")}` : now;
   }
   const later = phases.filter((p) => p.agreement).map((p) => p.name);
-  return `Talk, propose and answer: nothing is binding yet. Deals can be concluded only in the ${listText(later) || "final stage"}.`;
+  return later.length
+    ? fmt(gettext("Talk, propose and answer: nothing is binding yet. Deals can be concluded only in the %(phases)s."), { phases: listText(later) })
+    : gettext("Talk, propose and answer: nothing is binding yet. Deals can be concluded only in the final stage.");
 }
 
 const finished = (t) => Boolean(t.ended || t.outcome);
@@ -72,14 +69,14 @@ function render() {
 function renderJoin() {
   const people = S.players.filter((p) => !p.removed && !p.bot);
   $("pj-count").textContent = String(people.length);
-  $("pj-count-label").textContent = people.length === 1 ? "student joined" : "students joined";
+  $("pj-count-label").textContent = ngettext("student joined", "students joined", people.length);
   $("pj-names").replaceChildren(...people.map((p) => el("li", p.name)));
 }
 
 function renderLive() {
   const { phase, phases } = S.session;
   if (!phase) return;
-  $("pj-step").textContent = `Phase ${phase.index + 1} of ${phases.length}`;
+  $("pj-step").textContent = fmt(gettext("Phase %(n)s of %(total)s"), { n: phase.index + 1, total: phases.length });
   $("pj-phase").textContent = phase.name;
   const allows = phaseAllows(phases, phase.index);
   if ($("pj-allows").textContent !== allows) {
@@ -97,18 +94,21 @@ function renderLive() {
   $("pj-news").replaceChildren(...items.reverse().map((n) => el("li", n.headline)));
   const done = S.tables.filter(finished).length;
   const deals = S.tables.filter((t) => t.agreement != null || t.outcome?.agreement).length;
-  $("pj-tables").textContent = S.tables.length
-    ? `${S.tables.length} table${S.tables.length === 1 ? "" : "s"} · ${deals} agreement${deals === 1 ? "" : "s"} so far${done > deals ? ` · ${done - deals} ended without a deal` : ""}`
-    : "";
+  const tableBits = [
+    fmt(ngettext("%(n)s table", "%(n)s tables", S.tables.length), { n: S.tables.length }),
+    fmt(ngettext("%(n)s agreement so far", "%(n)s agreements so far", deals), { n: deals }),
+  ];
+  if (done > deals) tableBits.push(fmt(ngettext("%(n)s ended without a deal", "%(n)s ended without a deal", done - deals), { n: done - deals }));
+  $("pj-tables").textContent = S.tables.length ? tableBits.join(" · ") : "";
 }
 
 function renderEnd() {
   const deals = S.tables.filter((t) => t.agreement != null || t.outcome?.agreement).length;
   const none = S.tables.filter(finished).length - deals;
-  $("pj-end-title").textContent = S.session.status === "ended" ? "The negotiation is over" : "Every table has finished";
-  const parts = [`${deals} agreement${deals === 1 ? "" : "s"}`];
-  if (none) parts.push(`${none} table${none === 1 ? "" : "s"} without a deal`);
-  $("pj-end-text").textContent = `${parts.join(", ")}. Who won, and did the peace last?`;
+  $("pj-end-title").textContent = S.session.status === "ended" ? gettext("The negotiation is over") : gettext("Every table has finished");
+  const parts = [fmt(ngettext("%(n)s agreement", "%(n)s agreements", deals), { n: deals })];
+  if (none) parts.push(fmt(ngettext("%(n)s table without a deal", "%(n)s tables without a deal", none), { n: none }));
+  $("pj-end-text").textContent = fmt(gettext("%(summary)s. Who won, and did the peace last?"), { summary: parts.join(", ") });
 }
 
 let lastMinute = "";
@@ -120,7 +120,7 @@ function tick() {
   let text;
   let cls = "pj-clock num";
   if (phase.paused) {
-    text = `${mmss(phase.remaining ?? 0)} paused`;
+    text = fmt(gettext("%(time)s paused"), { time: mmss(phase.remaining ?? 0) });
     cls += " is-paused";
   } else if (phase.ends_at) {
     const left = (Date.parse(phase.ends_at) - (Date.now() + offset)) / 1000;
@@ -205,11 +205,11 @@ function connect() {
     ws = null;
     if (e.code === 4403 || e.code === 4404) {
       $("pj-conn").hidden = false;
-      $("pj-conn").textContent = e.code === 4403 ? "Sign in as the instructor to show this page." : "This session no longer exists.";
+      $("pj-conn").textContent = e.code === 4403 ? gettext("Sign in as the instructor to show this page.") : gettext("This session no longer exists.");
       return;
     }
     $("pj-conn").hidden = false;
-    $("pj-conn").textContent = "Reconnecting…";
+    $("pj-conn").textContent = gettext("Reconnecting…");
     retry = Math.min(retry + 1, 6);
     setTimeout(connect, Math.min(15000, 700 * 2 ** retry));
   });

@@ -1,6 +1,8 @@
 // A small SVG helper: build elements, draw survival curves and effect bars.
 // No library, no innerHTML: every label goes in through textContent.
 
+import { fmt, gettext, ngettext, pct, pgettext } from "./i18n.js";
+
 const NS = "http://www.w3.org/2000/svg";
 let uid = 0;
 
@@ -17,8 +19,6 @@ export function s(tag, attrs = {}, children = []) {
   return node;
 }
 
-const pct = (v) => `${Math.round(v * 100)}%`;
-
 /**
  * A survival curve: the chance the peace still holds at the end of each year.
  *
@@ -28,7 +28,7 @@ const pct = (v) => `${Math.round(v * 100)}%`;
  * options: width, height (viewBox units; the SVG scales to its container), mini (a small
  * sparkline without tick labels), title.
  */
-export function survivalChart({ width = 640, height = 300, mini = false, title = "Chance the peace holds, year by year" } = {}) {
+export function survivalChart({ width = 640, height = 300, mini = false, title = gettext("Chance the peace holds, year by year") } = {}) {
   const id = `svgc${++uid}`;
   const m = mini ? { t: 8, r: 10, b: 18, l: 30 } : { t: 18, r: 64, b: 48, l: 76 };
   const W = width - m.l - m.r;
@@ -66,15 +66,15 @@ export function survivalChart({ width = 640, height = 300, mini = false, title =
     const step = mini ? T : T <= 12 ? 1 : Math.ceil(T / 10);
     for (let t = 0; t <= T; t += step) {
       const anchor = !mini ? "middle" : t === 0 ? "start" : "end";
-      const label = !mini ? String(t) : t === 0 ? "now" : `year ${t}`;
+      const label = !mini ? String(t) : t === 0 ? pgettext("chart: year 0", "now") : fmt(gettext("year %(n)s"), { n: t });
       axes.append(s("text", { x: x(t), y: m.t + H + (mini ? 14 : 20), class: "tick tick-x", "text-anchor": anchor }, label));
     }
     if (!mini) {
-      axes.append(s("text", { x: m.l + W / 2, y: height - 6, class: "axis-label", "text-anchor": "middle" }, "Years after the agreement"));
+      axes.append(s("text", { x: m.l + W / 2, y: height - 6, class: "axis-label", "text-anchor": "middle" }, gettext("Years after the agreement")));
       axes.append(s("text", {
         x: 0, y: 0, class: "axis-label", "text-anchor": "middle",
         transform: `translate(18 ${m.t + H / 2}) rotate(-90)`,
-      }, "Chance the peace still holds"));
+      }, gettext("Chance the peace still holds")));
     }
   }
 
@@ -113,14 +113,20 @@ export function survivalChart({ width = 640, height = 300, mini = false, title =
       const cx = x(collapseYear);
       marks.append(
         s("line", { x1: cx, x2: cx, y1: m.t, y2: m.t + H, class: "collapse-line" }),
-        s("text", { x: cx + (collapseYear > T * 0.7 ? -6 : 6), y: m.t + 12, class: "collapse-label", "text-anchor": collapseYear > T * 0.7 ? "end" : "start" }, `Collapsed in year ${collapseYear}`),
+        s("text", { x: cx + (collapseYear > T * 0.7 ? -6 : 6), y: m.t + 12, class: "collapse-label", "text-anchor": collapseYear > T * 0.7 ? "end" : "start" }, fmt(gettext("Collapsed in year %(year)s"), { year: collapseYear })),
       );
     }
     const mean = survival.reduce((a, b) => a + b, 0) / T;
-    descEl.textContent =
-      `After ${T} years the peace holds with ${pct(last)} probability; expected share of the years at peace ${pct(mean)}. ` +
-      `Year by year: ${survival.map((v, i) => `year ${i + 1} ${pct(v)}`).join(", ")}.` +
-      (collapseYear ? ` In this game the peace collapsed in year ${collapseYear}.` : "");
+    const parts = [
+      fmt(ngettext("After %(n)s year the peace holds with %(last)s probability; expected share of the years at peace %(mean)s.", "After %(n)s years the peace holds with %(last)s probability; expected share of the years at peace %(mean)s.", T), {
+        n: T,
+        last: pct(last),
+        mean: pct(mean),
+      }),
+      fmt(gettext("Year by year: %(years)s."), { years: survival.map((v, i) => fmt(gettext("year %(n)s %(pct)s"), { n: i + 1, pct: pct(v) })).join(", ") }),
+    ];
+    if (collapseYear) parts.push(fmt(gettext("In this game the peace collapsed in year %(year)s."), { year: collapseYear }));
+    descEl.textContent = parts.join(" ");
   }
 
   return { el: svg, update };
