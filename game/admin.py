@@ -17,6 +17,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
+from django.utils.translation import gettext, gettext_lazy
 
 from game import access, admin_translations, scenario_io
 from game.admin_a11y import LabelledRowsInline
@@ -41,7 +43,7 @@ from game.models import (
 class KeyedFormSet(forms.BaseInlineFormSet):
     """Refuses two rows with the same key in one list."""
 
-    what = "row"
+    duplicate = gettext_lazy("Two rows have the key %(key)s: give each row its own key.")
 
     def validate_unique(self):
         """Replaced by the clearer key check in clean()."""
@@ -59,50 +61,52 @@ class KeyedFormSet(forms.BaseInlineFormSet):
         for f in self.live_forms():
             key = f.cleaned_data["key"]
             if key in seen:
-                raise ValidationError(
-                    f"Two {self.what}s have the key {key!r}: give each {self.what} its own key."
-                )
+                raise ValidationError(str(self.duplicate) % {"key": repr(key)})
             seen[key] = 1
 
 
 class RoleFormSet(KeyedFormSet):
-    what = "role"
+    duplicate = gettext_lazy("Two roles have the key %(key)s: give each role its own key.")
 
 
 class IssueFormSet(KeyedFormSet):
-    what = "issue"
+    duplicate = gettext_lazy("Two issues have the key %(key)s: give each issue its own key.")
 
 
 class NewsFormSet(KeyedFormSet):
-    what = "news item"
+    duplicate = gettext_lazy("Two news items have the key %(key)s: give each news item its own key.")
 
 
 class FactorFormSet(KeyedFormSet):
-    what = "factor"
+    duplicate = gettext_lazy("Two factors have the key %(key)s: give each factor its own key.")
 
 
 class PhaseFormSet(KeyedFormSet):
-    what = "phase"
+    duplicate = gettext_lazy("Two phases have the key %(key)s: give each phase its own key.")
 
     def clean(self):
         super().clean()
         live = self.live_forms()
         if not live:
-            raise ValidationError("Add at least one phase.")
+            raise ValidationError(gettext("Add at least one phase."))
         if not any(f.cleaned_data.get("agreement") for f in live):
             raise ValidationError(
-                "No phase allows an agreement: tick 'agreement' on at least one phase (usually the last, "
-                "the leaders' meeting)."
+                gettext(
+                    "No phase allows an agreement: tick 'agreement' on at least one phase (usually the last, "
+                    "the leaders' meeting)."
+                )
             )
 
 
 class OptionFormSet(KeyedFormSet):
-    what = "option"
+    duplicate = gettext_lazy("Two options have the key %(key)s: give each option its own key.")
 
     def clean(self):
         super().clean()
         if len(self.live_forms()) < 2:
-            raise ValidationError("An issue needs at least two options to negotiate: add another option.")
+            raise ValidationError(
+                gettext("An issue needs at least two options to negotiate: add another option.")
+            )
 
 
 # --- scenario pages ------------------------------------------------------------------------
@@ -112,6 +116,60 @@ def _scenario_of(obj) -> ScenarioConfig | None:
     if obj is None:
         return None
     return obj if isinstance(obj, ScenarioConfig) else getattr(obj, "scenario", None)
+
+
+class TranslatedLabels:
+    """Form labels of the scenario's fields in the reader's language. The model fields keep their
+    automatic names (a verbose name would be a migration); the admin's forms read them from here."""
+
+    LABELS = {
+        "agreement": gettext_lazy("Agreement"),
+        "baseline_decay": gettext_lazy("Baseline decay"),
+        "baseline_hazard": gettext_lazy("Baseline hazard"),
+        "body": gettext_lazy("Body"),
+        "brief": gettext_lazy("Brief"),
+        "colour": gettext_lazy("Colour"),
+        "commits": gettext_lazy("Commits"),
+        "context_label": gettext_lazy("Context label"),
+        "context_log_hr": gettext_lazy("Context log hr"),
+        "description": gettext_lazy("Description"),
+        "duration_seconds": gettext_lazy("Duration seconds"),
+        "excludes": gettext_lazy("Excludes"),
+        "factor_effects": gettext_lazy("Factor effects"),
+        "headline": gettext_lazy("Headline"),
+        "horizon_years": gettext_lazy("Horizon years"),
+        "key": gettext_lazy("Key"),
+        "label": gettext_lazy("Label"),
+        "loadings": gettext_lazy("Loadings"),
+        "mediator": gettext_lazy("Mediator"),
+        "moral": gettext_lazy("Moral"),
+        "name": gettext_lazy("Name"),
+        "necessary_signatory": gettext_lazy("Necessary signatory"),
+        "no_deal_text": gettext_lazy("No deal text"),
+        "no_deal_value": gettext_lazy("No deal value"),
+        "no_deal_values": gettext_lazy("No deal values"),
+        "order": gettext_lazy("Order"),
+        "owner": gettext_lazy("Owner"),
+        "params": gettext_lazy("Params"),
+        "peace_value": gettext_lazy("Peace value"),
+        "relapse_share": gettext_lazy("Relapse share"),
+        "scenario": gettext_lazy("Scenario"),
+        "shared": gettext_lazy("Shared"),
+        "slug": gettext_lazy("Slug"),
+        "summary": gettext_lazy("Summary"),
+        "title": gettext_lazy("Title"),
+        "value_effects": gettext_lazy("Value effects"),
+        "voice": gettext_lazy("Voice"),
+        "issue": gettext_lazy("Issue"),
+        "sides": gettext_lazy("Sides"),
+    }
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        label = self.LABELS.get(db_field.name)
+        if field is not None and label is not None and field.label == capfirst(db_field.verbose_name):
+            field.label = label
+        return field
 
 
 class OwnedScenarioInline:
@@ -132,7 +190,7 @@ class OwnedScenarioInline:
         return super().has_delete_permission(request, obj) and self._editable(request, obj)
 
 
-class RoleInline(OwnedScenarioInline, admin.StackedInline):
+class RoleInline(TranslatedLabels, OwnedScenarioInline, admin.StackedInline):
     model = ScenarioRole
     formset = RoleFormSet
     extra = 0
@@ -150,33 +208,37 @@ class RoleInline(OwnedScenarioInline, admin.StackedInline):
         if db_field.name == "key" and field is not None:
             # The model's help text names a role of the default scenario; an author of another
             # conflict reads a neutral example.
-            field.help_text = "Stable key: lower-case letters, digits and underscores, e.g. 'north'."
+            field.help_text = gettext_lazy(
+                "Stable key: lower-case letters, digits and underscores, e.g. 'north'."
+            )
         return field
 
 
-class IssueInline(LabelledRowsInline, OwnedScenarioInline, admin.TabularInline):
+class IssueInline(LabelledRowsInline, TranslatedLabels, OwnedScenarioInline, admin.TabularInline):
     model = ScenarioIssue
     formset = IssueFormSet
     extra = 0
     fields = ("order", "key", "name", "description", "options_link")
     readonly_fields = ("options_link",)
 
-    @admin.display(description="Options and points")
+    @admin.display(description=gettext_lazy("Options and points"))
     def options_link(self, obj):
         if not obj.pk:
-            return "Save first, then edit the options"
+            return gettext("Save first, then edit the options")
         url = reverse("admin:game_scenarioissue_change", args=[obj.pk])
-        return format_html('<a href="{}">Edit {} options</a>', url, obj.options.count())
+        return format_html(
+            '<a href="{}">{}</a>', url, gettext("Edit %(n)s options") % {"n": obj.options.count()}
+        )
 
 
-class PhaseInline(LabelledRowsInline, OwnedScenarioInline, admin.TabularInline):
+class PhaseInline(LabelledRowsInline, TranslatedLabels, OwnedScenarioInline, admin.TabularInline):
     model = ScenarioPhase
     formset = PhaseFormSet
     extra = 0
     fields = ("order", "key", "name", "duration_seconds", "agreement")
 
 
-class NewsInline(OwnedScenarioInline, admin.StackedInline):
+class NewsInline(TranslatedLabels, OwnedScenarioInline, admin.StackedInline):
     model = ScenarioNews
     formset = NewsFormSet
     extra = 0
@@ -184,7 +246,7 @@ class NewsInline(OwnedScenarioInline, admin.StackedInline):
     classes = ("collapse",)
 
 
-class FactorInline(OwnedScenarioInline, admin.StackedInline):
+class FactorInline(TranslatedLabels, OwnedScenarioInline, admin.StackedInline):
     """Factors with a typed field per parameter (game/admin_authoring.py), no JSON to write."""
 
     model = ScenarioFactor
@@ -211,13 +273,15 @@ class ScenarioConfigForm(forms.ModelForm):
 
     implementer = forms.ChoiceField(
         required=False,
-        label="Implementer",
-        help_text="The role that must carry out the concessions: the side that gives up territory, forces or claims.",
+        label=gettext_lazy("Implementer"),
+        help_text=gettext_lazy(
+            "The role that must carry out the concessions: the side that gives up territory, forces or claims."
+        ),
     )
     challenger = forms.ChoiceField(
         required=False,
-        label="Challenger",
-        help_text="The role able to restart the war if the terms leave it dissatisfied.",
+        label=gettext_lazy("Challenger"),
+        help_text=gettext_lazy("The role able to restart the war if the terms leave it dissatisfied."),
     )
 
     class Meta:
@@ -241,7 +305,7 @@ class ScenarioConfigForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         roles = list(self.instance.roles.all()) if self.instance and self.instance.pk else []
-        choices = [("", "(none)")] + [(r.key, r.name) for r in roles]
+        choices = [("", gettext("(none)"))] + [(r.key, r.name) for r in roles]
         sides = dict(getattr(self.instance, "sides", None) or {})
         for side in ("implementer", "challenger"):
             self.fields[side].choices = choices
@@ -258,18 +322,18 @@ class ScenarioConfigForm(forms.ModelForm):
 
 
 class ScenarioImportForm(forms.Form):
-    file = forms.FileField(help_text="A scenario JSON file, as written by 'Export'.")
+    file = forms.FileField(help_text=gettext_lazy("A scenario JSON file, as written by 'Export'."))
 
 
 # Help texts that, on the model, quote the default scenario: an author of another conflict reads
 # examples of no conflict in particular.
 NEUTRAL_HELP = {
-    "moral": "The lesson the debrief and the outcome close on, in this scenario's own words.",
-    "no_deal_text": (
+    "moral": gettext_lazy("The lesson the debrief and the outcome close on, in this scenario's own words."),
+    "no_deal_text": gettext_lazy(
         "What no agreement means here, for students, as a sentence (e.g. 'No agreement: the "
         "fighting goes on.' or 'No agreement: the ceasefire line stays as it is.')."
     ),
-    "no_deal_values": (
+    "no_deal_values": gettext_lazy(
         "If no agreement leaves a ceasefire that can itself break, its factor values "
         "({factor key: value}): no deal then gets its own survival curve. Leave empty when no "
         "deal means the fighting goes on."
@@ -278,7 +342,7 @@ NEUTRAL_HELP = {
 
 
 @admin.register(ScenarioConfig)
-class ScenarioConfigAdmin(admin.ModelAdmin):
+class ScenarioConfigAdmin(TranslatedLabels, admin.ModelAdmin):
     form = ScenarioConfigForm
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
@@ -288,16 +352,39 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
         return field
 
     list_display = (
-        "title",
-        "slug",
-        "owner",
-        "shared",
+        "title_column",
+        "slug_column",
+        "owner_column",
+        "shared_column",
         "role_count",
         "issue_count",
         "playable",
-        "updated_at",
+        "updated_column",
         "export_link",
     )
+
+    # The list's columns under headings in the reader's language (a model field's heading is its
+    # automatic verbose name, which stays English without a migration).
+    @admin.display(description=gettext_lazy("Title"), ordering="title")
+    def title_column(self, obj):
+        return obj.title
+
+    @admin.display(description=gettext_lazy("Slug"), ordering="slug")
+    def slug_column(self, obj):
+        return obj.slug
+
+    @admin.display(description=gettext_lazy("Owner"), ordering="owner__username")
+    def owner_column(self, obj):
+        return obj.owner or "-"
+
+    @admin.display(description=gettext_lazy("Shared"), boolean=True, ordering="shared")
+    def shared_column(self, obj):
+        return obj.shared
+
+    @admin.display(description=gettext_lazy("Updated"), ordering="updated_at")
+    def updated_column(self, obj):
+        return obj.updated_at
+
     list_filter = ("shared",)
     search_fields = ("title", "slug", "description")
     readonly_fields = ("problems_list", "translations_overview")
@@ -314,7 +401,7 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Durability model",
+            gettext_lazy("Durability model"),
             {
                 "fields": (
                     "horizon_years",
@@ -326,14 +413,14 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
                     "no_deal_text",
                     "no_deal_values",
                 ),
-                "description": "How the survival curve is computed; see docs/durability.md.",
+                "description": gettext_lazy("How the survival curve is computed; see docs/durability.md."),
             },
         ),
         (
-            "Score",
+            gettext_lazy("Score"),
             {
                 "fields": ("peace_value", "relapse_share"),
-                "description": (
+                "description": gettext_lazy(
                     "total = 100/(100 + peace value) x [D x (tactical + peace value) + (1 - D) x relapse "
                     "share x tactical]: a year at peace pays what was won plus the peace itself, a year "
                     "after a collapse a small share of what was won. See docs/durability.md."
@@ -374,36 +461,38 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
     def _side(self, obj, side):
         key = (obj.sides or {}).get(side) if obj else None
         role = obj.roles.filter(key=key).first() if key else None
-        return role.name if role else (key or "(none)")
+        return role.name if role else (key or gettext("(none)"))
 
     # Shown when the page is read-only (another instructor's view of a shared scenario), where the
     # form's side choosers are not there to show the sides.
-    @admin.display(description="Implementer")
+    @admin.display(description=gettext_lazy("Implementer"))
     def implementer(self, obj):
         return self._side(obj, "implementer")
 
-    @admin.display(description="Challenger")
+    @admin.display(description=gettext_lazy("Challenger"))
     def challenger(self, obj):
         return self._side(obj, "challenger")
 
-    @admin.display(description="Roles")
+    @admin.display(description=gettext_lazy("Roles"))
     def role_count(self, obj):
         return obj.roles.count()
 
-    @admin.display(description="Issues")
+    @admin.display(description=gettext_lazy("Issues"))
     def issue_count(self, obj):
         return obj.issues.count()
 
-    @admin.display(description="Playable", boolean=True)
+    @admin.display(description=gettext_lazy("Playable"), boolean=True)
     def playable(self, obj):
         return not obj.problems()
 
-    @admin.display(description="Tools")
+    @admin.display(description=gettext_lazy("Tools"))
     def export_link(self, obj):
         return format_html(
-            '<a href="{}">Export JSON</a> · <a href="{}">Balance report (bots)</a>',
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
             reverse("admin:game_scenario_export", args=[obj.pk]),
+            gettext("Export JSON"),
             reverse("scenario_balance", args=[obj.slug]),
+            gettext("Balance report (bots)"),
         )
 
     @admin.display(description="Languages")
@@ -437,13 +526,13 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.display(description="Problems to fix")
+    @admin.display(description=gettext_lazy("Problems to fix"))
     def problems_list(self, obj):
         if obj is None or not obj.pk:
             return "—"
         problems = obj.problems()
         if not problems:
-            return "None: this scenario can be played."
+            return gettext("None: this scenario can be played.")
         return format_html(
             '<ul class="errorlist">{}</ul>', format_html_join("", "<li>{}</li>", ((p,) for p in problems))
         )
@@ -477,15 +566,21 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
                     may_replace=lambda existing: access.can_edit_scenario(request.user, existing),
                 )
                 for note in scenario_io.migration_notes(json.loads(text)):
-                    messages.info(request, f"Migrated from an older file format: {note}")
+                    messages.info(
+                        request, gettext("Migrated from an older file format: %(note)s") % {"note": note}
+                    )
             except UnicodeDecodeError:
-                form.add_error("file", "The file is not UTF-8 text.")
+                form.add_error("file", gettext("The file is not UTF-8 text."))
             except scenario_io.ScenarioFileError as e:
                 form.add_error("file", str(e))
             else:
-                messages.success(request, f"Imported scenario {config.slug}.")
+                messages.success(request, gettext("Imported scenario %(slug)s.") % {"slug": config.slug})
                 return redirect("admin:game_scenarioconfig_change", config.pk)
-        ctx = {**self.admin_site.each_context(request), "form": form, "title": "Import a scenario file"}
+        ctx = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "title": gettext("Import a scenario file"),
+        }
         return render(request, "admin/game/scenario_import.html", ctx)
 
     def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -496,7 +591,7 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
             raise PermissionDenied
         config = self.get_queryset(request).filter(pk=pk).first()
         if config is None:
-            raise Http404("No scenario of yours has that id.")
+            raise Http404(gettext("No scenario of yours has that id."))
         resp = HttpResponse(scenario_io.export_text(config), content_type="application/json; charset=utf-8")
         resp["Content-Disposition"] = f'attachment; filename="{config.slug}.json"'
         return resp
@@ -510,12 +605,16 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
                 if not access.can_edit_scenario(request.user, obj):
                     messages.info(
                         request,
-                        "A shared scenario: you can read it and open sessions on it. To change it, "
-                        "copy it (tick it in the list, then 'Duplicate') and edit your copy.",
+                        gettext(
+                            "A shared scenario: you can read it and open sessions on it. To change it, "
+                            "copy it (tick it in the list, then 'Duplicate') and edit your copy."
+                        ),
                     )
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Duplicate the selected scenarios (to vary a copy)", permissions=["add"])
+    @admin.action(
+        description=gettext_lazy("Duplicate the selected scenarios (to vary a copy)"), permissions=["add"]
+    )
     def duplicate(self, request, queryset):
         owner = request.user
         for config in queryset:
@@ -524,18 +623,20 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
             while ScenarioConfig.objects.filter(slug=f"{config.slug}-copy{n if n > 2 else ''}").exists():
                 n += 1
             data["slug"] = f"{config.slug}-copy{n if n > 2 else ''}"
-            data["title"] = f"{config.title} (copy)"
+            data["title"] = gettext("%(title)s (copy)") % {"title": config.title}
             with transaction.atomic():
                 try:
                     copy = scenario_io.import_dict(data, owner=owner)
                 except scenario_io.ScenarioFileError:
                     copy = _copy_unchecked(config, data["slug"], data["title"], owner)
-            self.message_user(request, f"Created {copy.slug}, yours to edit.", messages.SUCCESS)
+            self.message_user(
+                request, gettext("Created %(slug)s, yours to edit.") % {"slug": copy.slug}, messages.SUCCESS
+            )
 
     def grid_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         config = ScenarioConfig.objects.filter(pk=pk).first()
         if config is None or not self.has_change_permission(request, config):
-            raise Http404("No such scenario.")
+            raise Http404(gettext("No such scenario."))
         return grid_view(self.admin_site, request, config)
 
     def translate_view(self, request: HttpRequest, pk: int, lang: str) -> HttpResponse:
@@ -578,13 +679,16 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         admin_translations.prune(form.instance)
 
-    @admin.action(description="Add the standard durability factors (a template to adapt)")
+    @admin.action(description=gettext_lazy("Add the standard durability factors (a template to adapt)"))
     def standard_factors(self, request, queryset):
         for config in queryset:
             if not access.can_edit_scenario(request.user, config):
                 self.message_user(
                     request,
-                    f"{config.slug}: not yours to change (a shared scenario); copy it with 'Duplicate' first.",
+                    gettext(
+                        "%(slug)s: not yours to change (a shared scenario); copy it with 'Duplicate' first."
+                    )
+                    % {"slug": config.slug},
                     messages.ERROR,
                 )
                 continue
@@ -592,23 +696,34 @@ class ScenarioConfigAdmin(admin.ModelAdmin):
             if added:
                 self.message_user(
                     request,
-                    f"{config.slug}: added {', '.join(added)}. Set each option's loadings on "
-                    "'Options, points and the model', and the sides on the scenario's page.",
+                    gettext(
+                        "%(slug)s: added %(factors)s. Set each option's loadings on "
+                        "'Options, points and the model', and the sides on the scenario's page."
+                    )
+                    % {"slug": config.slug, "factors": ", ".join(added)},
                     messages.SUCCESS,
                 )
             else:
                 self.message_user(
-                    request, f"{config.slug}: it already has every standard factor.", messages.INFO
+                    request,
+                    gettext("%(slug)s: it already has every standard factor.") % {"slug": config.slug},
+                    messages.INFO,
                 )
 
-    @admin.action(description="Check the selected scenarios for problems")
+    @admin.action(description=gettext_lazy("Check the selected scenarios for problems"))
     def check_problems(self, request, queryset):
         for config in queryset:
             problems = config.problems()
             if problems:
-                self.message_user(request, f"{config.slug}: " + " ".join(problems), messages.ERROR)
+                self.message_user(
+                    request, f"{config.slug}: " + " ".join(str(p) for p in problems), messages.ERROR
+                )
             else:
-                self.message_user(request, f"{config.slug}: no problems, ready to play.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    gettext("%(slug)s: no problems, ready to play.") % {"slug": config.slug},
+                    messages.SUCCESS,
+                )
 
 
 def _copy_unchecked(config: ScenarioConfig, slug: str, title: str, owner=None) -> ScenarioConfig:
@@ -657,7 +772,7 @@ class OptionForm(forms.ModelForm):
     def clean_loadings(self):
         value = self.cleaned_data.get("loadings") or {}
         if not isinstance(value, dict) or not all(isinstance(v, int | float) for v in value.values()):
-            raise ValidationError('Write loadings as {"factor_key": number, ...}.')
+            raise ValidationError(gettext('Write loadings as {"factor_key": number, ...}.'))
         return value
 
     def save(self, commit=True):
@@ -674,21 +789,21 @@ def option_form_for(roles: list[ScenarioRole], others: list[tuple[str, str]] = (
     attrs: dict = {"roles": roles}
     for r in roles:
         attrs[f"points_{r.key}"] = forms.FloatField(
-            label=f"Points: {r.name}",
+            label=gettext("Points: %(role)s") % {"role": r.name},
             required=True,
-            error_messages={"required": f"Give this option points for {r.name}."},
+            error_messages={"required": gettext("Give this option points for %(role)s.") % {"role": r.name}},
         )
     attrs["commits"] = forms.MultipleChoiceField(
         choices=[(r.key, r.name) for r in roles],
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Roles that must sign any agreement containing this option.",
+        help_text=gettext_lazy("Roles that must sign any agreement containing this option."),
     )
     attrs["excludes"] = forms.MultipleChoiceField(
         choices=list(others),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text=(
+        help_text=gettext_lazy(
             "Options of the other issues this one contradicts: a package holding both is refused "
             "(e.g. a ban on foreign troops and a foreign reassurance force)."
         ),
@@ -707,7 +822,7 @@ def other_options(issue: ScenarioIssue | None) -> list[tuple[str, str]]:
     return out
 
 
-class OptionInline(OwnedScenarioInline, admin.StackedInline):
+class OptionInline(TranslatedLabels, OwnedScenarioInline, admin.StackedInline):
     model = ScenarioOption
     formset = OptionFormSet
     form = OptionForm
@@ -743,7 +858,7 @@ class OptionInline(OwnedScenarioInline, admin.StackedInline):
 
 
 @admin.register(ScenarioIssue)
-class ScenarioIssueAdmin(admin.ModelAdmin):
+class ScenarioIssueAdmin(TranslatedLabels, admin.ModelAdmin):
     list_display = ("name", "key", "scenario", "order", "option_count")
     list_filter = (("scenario", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("name", "key", "description")
@@ -751,7 +866,7 @@ class ScenarioIssueAdmin(admin.ModelAdmin):
     fields = ("scenario", "order", "key", "name", "description")
     inlines = [OptionInline]
 
-    @admin.display(description="Options")
+    @admin.display(description=gettext_lazy("Options"))
     def option_count(self, obj):
         return obj.options.count()
 
@@ -847,9 +962,9 @@ class GameSessionAdmin(admin.ModelAdmin):
     )
     inlines = [PlayerInline]
 
-    @admin.display(description="Dashboard")
+    @admin.display(description=gettext_lazy("Dashboard"))
     def dashboard(self, obj):
-        return format_html('<a href="{}">Open</a>', reverse("host_session", args=[obj.code]))
+        return format_html('<a href="{}">{}</a>', reverse("host_session", args=[obj.code]), gettext("Open"))
 
 
 @admin.register(GameTable)

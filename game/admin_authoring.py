@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_lazy
 
 from game.engine.scenario import (
     COMBINE_KINDS,
@@ -85,8 +86,8 @@ class FactorForm(forms.ModelForm):
     admin accepts exactly what the import accepts."""
 
     beta = forms.FloatField(
-        label="β (strength and direction)",
-        help_text=(
+        label=gettext_lazy("β (strength and direction)"),
+        help_text=gettext_lazy(
             "Positive: the higher the factor's value, the higher the risk of war; negative: the lower. "
             "The hazard ratio between two values is exp(β x difference): β = 0.69 doubles the risk over a "
             "difference of 1, β = -0.69 halves it."
@@ -94,65 +95,86 @@ class FactorForm(forms.ModelForm):
     )
     centre = forms.FloatField(
         initial=0.0,
-        help_text="The value at which the factor leaves the risk unchanged: a typical historical deal.",
+        help_text=gettext_lazy(
+            "The value at which the factor leaves the risk unchanged: a typical historical deal."
+        ),
     )
     combine = forms.ChoiceField(
         choices=[(c, c) for c in COMBINE_KINDS],
         initial="sum",
-        help_text=(
+        help_text=gettext_lazy(
             "How the chosen options' loadings make one value: sum (parts add up), mean, max (the strongest "
             "clause decides), opposition (0.6 x the worst clause + 0.4 x the average)."
         ),
     )
     default = forms.FloatField(
-        initial=0.0, help_text="The loading of an option that does not load on this factor."
+        initial=0.0, help_text=gettext_lazy("The loading of an option that does not load on this factor.")
     )
     base = forms.FloatField(
-        initial=0.0, help_text="Added before the options, e.g. a side's strength before the deal."
+        initial=0.0,
+        help_text=gettext_lazy("Added before the options, e.g. a side's strength before the deal."),
     )
     lo = forms.FloatField(
-        initial=0.0, label="Lowest value", help_text="The value is clamped to [lowest, highest]."
+        initial=0.0,
+        label=gettext_lazy("Lowest value"),
+        help_text=gettext_lazy("The value is clamped to [lowest, highest]."),
     )
-    hi = forms.FloatField(initial=1.0, label="Highest value")
+    hi = forms.FloatField(initial=1.0, label=gettext_lazy("Highest value"))
     time = forms.ChoiceField(
         choices=[(t, t) for t in TIME_KINDS],
         initial="constant",
-        help_text="constant: the same every year; ramp: grows from 'start' by 'rate' a year to full; decay: falls by 'rate' a year.",
+        help_text=gettext_lazy(
+            "constant: the same every year; ramp: grows from 'start' by 'rate' a year to full; decay: falls by 'rate' a year."
+        ),
     )
-    time_rate = forms.FloatField(initial=0.0, min_value=0.0, max_value=1.0, label="Rate a year")
-    time_start = forms.FloatField(initial=1.0, min_value=0.0, max_value=1.0, label="Ramp's weight in year 1")
+    time_rate = forms.FloatField(initial=0.0, min_value=0.0, max_value=1.0, label=gettext_lazy("Rate a year"))
+    time_start = forms.FloatField(
+        initial=1.0, min_value=0.0, max_value=1.0, label=gettext_lazy("Ramp's weight in year 1")
+    )
     side = forms.ChoiceField(
-        choices=[("", "(none)")] + [(k, f"{k}: {v}") for k, v in SIDES.items()],
+        choices=[("", gettext_lazy("(none)"))] + [(k, f"{k}: {v}") for k, v in SIDES.items()],
         required=False,
-        help_text="Which side of the model the factor speaks of, if one (for readers).",
+        help_text=gettext_lazy("Which side of the model the factor speaks of, if one (for readers)."),
     )
     moderator = forms.ChoiceField(
-        choices=[("", "(none)")],
+        choices=[("", gettext_lazy("(none)"))],
         required=False,
-        help_text="A factor whose value, relative to its centre, scales this one (a side's incentive by its ability to act).",
+        help_text=gettext_lazy(
+            "A factor whose value, relative to its centre, scales this one (a side's incentive by its ability to act)."
+        ),
     )
     accepted_by = forms.MultipleChoiceField(
         choices=[],
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Rejection factors that must accept what this one settles: it counts only as far as both sides accept.",
+        help_text=gettext_lazy(
+            "Rejection factors that must accept what this one settles: it counts only as far as both sides accept."
+        ),
     )
     coupling = forms.CharField(
         required=False,
-        help_text="Other factors that shift this one: other_factor=coefficient, separated by commas (e.g. guarantee_credibility=-0.15).",
+        help_text=gettext_lazy(
+            "Other factors that shift this one: other_factor=coefficient, separated by commas (e.g. guarantee_credibility=-0.15)."
+        ),
     )
     explanation_up = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Why, in plain words, this factor raises the risk (students read it). {implementer} and {challenger} name the sides.",
+        help_text=gettext_lazy(
+            "Why, in plain words, this factor raises the risk (students read it). {implementer} and {challenger} name the sides."
+        ),
     )
     explanation_down = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Why it lowers the risk."
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy("Why it lowers the risk."),
     )
     source = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="The evidence for the size and the values, and which numbers are design choices.",
+        help_text=gettext_lazy(
+            "The evidence for the size and the values, and which numbers are design choices."
+        ),
     )
 
     class Meta:
@@ -168,7 +190,7 @@ class FactorForm(forms.ModelForm):
         others = []
         if scenario is not None:
             others = [f.key for f in scenario.factors.all() if f.pk != self.instance.pk]
-        self.fields["moderator"].choices = [("", "(none)")] + [(k, k) for k in others]
+        self.fields["moderator"].choices = [("", gettext("(none)"))] + [(k, k) for k in others]
         self.fields["accepted_by"].choices = [(k, k) for k in others]
         key = (self.data.get(f"{self.prefix}-key") if self.is_bound else None) or self.instance.key or "?"
         for name, field in self.fields.items():
@@ -199,7 +221,7 @@ class FactorForm(forms.ModelForm):
                 continue
             params[name] = value
         if params.get("lo") is not None and params.get("hi") is not None and params["lo"] > params["hi"]:
-            raise ValidationError({"hi": "The highest value must not be below the lowest."})
+            raise ValidationError({"hi": gettext("The highest value must not be below the lowest.")})
         try:
             _build(Factor, {"key": key, "label": data.get("label") or key, **params}, where)
         except ScenarioError as e:
@@ -245,10 +267,12 @@ def _num(raw: str, where: str, errors: list[str], *, blank: Any = None) -> Any:
     try:
         value = float(raw)
     except ValueError:
-        errors.append(f"{where} must be a number, not {raw!r}.")
+        errors.append(
+            gettext("%(where)s must be a number, not %(raw)s.") % {"where": where, "raw": repr(raw)}
+        )
         return blank
     if not math.isfinite(value):
-        errors.append(f"{where} must be a finite number.")
+        errors.append(gettext("%(where)s must be a finite number.") % {"where": where})
         return blank
     return value
 
@@ -265,7 +289,11 @@ def draft_from_post(config: ScenarioConfig, post: Any) -> tuple[dict[str, Any], 
             for r, name in roles.items():
                 field = f"pts:{ref}:{r}"
                 if field in post:
-                    v = _num(post.get(field), f"Option {ref}: the points for {name}", errors)
+                    v = _num(
+                        post.get(field),
+                        gettext("Option %(option)s: the points for %(role)s") % {"option": ref, "role": name},
+                        errors,
+                    )
                     if v is None:
                         o["points"].pop(r, None)
                     else:
@@ -273,7 +301,12 @@ def draft_from_post(config: ScenarioConfig, post: Any) -> tuple[dict[str, Any], 
             for fk in factor_keys:
                 field = f"load:{ref}:{fk}"
                 if field in post:
-                    v = _num(post.get(field), f"Option {ref}: the loading on {fk}", errors)
+                    v = _num(
+                        post.get(field),
+                        gettext("Option %(option)s: the loading on %(factor)s")
+                        % {"option": ref, "factor": fk},
+                        errors,
+                    )
                     if v is None:
                         o["loadings"].pop(fk, None)
                     else:
@@ -285,17 +318,20 @@ def draft_from_post(config: ScenarioConfig, post: Any) -> tuple[dict[str, Any], 
         label = (post.get(f"new:{issue['key']}:label") or "").strip()
         if not key and not label:
             continue
-        where = f"The new option of issue {issue['key']!r}"
+        where = gettext("The new option of issue %(issue)s") % {"issue": repr(issue["key"])}
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", key):
             errors.append(
                 f"{where}: its key must be lower-case letters, digits and underscores, starting with a letter."
             )
             continue
         if any(o["key"] == key for o in issue["options"]):
-            errors.append(f"{where}: the issue already has an option {key!r}.")
+            errors.append(
+                gettext("%(where)s: the issue already has an option %(key)s.")
+                % {"where": where, "key": repr(key)}
+            )
             continue
         if not label:
-            errors.append(f"{where}: give it a label, as students will see it.")
+            errors.append(gettext("%(where)s: give it a label, as students will see it.") % {"where": where})
             continue
         new = {
             "key": key,
@@ -320,7 +356,12 @@ def draft_from_post(config: ScenarioConfig, post: Any) -> tuple[dict[str, Any], 
         for fk in factor_keys:
             field = f"newsf:{n['key']}:{fk}"
             if field in post:
-                v = _num(post.get(field), f"News {n['key']!r}: the effect on {fk}", errors)
+                v = _num(
+                    post.get(field),
+                    gettext("News %(news)s: the effect on %(factor)s")
+                    % {"news": repr(n["key"]), "factor": fk},
+                    errors,
+                )
                 if v is None or v == 0:
                     n["factor_effects"].pop(fk, None)
                 else:
@@ -333,7 +374,8 @@ def draft_from_post(config: ScenarioConfig, post: Any) -> tuple[dict[str, Any], 
                     if field in post:
                         v = _num(
                             post.get(field),
-                            f"News {n['key']!r}: the change of {name}'s points for {ref}",
+                            gettext("News %(news)s: the change of %(role)s's points for %(option)s")
+                            % {"news": repr(n["key"]), "role": name, "option": ref},
                             errors,
                         )
                         per = n["value_effects"].setdefault(r, {})
@@ -524,7 +566,7 @@ def grid_view(admin_site: Any, request: HttpRequest, config: ScenarioConfig) -> 
     ctx = {
         **admin_site.each_context(request),
         **grid_context(config, data),
-        "title": f"Options, points and the model: {config.title}",
+        "title": gettext("Options, points and the model: %(title)s") % {"title": config.title},
         "errors": errors,
         "problems": problems_of(data),
         "opts": ScenarioConfig._meta,

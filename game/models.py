@@ -48,40 +48,54 @@ def normalise_code(raw: str) -> str:
 
 
 class ScenarioConfig(models.Model):
-    slug = models.SlugField(unique=True, help_text="Short name used in URLs, files and commands.")
-    title = models.CharField(max_length=200, help_text="The title students see.")
-    description = models.TextField(blank=True, help_text="Public introduction shown to every student.")
+    slug = models.SlugField(
+        unique=True, help_text=gettext_lazy("Short name used in URLs, files and commands.")
+    )
+    title = models.CharField(max_length=200, help_text=gettext_lazy("The title students see."))
+    description = models.TextField(
+        blank=True, help_text=gettext_lazy("Public introduction shown to every student.")
+    )
     moral = models.CharField(
         max_length=300,
         blank=True,
-        help_text="The lesson the debrief closes on, in this scenario's words (e.g. 'Tactically, the parties may win…').",
+        help_text=gettext_lazy(
+            "The lesson the debrief closes on, in this scenario's words (e.g. 'Tactically, the parties may win…')."
+        ),
     )
     horizon_years = models.PositiveSmallIntegerField(
         default=10,
         validators=[MinValueValidator(1), MaxValueValidator(50)],
-        help_text="How many years after the deal the durability model simulates.",
+        help_text=gettext_lazy("How many years after the deal the durability model simulates."),
     )
     baseline_hazard = models.FloatField(
         default=0.12,
         validators=[MinValueValidator(0.001), MaxValueValidator(0.99)],
-        help_text="Yearly risk of relapse into war in year 1 for an average historical settlement.",
+        help_text=gettext_lazy(
+            "Yearly risk of relapse into war in year 1 for an average historical settlement."
+        ),
     )
     baseline_decay = models.FloatField(
         default=0.85,
         validators=[MinValueValidator(0.01), MaxValueValidator(1.0)],
-        help_text="Each later year's baseline risk is this fraction of the year before (risk is highest early).",
+        help_text=gettext_lazy(
+            "Each later year's baseline risk is this fraction of the year before (risk is highest early)."
+        ),
     )
     context_log_hr = models.FloatField(
         default=0.0,
-        help_text="Fixed context no one negotiates (log hazard ratio; 0.34 multiplies the risk by 1.4).",
+        help_text=gettext_lazy(
+            "Fixed context no one negotiates (log hazard ratio; 0.34 multiplies the risk by 1.4)."
+        ),
     )
     context_label = models.CharField(
-        max_length=300, blank=True, help_text="Plain words for the fixed context, shown in the debrief."
+        max_length=300,
+        blank=True,
+        help_text=gettext_lazy("Plain words for the fixed context, shown in the debrief."),
     )
     sides = models.JSONField(
         default=dict,
         blank=True,
-        help_text=(
+        help_text=gettext_lazy(
             "Which role fills each side of the durability model: "
             '{"implementer": role key (the side that must implement the concessions), '
             '"challenger": role key (the side able to restart the war)}.'
@@ -90,22 +104,28 @@ class ScenarioConfig(models.Model):
     peace_value = models.FloatField(
         default=50.0,
         validators=[MinValueValidator(0), MaxValueValidator(1000)],
-        help_text="Score: what a year at peace is worth to every party, on top of its tactical points.",
+        help_text=gettext_lazy(
+            "Score: what a year at peace is worth to every party, on top of its tactical points."
+        ),
     )
     relapse_share = models.FloatField(
         default=0.1,
         validators=[MinValueValidator(0), MaxValueValidator(0.99)],
-        help_text="Score: the share of its tactical points a party keeps in a year after the deal collapsed.",
+        help_text=gettext_lazy(
+            "Score: the share of its tactical points a party keeps in a year after the deal collapsed."
+        ),
     )
     no_deal_text = models.CharField(
         max_length=300,
         blank=True,
-        help_text="What no agreement means here, for students (e.g. 'No agreement: the war goes on.').",
+        help_text=gettext_lazy(
+            "What no agreement means here, for students (e.g. 'No agreement: the war goes on.')."
+        ),
     )
     no_deal_values = models.JSONField(
         default=dict,
         blank=True,
-        help_text=(
+        help_text=gettext_lazy(
             "If no deal is itself a ceasefire that can break (a frozen line), its factor values "
             "{factor key: value}; leave empty when no deal means the war goes on."
         ),
@@ -123,13 +143,13 @@ class ScenarioConfig(models.Model):
         max_length=64,
         blank=True,
         editable=False,
-        help_text="For a shipped scenario: the digest of the file it was loaded from.",
+        help_text=gettext_lazy("For a shipped scenario: the digest of the file it was loaded from."),
     )
     content_digest = models.CharField(
         max_length=64,
         blank=True,
         editable=False,
-        help_text="The digest of the scenario as loaded, to tell whether it was edited since.",
+        help_text=gettext_lazy("The digest of the scenario as loaded, to tell whether it was edited since."),
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -137,16 +157,21 @@ class ScenarioConfig(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="scenarios",
-        help_text="The instructor who may edit it (none: the department's; only administrators edit it).",
+        help_text=gettext_lazy(
+            "The instructor who may edit it (none: the department's; only administrators edit it)."
+        ),
     )
     shared = models.BooleanField(
         default=False,
-        help_text="Shared with all instructors: they may read it, open sessions on it and copy it, not edit it.",
+        help_text=gettext_lazy(
+            "Shared with all instructors: they may read it, open sessions on it and copy it, not edit it."
+        ),
     )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "scenario"
+        verbose_name = gettext_lazy("scenario")
+        verbose_name_plural = gettext_lazy("scenarios")
         ordering = ["slug"]
 
     def __str__(self) -> str:
@@ -251,26 +276,31 @@ class ScenarioConfig(models.Model):
 class ScenarioRole(models.Model):
     scenario = models.ForeignKey(ScenarioConfig, on_delete=models.CASCADE, related_name="roles")
     order = models.PositiveSmallIntegerField(default=0)
-    key = models.CharField(max_length=40, validators=[key_validator], help_text="Stable key, e.g. 'ukraine'.")
+    key = models.CharField(
+        max_length=40, validators=[key_validator], help_text=gettext_lazy("Stable key, e.g. 'ukraine'.")
+    )
     name = models.CharField(max_length=80)
     colour = models.CharField(
         max_length=7,
         default="#555555",
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour like #1f5fbf.")],
-        help_text="One colour for this role everywhere: badges, chat, charts.",
+        help_text=gettext_lazy("One colour for this role everywhere: badges, chat, charts."),
     )
-    description = models.TextField(blank=True, help_text="Public: what every student knows about this role.")
+    description = models.TextField(
+        blank=True, help_text=gettext_lazy("Public: what every student knows about this role.")
+    )
     brief = models.TextField(
-        blank=True, help_text="Confidential brief in Markdown, shown only to this role's players."
+        blank=True,
+        help_text=gettext_lazy("Confidential brief in Markdown, shown only to this role's players."),
     )
     no_deal_value = models.FloatField(
         default=0,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
-        help_text="The role's total score (0-100) if the table reaches no agreement.",
+        help_text=gettext_lazy("The role's total score (0-100) if the table reaches no agreement."),
     )
     mediator = models.BooleanField(
         default=False,
-        help_text=(
+        help_text=gettext_lazy(
             "A mediator is not a party to the war: it signs only what commits it, and the debrief "
             "never crowns it for what the parties won."
         ),
@@ -278,17 +308,18 @@ class ScenarioRole(models.Model):
     voice = models.JSONField(
         default=dict,
         blank=True,
-        help_text=(
+        help_text=gettext_lazy(
             "Optional: the bot's phrases in this role's voice, {kind: [phrases]} with kinds opening, "
             "propose, counter, accept, reject, reject_alone (docs/authoring.md)."
         ),
     )
     necessary_signatory = models.BooleanField(
-        default=False, help_text="Must this role sign every agreement (whatever the options)?"
+        default=False, help_text=gettext_lazy("Must this role sign every agreement (whatever the options)?")
     )
 
     class Meta:
-        verbose_name = "role"
+        verbose_name = gettext_lazy("role")
+        verbose_name_plural = gettext_lazy("roles")
         ordering = ["order", "id"]
         constraints = [models.UniqueConstraint(fields=["scenario", "key"], name="unique_role_key")]
 
@@ -304,7 +335,8 @@ class ScenarioIssue(models.Model):
     description = models.TextField(blank=True)
 
     class Meta:
-        verbose_name = "issue"
+        verbose_name = gettext_lazy("issue")
+        verbose_name_plural = gettext_lazy("issues")
         ordering = ["order", "id"]
         constraints = [models.UniqueConstraint(fields=["scenario", "key"], name="unique_issue_key")]
 
@@ -316,25 +348,34 @@ class ScenarioOption(models.Model):
     issue = models.ForeignKey(ScenarioIssue, on_delete=models.CASCADE, related_name="options")
     order = models.PositiveSmallIntegerField(default=0)
     key = models.CharField(max_length=40, validators=[key_validator])
-    label = models.CharField(max_length=120, help_text="Short name of the option, as students see it.")
-    summary = models.TextField(blank=True, help_text="One to three sentences: what this option means.")
-    points = models.JSONField(default=dict, blank=True, help_text="Points for each role: {role key: number}.")
+    label = models.CharField(
+        max_length=120, help_text=gettext_lazy("Short name of the option, as students see it.")
+    )
+    summary = models.TextField(
+        blank=True, help_text=gettext_lazy("One to three sentences: what this option means.")
+    )
+    points = models.JSONField(
+        default=dict, blank=True, help_text=gettext_lazy("Points for each role: {role key: number}.")
+    )
     commits = models.JSONField(
-        default=list, blank=True, help_text="Roles that must sign any agreement containing this option."
+        default=list,
+        blank=True,
+        help_text=gettext_lazy("Roles that must sign any agreement containing this option."),
     )
     loadings = models.JSONField(
         default=dict,
         blank=True,
-        help_text="How this option moves the durability factors: {factor key: value}.",
+        help_text=gettext_lazy("How this option moves the durability factors: {factor key: value}."),
     )
     excludes = models.JSONField(
         default=list,
         blank=True,
-        help_text="Options of other issues this one cannot be combined with, as issue/option.",
+        help_text=gettext_lazy("Options of other issues this one cannot be combined with, as issue/option."),
     )
 
     class Meta:
-        verbose_name = "option"
+        verbose_name = gettext_lazy("option")
+        verbose_name_plural = gettext_lazy("options")
         ordering = ["order", "id"]
         constraints = [models.UniqueConstraint(fields=["issue", "key"], name="unique_option_key")]
 
@@ -348,12 +389,17 @@ class ScenarioPhase(models.Model):
     key = models.CharField(max_length=40, validators=[key_validator])
     name = models.CharField(max_length=80)
     duration_seconds = models.PositiveIntegerField(
-        default=900, validators=[MinValueValidator(1)], help_text="Default length of the phase in seconds."
+        default=900,
+        validators=[MinValueValidator(1)],
+        help_text=gettext_lazy("Default length of the phase in seconds."),
     )
-    agreement = models.BooleanField(default=False, help_text="Can an agreement be concluded in this phase?")
+    agreement = models.BooleanField(
+        default=False, help_text=gettext_lazy("Can an agreement be concluded in this phase?")
+    )
 
     class Meta:
-        verbose_name = "phase"
+        verbose_name = gettext_lazy("phase")
+        verbose_name_plural = gettext_lazy("phases")
         ordering = ["order", "id"]
         constraints = [models.UniqueConstraint(fields=["scenario", "key"], name="unique_phase_key")]
 
@@ -368,17 +414,17 @@ class ScenarioNews(models.Model):
     headline = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     factor_effects = models.JSONField(
-        default=dict, blank=True, help_text="Added to durability factors: {factor key: amount}."
+        default=dict, blank=True, help_text=gettext_lazy("Added to durability factors: {factor key: amount}.")
     )
     value_effects = models.JSONField(
         default=dict,
         blank=True,
-        help_text='Changes to role values: {role key: {"issue/option": change in points}}.',
+        help_text=gettext_lazy('Changes to role values: {role key: {"issue/option": change in points}}.'),
     )
 
     class Meta:
-        verbose_name = "news item"
-        verbose_name_plural = "news items"
+        verbose_name = gettext_lazy("news item")
+        verbose_name_plural = gettext_lazy("news items")
         ordering = ["order", "id"]
         constraints = [models.UniqueConstraint(fields=["scenario", "key"], name="unique_news_key")]
 
@@ -394,11 +440,14 @@ class ScenarioFactor(models.Model):
     params = models.JSONField(
         default=dict,
         blank=True,
-        help_text="The factor's model parameters (beta, centre, combine, time, ...); see docs/durability.md.",
+        help_text=gettext_lazy(
+            "The factor's model parameters (beta, centre, combine, time, ...); see docs/durability.md."
+        ),
     )
 
     class Meta:
-        verbose_name = "durability factor"
+        verbose_name = gettext_lazy("durability factor")
+        verbose_name_plural = gettext_lazy("durability factors")
         ordering = ["order", "id"]
         constraints = [models.UniqueConstraint(fields=["scenario", "key"], name="unique_factor_key")]
 
@@ -426,11 +475,14 @@ class GameSession(models.Model):
 
     code = models.CharField(max_length=CODE_LENGTH, db_index=True)
     scenario = models.ForeignKey(ScenarioConfig, on_delete=models.PROTECT, related_name="sessions")
-    scenario_data = models.JSONField(help_text="The scenario as it was when the session opened.")
+    scenario_data = models.JSONField(
+        help_text=gettext_lazy("The scenario as it was when the session opened.")
+    )
     title = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=10, choices=STATUS, default=LOBBY)
     table_count = models.PositiveSmallIntegerField(
-        default=0, help_text="Tables opened up front; 0 means as many as the players who join need."
+        default=0,
+        help_text=gettext_lazy("Tables opened up front; 0 means as many as the players who join need."),
     )
     seed = models.BigIntegerField(default=0)
     phase_index = models.PositiveSmallIntegerField(default=0)
@@ -442,14 +494,18 @@ class GameSession(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        verbose_name="owner",
-        help_text="The instructor who opened the session (none: only department administrators see it).",
+        verbose_name=gettext_lazy("owner"),
+        help_text=gettext_lazy(
+            "The instructor who opened the session (none: only department administrators see it)."
+        ),
     )
     co_instructors = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="co_hosted_sessions",
-        help_text="Instructors the owner added (a teaching assistant): they see and run the session too.",
+        help_text=gettext_lazy(
+            "Instructors the owner added (a teaching assistant): they see and run the session too."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -457,7 +513,7 @@ class GameSession(models.Model):
     anonymised_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When names were replaced by role and table and private chats removed.",
+        help_text=gettext_lazy("When names were replaced by role and table and private chats removed."),
     )
 
     class Meta:
@@ -519,7 +575,9 @@ class GameTable(models.Model):
     session = models.ForeignKey(GameSession, on_delete=models.CASCADE, related_name="tables")
     number = models.PositiveSmallIntegerField()
     state = models.JSONField(default=dict)
-    seq = models.PositiveIntegerField(default=0, help_text="The seq of the table's latest event.")
+    seq = models.PositiveIntegerField(
+        default=0, help_text=gettext_lazy("The seq of the table's latest event.")
+    )
     outcome = models.JSONField(null=True, blank=True)
     last_activity = models.DateTimeField(null=True, blank=True)
     WAITING, LIVE, ENDED = "waiting", "live", "ended"
@@ -531,7 +589,9 @@ class GameTable(models.Model):
             (ENDED, pgettext_lazy("table stage", "Ended")),
         ],
         default=WAITING,
-        help_text="Mirrors the state's started/ended flags, so a chat line needs no state parsing.",
+        help_text=gettext_lazy(
+            "Mirrors the state's started/ended flags, so a chat line needs no state parsing."
+        ),
     )
 
     class Meta:
@@ -563,7 +623,9 @@ class Player(models.Model):
     rejoin_code = models.CharField(
         max_length=8,
         default=new_rejoin_code,
-        help_text="Shown on the student's own page: with their name it gives the seat back on another device.",
+        help_text=gettext_lazy(
+            "Shown on the student's own page: with their name it gives the seat back on another device."
+        ),
     )
     table = models.ForeignKey(
         GameTable, null=True, blank=True, on_delete=models.SET_NULL, related_name="players"
@@ -571,22 +633,26 @@ class Player(models.Model):
     role = models.CharField(max_length=40, blank=True)
     is_bot = models.BooleanField(default=False)
     stand_in = models.BooleanField(
-        default=False, help_text="A bot plays this seat while its student is away."
+        default=False, help_text=gettext_lazy("A bot plays this seat while its student is away.")
     )
     removed = models.BooleanField(default=False)
     name_key = models.CharField(
         max_length=200,
         default="",
         editable=False,
-        help_text="The name's confusable skeleton, case folded (game/names.py): two names that look alike share it.",
+        help_text=gettext_lazy(
+            "The name's confusable skeleton, case folded (game/names.py): two names that look alike share it."
+        ),
     )
     connections = models.IntegerField(default=0)
     joined_at = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(null=True, blank=True)
     presence = models.BooleanField(
-        default=False, help_text="The connection state last announced to the table."
+        default=False, help_text=gettext_lazy("The connection state last announced to the table.")
     )
-    presence_at = models.DateTimeField(null=True, blank=True, help_text="When it was announced.")
+    presence_at = models.DateTimeField(
+        null=True, blank=True, help_text=gettext_lazy("When it was announced.")
+    )
 
     class Meta:
         ordering = ["joined_at", "id"]

@@ -69,8 +69,10 @@ def read(path: str | Path) -> list[Entry]:
                 setattr(cur, name, (getattr(cur, name) or "") + value)
             continue
         keyword, _, rest = line.partition(" ")
-        if keyword in ("msgctxt", "msgid") and cur is not None and (
-            keyword == "msgctxt" or target is None or target[0] != "msgctxt"
+        if (
+            keyword in ("msgctxt", "msgid")
+            and cur is not None
+            and (keyword == "msgctxt" or target is None or target[0] != "msgctxt")
         ):
             finish()
         if cur is None:
