@@ -261,7 +261,8 @@ def test_every_page_shows_its_interface_in_the_language_with_nothing_left_in_eng
         assert response.status_code in (200, 404), (name, url, response.status_code)
         html = response.content.decode()
         assert f'lang="{lang}"' in html, f"{name}: the page does not declare lang={lang}"
-        assert 'name="language" value="uk"' in html, f"{name}: the page has no language menu"
+        if name != "projector":  # the room's screen carries no control: it follows the dashboard's choice
+            assert 'name="language" value="uk"' in html, f"{name}: the page has no language menu"
         left = _untranslated(html, lang)
         if left:
             problems.append(f"{name} ({url}): {left[:8]}")

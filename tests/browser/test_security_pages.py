@@ -43,7 +43,7 @@ def join(ctx, base: str, code: str, name: str):
     page = ctx.new_page()
     page.goto(f"{base}/?code={code}")
     page.fill("#id_name", name)
-    page.click("button[type=submit]")
+    page.click("form.join-form button[type=submit]")
     return page
 
 
