@@ -391,10 +391,10 @@ class ScenarioConfigAdmin(TranslatedLabels, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("problems_list", "slug", "title", "description", "moral", "shared")}),
         (
-            "Translations",
+            gettext_lazy("Translations"),
             {
                 "fields": ("translations_overview",),
-                "description": (
+                "description": gettext_lazy(
                     "The fields on this page are the scenario's English, which every language falls back "
                     "on; each language's texts are edited on a page of their own, each beside its English."
                 ),
@@ -495,31 +495,34 @@ class ScenarioConfigAdmin(TranslatedLabels, admin.ModelAdmin):
             gettext("Balance report (bots)"),
         )
 
-    @admin.display(description="Languages")
+    @admin.display(description=gettext_lazy("Languages"))
     def translations_overview(self, obj):
         if obj is None or not obj.pk:
-            return "Save the scenario first, then translate it."
+            return gettext("Save the scenario first, then translate it.")
         rows = admin_translations.overview(obj)
         if not rows:
-            return "Fix the problems above first: the scenario cannot be read yet."
+            return gettext("Fix the problems above first: the scenario cannot be read yet.")
         return format_html(
-            '<table class="translations-overview"><thead><tr><th scope="col">Language</th>'
-            '<th scope="col">Translated</th><th scope="col">Still in English</th>'
-            '<th scope="col">To review</th><th scope="col"></th></tr></thead><tbody>{}</tbody></table>',
+            '<table class="translations-overview"><thead><tr><th scope="col">{}</th>'
+            '<th scope="col">{}</th><th scope="col">{}</th>'
+            '<th scope="col">{}</th><th scope="col"></th></tr></thead><tbody>{}</tbody></table>',
+            gettext("Language"),
+            gettext("Translated"),
+            gettext("Still in English"),
+            gettext("To review"),
             format_html_join(
                 "",
-                '<tr><th scope="row">{} ({})</th><td>{} of {}</td><td>{}</td><td>{}</td>'
-                '<td><a href="{}">Edit the {} texts</a></td></tr>',
+                '<tr><th scope="row">{} ({})</th><td>{}</td><td>{}</td><td>{}</td>'
+                '<td><a href="{}">{}</a></td></tr>',
                 (
                     (
                         r["name"],
                         r["lang"],
-                        r["translated"],
-                        r["total"],
+                        gettext("%(n)s of %(total)s") % {"n": r["translated"], "total": r["total"]},
                         r["missing"],
                         r["mismatches"],
                         reverse("admin:game_scenario_translate", args=[obj.pk, r["lang"]]),
-                        r["name"],
+                        gettext("Edit the %(language)s texts") % {"language": r["name"]},
                     )
                     for r in rows
                 ),
