@@ -4,8 +4,7 @@ options, phases, news, the outcome's story) in their own, while the proposals on
 the scores are the same for all.
 
 Ukrainian comes from the browser's language (Accept-Language), German from the language cookie
-that a language switcher sets; the interface's own words are another part of the work and may
-still be English. Screenshots go to artifacts/screenshots/ (git-ignored).
+that the language menu sets; the interface's own words follow the same language. Screenshots go to artifacts/screenshots/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import sign_in
-from tests.browser.test_player_flow import join
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -28,7 +26,12 @@ def seated(contexts, server, code: str, name: str, *, phone: bool, lang: str) ->
         ctx = contexts(phone=phone)
         ctx.add_cookies([{"name": "django_language", "value": lang, "url": server.base}])
     page = ctx.new_page()
-    join(page, server.base, code, name)
+    # The join page speaks the browser's language too: find its fields by id, not by English label.
+    page.goto(f"{server.base}/")
+    page.fill("#id_code", code)
+    page.fill("#id_name", name)
+    page.click("form.join-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/play/[A-Z0-9]+/$"))
     return page
 
 
