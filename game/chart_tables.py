@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext, pgettext
+
 from game.charts import (
     _baseline_curve,
     _cause_label,
@@ -26,6 +28,7 @@ from game.charts import (
     _role_order,
     _scores,
     _style,
+    pc,
     role_styles,
 )
 
@@ -36,12 +39,12 @@ def _n(v: Any) -> int | str:
 
 def _story(row: Mapping[str, Any]) -> str:
     if not _deal(row):
-        return "No deal"
+        return gettext("No deal")
     real = _realized(row)
     if real.get("held"):
-        return "Held"
+        return pgettext("a table's simulated peace", "Held")
     if real.get("collapse_year"):
-        return f"Broke in year {real['collapse_year']}"
+        return gettext("Broke in year %(year)s") % {"year": real["collapse_year"]}
     return ""
 
 
@@ -57,21 +60,24 @@ def scatter_table(results: Mapping[str, Any], scenario: Any) -> dict[str, Any]:
                 continue
             out.append(
                 [
-                    f"Table {row.get('table')}, {_style(styles, key).name}",
+                    gettext("Table %(table)s, %(role)s")
+                    % {"table": row.get("table"), "role": _style(styles, key).name},
                     _n(sc.get("tactical")),
-                    f"{_n(sc.get('durability'))}%",
+                    pc(_n(sc.get("durability"))),
                     _n(sc.get("total")),
                     _story(row),
                 ]
             )
     return {
-        "caption": "Each party at each table: what it won and how long its table's peace could be expected to hold",
+        "caption": gettext(
+            "Each party at each table: what it won and how long its table's peace could be expected to hold"
+        ),
         "head": [
-            "Table and role",
-            "Tactical (won at the table)",
-            "Durability",
-            "Total",
-            "The simulated peace",
+            gettext("Table and role"),
+            gettext("Tactical (won at the table)"),
+            gettext("Durability"),
+            gettext("Total"),
+            gettext("The simulated peace"),
         ],
         "rows": out,
     }
@@ -88,16 +94,23 @@ def role_table(results: Mapping[str, Any], scenario: Any, key: str) -> dict[str,
             continue
         out.append(
             [
-                f"Table {row.get('table')}" + ("" if _deal(row) else " (no deal)"),
-                ", ".join(_names(row, key)) or "no player",
+                (gettext("Table %(table)s") if _deal(row) else gettext("Table %(table)s (no deal)"))
+                % {"table": row.get("table")},
+                ", ".join(_names(row, key)) or gettext("no player"),
                 _n(sc.get("tactical")),
-                f"{_n(sc.get('durability'))}%",
+                pc(_n(sc.get("durability"))),
                 _n(sc.get("total")),
             ]
         )
     return {
-        "caption": f"{name} at each table",
-        "head": ["Table", "Players", "Won", "Durability", "Total"],
+        "caption": gettext("%(role)s at each table") % {"role": name},
+        "head": [
+            gettext("Table"),
+            gettext("Players"),
+            pgettext("a role's score at a table", "Won"),
+            gettext("Durability"),
+            gettext("Total"),
+        ],
         "rows": out,
     }
 
@@ -109,16 +122,22 @@ def curves_table(results: Mapping[str, Any], scenario: Any) -> dict[str, Any]:
     out = []
     for row in deals:
         surv = list(_durability(row)["survival"])
-        cells = [f"{_pct(s)}%" for s in surv] + [""] * (years - len(surv))
-        out.append([f"Table {row.get('table')}", *cells, _story(row)])
+        cells = [pc(_pct(s)) for s in surv] + [""] * (years - len(surv))
+        out.append([gettext("Table %(table)s") % {"table": row.get("table")}, *cells, _story(row)])
     base = _baseline_curve(scenario) if deals else None
     if base:
-        cells = [f"{_pct(s)}%" for s in base[:years]]
+        cells = [pc(_pct(s)) for s in base[:years]]
         cells += [""] * (years - len(cells))
-        out.append(["Typical ceasefire (the model's baseline)", *cells, ""])
+        out.append([gettext("Typical ceasefire (the model's baseline)"), *cells, ""])
     return {
-        "caption": "The chance each table's peace still holds at the end of each year after the deal",
-        "head": ["Table", *[f"Year {t}" for t in range(1, years + 1)], "The simulated peace"],
+        "caption": gettext(
+            "The chance each table's peace still holds at the end of each year after the deal"
+        ),
+        "head": [
+            gettext("Table"),
+            *[gettext("Year %(year)s") % {"year": t} for t in range(1, years + 1)],
+            gettext("The simulated peace"),
+        ],
         "rows": out,
     }
 
@@ -128,7 +147,7 @@ def causes_table(results: Mapping[str, Any]) -> dict[str, Any]:
     items = [c for c in (results or {}).get("causes", ()) if _int(c.get("count")) > 0]
     items.sort(key=lambda c: -_int(c.get("count")))
     return {
-        "caption": "How many tables' peace broke down for each cause (or never started: no deal)",
-        "head": ["Cause", "Tables"],
+        "caption": gettext("How many tables' peace broke down for each cause (or never started: no deal)"),
+        "head": [gettext("Cause"), gettext("Tables")],
         "rows": [[_cause_label(c), _int(c.get("count"))] for c in items],
     }

@@ -649,9 +649,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         _text(
             L,
             ly + 60,
-            gettext(
-                "Its label says whether that peace held or broke in the table's simulated story."
-            ),
+            gettext("Its label says whether that peace held or broke in the table's simulated story."),
             size=14,
             fill=SOFT,
         )

@@ -243,7 +243,7 @@ function renderWarning(left) {
     box.dataset.phase = phase.key;
     // Spoken once as the last minute starts (the box itself is not a live region: its title
     // counts down every second).
-    $("#phase-announce").textContent = `One minute left in ${phase.name}. ${$("#clock-warning-text").textContent}`;
+    $("#phase-announce").textContent = `${fmt(gettext("One minute left in %(phase)s."), { phase: phase.name })} ${$("#clock-warning-text").textContent}`;
   }
 }
 

@@ -603,8 +603,9 @@ function applyEvent(ev) {
       addChat({ seq: ev.seq, at: ev.at, ...d });
       renderChat();
       if (!isMine(d)) {
-        const where = d.channel === "table" || !d.channel ? "to the table" : "to you privately";
-        say("chat", `${roleName(d.role)}${d.name ? ` (${d.name})` : ""}, ${where}: ${d.text || ""}`, `ev:${ev.seq}`, {
+        const who = d.name ? fmt(pgettext("a chat line's sender", "%(role)s (%(name)s)"), { role: roleName(d.role), name: d.name }) : roleName(d.role);
+        const line = d.channel === "table" || !d.channel ? gettext("%(who)s, to the table: %(text)s") : gettext("%(who)s, to you privately: %(text)s");
+        say("chat", fmt(line, { who, text: d.text || "" }), `ev:${ev.seq}`, {
           channel: d.channel === "table" || !d.channel ? "table" : "private",
           from: roleName(d.role),
         });
@@ -627,8 +628,16 @@ function applyEvent(ev) {
       renderBuilderMode();
       if (p && p.author !== myRole()) {
         const original = p.replaces ? S.proposals.get(p.replaces) : null;
-        const counters = original && original.author !== p.author ? `, countering #${p.replaces} by ${roleName(original.author)}` : "";
-        say("proposal", `New proposal #${p.id} by ${roleName(p.author)}${counters}: ${packageText(p.terms)}.`, `ev:${ev.seq}`);
+        const values = { id: p.id, role: roleName(p.author), terms: packageText(p.terms) };
+        const text =
+          original && original.author !== p.author
+            ? fmt(gettext("New proposal #%(id)s by %(role)s, countering #%(original)s by %(original_role)s: %(terms)s."), {
+                ...values,
+                original: p.replaces,
+                original_role: roleName(original.author),
+              })
+            : fmt(gettext("New proposal #%(id)s by %(role)s: %(terms)s."), values);
+        say("proposal", text, `ev:${ev.seq}`);
       }
       break;
     }
@@ -641,8 +650,16 @@ function applyEvent(ev) {
       }
       renderProposals();
       if (d.role && (d.answer === "accept" || d.answer === "reject")) {
-        const verb = d.role === myRole() ? `You ${d.answer}` : `${roleName(d.role)} ${d.answer}s`;
-        say("answer", `${verb} proposal #${d.proposal}.`, `ev:${ev.seq}`);
+        const accept = d.answer === "accept";
+        const text =
+          d.role === myRole()
+            ? accept
+              ? gettext("You accept proposal #%(id)s.")
+              : gettext("You reject proposal #%(id)s.")
+            : accept
+              ? gettext("%(role)s accepts proposal #%(id)s.")
+              : gettext("%(role)s rejects proposal #%(id)s.");
+        say("answer", fmt(text, { id: d.proposal, role: roleName(d.role) }), `ev:${ev.seq}`);
       }
       break;
     }
@@ -651,7 +668,7 @@ function applyEvent(ev) {
       if (p) S.proposals.set(p.id, { ...p, status: "withdrawn" });
       if (S.builder.replaces === d.proposal) cancelCounter();
       renderProposals();
-      if (p && p.author !== myRole()) say("proposal", `${roleName(p.author)} withdrew proposal #${p.id}.`, `ev:${ev.seq}`);
+      if (p && p.author !== myRole()) say("proposal", fmt(gettext("%(role)s withdrew proposal #%(id)s."), { role: roleName(p.author), id: p.id }), `ev:${ev.seq}`);
       break;
     }
     case "agreement.reached": {
@@ -663,7 +680,7 @@ function applyEvent(ev) {
       }
       table.agreement = d.proposal;
       renderProposals();
-      say("agreement", `Agreement reached: proposal #${d.proposal} is your table's agreement. The negotiation is over.`, `ev:${ev.seq}`);
+      say("agreement", fmt(gettext("Agreement reached: proposal #%(id)s is your table's agreement. The negotiation is over."), { id: d.proposal }), `ev:${ev.seq}`);
       break;
     }
     case "phase.changed": {
@@ -676,16 +693,17 @@ function applyEvent(ev) {
       }
       const ph = S.st.session.phase;
       if (d.phase && d.phase.name && d.phase.key !== before) {
-        say("phase", `Now: ${ph.name}. ${clockSentence(ph)}${ph.agreement ? " Deals can be concluded now." : " Nothing is binding yet."}`, `ev:${ev.seq}`);
+        const binding = ph.agreement ? gettext("Deals can be concluded now.") : gettext("Nothing is binding yet.");
+        say("phase", [fmt(gettext("Now: %(phase)s."), { phase: ph.name }), clockSentence(ph), binding].join(" "), `ev:${ev.seq}`);
       } else if (d.phase && was) {
         // The same phase: the instructor paused, resumed, or changed the time left. (Said before
         // the clock ticks, so that "one minute left" is not said on top of it.)
         const left = secondsLeft(ph);
         if (!ph.paused && ph.ends_at && left <= 60) said.add(`last-minute:${ph.key}:${ph.ends_at}`);
-        if (ph.paused && !was.paused) say("clock", `The clock is paused with ${spokenClock(ph.remaining || 0)} left.`, `ev:${ev.seq}`);
-        else if (!ph.paused && was.paused) say("clock", `The clock runs again: ${spokenClock(left)} left.`, `ev:${ev.seq}`);
+        if (ph.paused && !was.paused) say("clock", pausedSentence(ph), `ev:${ev.seq}`);
+        else if (!ph.paused && was.paused) say("clock", fmt(gettext("The clock runs again: %(time)s left."), { time: spokenClock(left) }), `ev:${ev.seq}`);
         else if (!ph.paused && ph.ends_at && was.ends_at && Math.abs(parseTime(ph.ends_at) - parseTime(was.ends_at)) > 5000) {
-          say("clock", `The clock changed: ${spokenClock(left)} left in ${ph.name}.`, `ev:${ev.seq}`);
+          say("clock", fmt(gettext("The clock changed: %(time)s left in %(phase)s."), { time: spokenClock(left), phase: ph.name }), `ev:${ev.seq}`);
         }
       }
       renderAll();
@@ -695,7 +713,7 @@ function applyEvent(ev) {
     case "news":
       if (d.key && !S.news.some((n) => n.key === d.key)) {
         S.news.push({ key: d.key, headline: d.headline, body: d.body });
-        say("news", `Breaking news: ${d.headline || ""}`, `ev:${ev.seq}`);
+        say("news", fmt(gettext("Breaking news: %(headline)s"), { headline: d.headline || "" }), `ev:${ev.seq}`);
         freshNews();
         noticeNews(d);
       }
@@ -719,7 +737,7 @@ function applyEvent(ev) {
         const had = new Set((table.seats || []).flatMap((x) => (x.players || []).map((pl) => `${x.role}:${pl.name}`)));
         for (const seat of d.seats) {
           for (const pl of seat.players || []) {
-            if (!had.has(`${seat.role}:${pl.name}`) && pl.id !== you().id) say("seat", `${pl.name} plays ${roleName(seat.role)}${seat.bot ? " (a bot)" : ""}.`, `seat:${seat.role}:${pl.name}`);
+            if (!had.has(`${seat.role}:${pl.name}`) && pl.id !== you().id) say("seat", fmt(seat.bot ? gettext("%(name)s plays %(role)s (a bot).") : gettext("%(name)s plays %(role)s."), { name: pl.name, role: roleName(seat.role) }), `seat:${seat.role}:${pl.name}`);
           }
         }
         table.seats = d.seats;
@@ -774,13 +792,22 @@ function say(kind, text, key = null, meta = {}) {
 
 function chatSummary(chats) {
   const parts = [];
-  for (const [channel, where] of [["table", "to the table"], ["private", "to you privately"]]) {
+  for (const channel of ["table", "private"]) {
     const mine = chats.filter((c) => c.channel === channel);
     if (!mine.length) continue;
-    const from = [...new Set(mine.map((c) => c.from))];
-    parts.push(`${mine.length} ${where} from ${listText(from)}`);
+    const from = listText([...new Set(mine.map((c) => c.from))]);
+    const n = mine.length;
+    const text =
+      channel === "table"
+        ? ngettext("%(n)s to the table from %(from)s", "%(n)s to the table from %(from)s", n)
+        : ngettext("%(n)s to you privately from %(from)s", "%(n)s to you privately from %(from)s", n);
+    parts.push(fmt(text, { n, from }));
   }
-  return `${chats.length} new chat messages: ${parts.join("; ")}. Open the chat to read them.`;
+  const n = chats.length;
+  return fmt(ngettext("%(n)s new chat message: %(parts)s. Open the chat to read them.", "%(n)s new chat messages: %(parts)s. Open the chat to read them.", n), {
+    n,
+    parts: parts.join("; "),
+  });
 }
 
 function flushSay() {
@@ -809,8 +836,8 @@ function spokenClock(seconds) {
   const s = Math.max(0, Math.round(seconds));
   const m = Math.floor(s / 60);
   const r = s % 60;
-  const mins = m ? `${m} minute${m === 1 ? "" : "s"}` : "";
-  const secs = r || !m ? `${r} second${r === 1 ? "" : "s"}` : "";
+  const mins = m ? fmt(ngettext("%(n)s minute", "%(n)s minutes", m), { n: m }) : "";
+  const secs = r || !m ? fmt(ngettext("%(n)s second", "%(n)s seconds", r), { n: r }) : "";
   return [mins, secs].filter(Boolean).join(" ");
 }
 
@@ -820,10 +847,14 @@ function secondsLeft(ph) {
   return ph.ends_at ? (parseTime(ph.ends_at) - (Date.now() + (S.offset || 0))) / 1000 : 0;
 }
 
+function pausedSentence(ph) {
+  return fmt(gettext("The clock is paused with %(time)s left."), { time: spokenClock(ph.remaining || 0) });
+}
+
 function clockSentence(ph) {
-  if (ph.paused) return `The clock is paused with ${spokenClock(ph.remaining || 0)} left.`;
-  if (ph.ends_at) return `${spokenClock(secondsLeft(ph))} on the clock.`;
-  return "No time limit.";
+  if (ph.paused) return pausedSentence(ph);
+  if (ph.ends_at) return fmt(gettext("%(time)s on the clock."), { time: spokenClock(secondsLeft(ph)) });
+  return gettext("No time limit.");
 }
 
 /** A chat line this seat sent (the student, or a teammate in the same seat is not "mine"). */
@@ -1000,8 +1031,8 @@ function tick() {
     if (left <= 60) cls += " is-low";
     // Spoken once in the phase's last minute and once at its end, never every second.
     const when = `${ph.key}:${ph.ends_at}`;
-    if (left > 0 && left <= 60 && left > 3) say("clock", `One minute left in ${ph.name}.`, `last-minute:${when}`);
-    else if (left <= 0) say("clock", `Time is up for ${ph.name}.`, `time-up:${when}`);
+    if (left > 0 && left <= 60 && left > 3) say("clock", fmt(gettext("One minute left in %(phase)s."), { phase: ph.name }), `last-minute:${when}`);
+    else if (left <= 0) say("clock", fmt(gettext("Time is up for %(phase)s."), { phase: ph.name }), `time-up:${when}`);
     label = left > 0 ? fmt(gettext("%(time)s left in %(phase)s"), { time: fmtClock(left), phase: ph.name }) : fmt(gettext("Time is up for %(phase)s"), { phase: ph.name });
   } else {
     text = gettext("No time limit");
@@ -1130,7 +1161,7 @@ function notify({ kind, key, title, body = [] }) {
     // Not a live region: the announcer has already said it (say()).
     { class: `notice notice-${kind}`, dataset: { key: key || "", replace: kind } },
     h("div", { class: "notice-main" }, h("p", { class: "notice-title" }, title), ...body),
-    h("button", { type: "button", class: "btn small notice-close" }, gettext("OK"), h("span", { class: "visually-hidden", text: `: dismiss ${kind === "news" ? "the news" : "this notice"}` })),
+    h("button", { type: "button", class: "btn small notice-close" }, gettext("OK"), h("span", { class: "visually-hidden", text: kind === "news" ? gettext(": dismiss the news") : gettext(": dismiss this notice") })),
   );
   box.prepend(n);
   while (box.children.length > 2) box.lastElementChild.remove();
@@ -1923,8 +1954,8 @@ function renderChat() {
           { type: "button", role: "tab", class: "chat-tab", id: `chat-tab-${cssKey(ch)}`, "aria-controls": `chat-log-${cssKey(ch)}`, dataset: { channel: ch } },
           other ? roleChip(other, { cls: "chat-tab-role" }) : h("span", { class: "chat-tab-table", text: pgettext("chat channel", "Table") }),
           // The name is the tab's own text (no aria-label that would differ from what is seen).
-          h("span", { class: "chat-unread-box", hidden: true }, h("span", { class: "visually-hidden", text: ", " }), h("span", { class: "chat-unread num" }), h("span", { class: "visually-hidden", text: " unread" })),
-          other ? h("span", { class: "chat-tab-empty", hidden: true }, h("span", { class: "visually-hidden", text: ", " }), "empty", h("span", { class: "visually-hidden", text: ": nobody seated yet" })) : null,
+          h("span", { class: "chat-unread-box", hidden: true }, h("span", { class: "visually-hidden", text: ", " }), h("span", { class: "chat-unread num" }), h("span", { class: "visually-hidden", text: ` ${pgettext("tab badge", "unread")}` })),
+          other ? h("span", { class: "chat-tab-empty", hidden: true }, h("span", { class: "visually-hidden", text: ", " }), pgettext("a private chat's tab", "empty"), h("span", { class: "visually-hidden", text: gettext(": nobody seated yet") })) : null,
         );
       }),
     );
@@ -2047,7 +2078,7 @@ function sendChat() {
     {
       onAck: () => {
         // The sender hears this once; their own line is never read out again.
-        if (!outbox.size) flash($("chat-status"), channel === "table" ? "Sent to the table." : `Sent privately to ${channelLabel(channel)}.`);
+        if (!outbox.size) flash($("chat-status"), channel === "table" ? gettext("Sent to the table.") : fmt(gettext("Sent privately to %(role)s."), { role: channelLabel(channel) }));
       },
       onError: (m) => {
         if (!input.value) input.value = text;
@@ -2369,7 +2400,7 @@ function renderReplays(rep, T) {
           h("span", { class: "rb-bar", "aria-hidden": "true", style: `height:${(100 * c) / max}%` }),
           h("span", { class: "rb-count num", "aria-hidden": "true", text: String(c) }),
           h("span", { class: "rb-year", "aria-hidden": "true", text: fmt(pgettext("short for year N", "Y%(n)s"), { n: i + 1 }) }),
-          h("span", { class: "visually-hidden", text: `Year ${i + 1}: ${c} collapsed` }),
+          h("span", { class: "visually-hidden", text: fmt(ngettext("Year %(year)s: %(n)s collapsed", "Year %(year)s: %(n)s collapsed", c), { year: i + 1, n: c }) }),
         ),
       ),
       h(
@@ -2378,7 +2409,7 @@ function renderReplays(rep, T) {
         h("span", { class: "rb-bar", "aria-hidden": "true", style: `height:${(100 * rep.held) / max}%` }),
         h("span", { class: "rb-count num", "aria-hidden": "true", text: String(rep.held) }),
         h("span", { class: "rb-year", "aria-hidden": "true", text: pgettext("replays: the deal held", "held") }),
-        h("span", { class: "visually-hidden", text: `Held all ${T} years: ${rep.held}` }),
+        h("span", { class: "visually-hidden", text: fmt(ngettext("Held all %(years)s year: %(n)s", "Held all %(years)s years: %(n)s", T), { years: T, n: rep.held }) }),
       ),
     ),
   );

@@ -130,7 +130,7 @@ function tick() {
     const when = `${phase.key}:${phase.ends_at}`;
     if (left > 3 && left <= 60 && lastMinute !== when) {
       lastMinute = when;
-      $("pj-announce").textContent = `One minute left in ${phase.name}.`;
+      $("pj-announce").textContent = fmt(gettext("One minute left in %(phase)s."), { phase: phase.name });
     }
   } else {
     text = "--:--";
