@@ -16,6 +16,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext_lazy
 
 from game.engine import translation
 from game.engine.scenario import (
@@ -32,59 +33,87 @@ from game.models import ScenarioConfig
 SHORT_TEXT = 120
 
 SECTIONS = (
-    ("scenario", "The scenario"),
-    ("roles", "Roles, briefs and the bots' voices"),
-    ("issues", "Issues and options"),
-    ("phases", "Phases"),
-    ("news", "News"),
-    ("model", "The durability model"),
+    ("scenario", gettext_lazy("The scenario")),
+    ("roles", gettext_lazy("Roles, briefs and the bots' voices")),
+    ("issues", gettext_lazy("Issues and options")),
+    ("phases", gettext_lazy("Phases")),
+    ("news", gettext_lazy("News")),
+    ("model", gettext_lazy("The durability model")),
 )
 
 _FIELD_NAMES = {
-    "name": "name",
-    "description": "description",
-    "brief": "confidential brief",
-    "label": "label",
-    "summary": "summary",
-    "headline": "headline",
-    "body": "text",
-    "explanation_up": "why it raises the risk",
-    "explanation_down": "why it lowers the risk",
-    "context_label": "the fixed context, in words",
-    "no_deal_text": "what no agreement means",
-    "title": "title",
-    "moral": "moral",
+    "name": pgettext_lazy("a scenario text", "name"),
+    "description": pgettext_lazy("a scenario text", "description"),
+    "brief": pgettext_lazy("a scenario text", "confidential brief"),
+    "label": pgettext_lazy("a scenario text", "label"),
+    "summary": pgettext_lazy("a scenario text", "summary"),
+    "headline": pgettext_lazy("a scenario text", "headline"),
+    "body": pgettext_lazy("a scenario text", "text"),
+    "explanation_up": pgettext_lazy("a scenario text", "why it raises the risk"),
+    "explanation_down": pgettext_lazy("a scenario text", "why it lowers the risk"),
+    "context_label": pgettext_lazy("a scenario text", "the fixed context, in words"),
+    "no_deal_text": pgettext_lazy("a scenario text", "what no agreement means"),
+    "title": pgettext_lazy("a scenario text", "title"),
+    "moral": pgettext_lazy("a scenario text", "moral"),
 }
+
+
+def _field(key: str) -> str:
+    return str(_FIELD_NAMES.get(key, key))
+
+
+def language_name(lang: str) -> str:
+    """A language's own name ('Українська'), as in the interface's language menu."""
+    return LANGUAGE_NAMES[lang]
 
 
 def describe(scenario: Scenario, path: str) -> str:
     """A path in words, naming the item by its English name: 'Role “Russia”: brief'."""
     parts = path.split("/")
     if len(parts) == 1:
-        return f"Scenario: {_FIELD_NAMES.get(parts[0], parts[0])}"
+        return gettext("Scenario: %(field)s") % {"field": _field(parts[0])}
     if parts[0] == "roles":
         r = scenario.role(parts[1])
-        who = f"Role \u201c{r.name if r else parts[1]}\u201d"
+        name = r.name if r else parts[1]
         if parts[2] == "voice":
-            return f"{who}: the bot's {parts[3].replace('_', ' ')} line {int(parts[4]) + 1}"
-        return f"{who}: {_FIELD_NAMES.get(parts[2], parts[2])}"
+            # Translators: %(kind)s is the bot's moment as the scenario file names it (opening,
+            # propose, counter, accept, reject, reject alone): keep it as it is.
+            return gettext("Role “%(name)s”: the bot's %(kind)s line %(n)s") % {
+                "name": name,
+                "kind": parts[3].replace("_", " "),
+                "n": int(parts[4]) + 1,
+            }
+        return gettext("Role “%(name)s”: %(field)s") % {"name": name, "field": _field(parts[2])}
     if parts[0] == "issues":
         i = scenario.issue(parts[1])
         if len(parts) >= 5:
             o = i.option(parts[3]) if i else None
-            return f"Option \u201c{o.label if o else parts[3]}\u201d ({parts[1]}): {_FIELD_NAMES.get(parts[4], parts[4])}"
-        return f"Issue \u201c{i.name if i else parts[1]}\u201d: {_FIELD_NAMES.get(parts[2], parts[2])}"
+            return gettext("Option “%(label)s” (%(issue)s): %(field)s") % {
+                "label": o.label if o else parts[3],
+                "issue": parts[1],
+                "field": _field(parts[4]),
+            }
+        return gettext("Issue “%(name)s”: %(field)s") % {
+            "name": i.name if i else parts[1],
+            "field": _field(parts[2]),
+        }
     if parts[0] == "phases":
         p = scenario.phase(parts[1])
-        return f"Phase \u201c{p.name if p else parts[1]}\u201d: name"
+        return gettext("Phase “%(name)s”: name") % {"name": p.name if p else parts[1]}
     if parts[0] == "news":
         n = scenario.news_item(parts[1])
-        return f"News \u201c{n.headline if n else parts[1]}\u201d: {_FIELD_NAMES.get(parts[2], parts[2])}"
+        return gettext("News “%(headline)s”: %(field)s") % {
+            "headline": n.headline if n else parts[1],
+            "field": _field(parts[2]),
+        }
     if parts[0] == "model" and len(parts) == 2:
-        return f"Model: {_FIELD_NAMES.get(parts[1], parts[1])}"
+        return gettext("Model: %(field)s") % {"field": _field(parts[1])}
     if parts[0] == "model":
         f = next((f for f in scenario.model.factors if f.key == parts[2]), None)
-        return f"Factor \u201c{scenario.say(f.label) if f else parts[2]}\u201d: {_FIELD_NAMES.get(parts[3], parts[3])}"
+        return gettext("Factor “%(label)s”: %(field)s") % {
+            "label": scenario.say(f.label) if f else parts[2],
+            "field": _field(parts[3]),
+        }
     return path
 
 
@@ -100,19 +129,19 @@ def check_text(scenario: Scenario, path: str, english: str, text: str) -> list[s
     if want != got:
         missing = ", ".join("{" + p + "}" for p in sorted(want - got))
         extra = ", ".join("{" + p + "}" for p in sorted(got - want))
-        problems.append(
-            "use the same {placeholders} as the English"
-            + (f"; missing {missing}" if missing else "")
-            + (f"; unknown {extra}" if extra else "")
-            + " (the game fills them in: keep them as they are, in braces)"
-        )
+        text_ = gettext("use the same {placeholders} as the English")
+        if missing:
+            text_ += gettext("; missing %(placeholders)s") % {"placeholders": missing}
+        if extra:
+            text_ += gettext("; unknown %(placeholders)s") % {"placeholders": extra}
+        problems.append(text_ + gettext(" (the game fills them in: keep them as they are, in braces)"))
     parts = path.split("/")
     if parts[0] == "roles" and len(parts) == 5 and parts[2] == "voice":
         fields = VOICE_KINDS.get(parts[3], ())
         try:
             text.format(**{f: "x" for f in fields})
         except (KeyError, IndexError, ValueError):
-            problems.append("a brace that is not a placeholder: write a literal brace as {{ or }}")
+            problems.append(gettext("a brace that is not a placeholder: write a literal brace as {{ or }}"))
     return problems
 
 
@@ -143,7 +172,14 @@ def form_for(scenario: Scenario, lang: str, current: dict[str, str]) -> type[for
             if text and text.strip():
                 for problem in check_text(scenario, path, english[path], text):
                     self.add_error(
-                        path, f"{LANGUAGE_NAMES[lang]} ({lang}), {describe(scenario, path)}: {problem}."
+                        path,
+                        gettext("%(language)s (%(code)s), %(where)s: %(problem)s.")
+                        % {
+                            "language": language_name(lang),
+                            "code": lang,
+                            "where": describe(scenario, path),
+                            "problem": problem,
+                        },
                     )
         return data
 
@@ -175,11 +211,11 @@ def overview(config: ScenarioConfig) -> list[dict[str, Any]]:
 
 def translate_view(admin_site: Any, request: HttpRequest, config: ScenarioConfig, lang: str) -> HttpResponse:
     if lang not in TRANSLATED_LANGUAGES:
-        raise Http404("The game offers no such language.")
+        raise Http404(gettext("The game offers no such language."))
     try:
         scenario = config.to_engine()
     except ScenarioError as e:
-        messages.error(request, f"Fix the scenario before translating it: {e}")
+        messages.error(request, gettext("Fix the scenario before translating it: %(error)s") % {"error": e})
         return redirect("admin:game_scenarioconfig_change", config.pk)
     current = dict((config.translations or {}).get(lang) or {})
     Form = form_for(scenario, lang, current)
@@ -196,15 +232,37 @@ def translate_view(admin_site: Any, request: HttpRequest, config: ScenarioConfig
             config.translations = translations
             config.save(update_fields=["translations", "updated_at"])
             rep = translation.report(config.to_engine(), (lang,))[lang]
-            messages.success(
-                request,
-                f"Saved the {LANGUAGE_NAMES[lang]} ({lang}) texts: {rep.translated} of {rep.total} translated"
-                + (f", {len(rep.missing)} still read in English." if rep.missing else "."),
-            )
+            values = {
+                "language": language_name(lang),
+                "code": lang,
+                "translated": rep.translated,
+                "total": rep.total,
+                "missing": len(rep.missing),
+            }
+            if rep.missing:
+                saved = ngettext(
+                    "Saved the %(language)s (%(code)s) texts: %(translated)s of %(total)s translated, "
+                    "%(missing)s still read in English.",
+                    "Saved the %(language)s (%(code)s) texts: %(translated)s of %(total)s translated, "
+                    "%(missing)s still read in English.",
+                    len(rep.missing),
+                )
+            else:
+                saved = gettext(
+                    "Saved the %(language)s (%(code)s) texts: %(translated)s of %(total)s translated."
+                )
+            messages.success(request, saved % values)
             for m in rep.mismatches[:20]:
                 path, _, what = m.partition(": ")
                 messages.warning(
-                    request, f"{LANGUAGE_NAMES[lang]} ({lang}), {describe(scenario, path)}: {what}."
+                    request,
+                    gettext("%(language)s (%(code)s), %(where)s: %(problem)s.")
+                    % {
+                        "language": language_name(lang),
+                        "code": lang,
+                        "where": describe(scenario, path),
+                        "problem": what,
+                    },
                 )
             return redirect(request.path)
         status = 400
@@ -215,11 +273,12 @@ def translate_view(admin_site: Any, request: HttpRequest, config: ScenarioConfig
     rep = translation.report(scenario, (lang,))[lang]
     ctx = {
         **admin_site.each_context(request),
-        "title": f"{LANGUAGE_NAMES[lang]} texts: {config.title}",
+        "title": gettext("%(language)s texts: %(title)s")
+        % {"language": language_name(lang), "title": config.title},
         "config": config,
         "lang": lang,
-        "lang_name": LANGUAGE_NAMES[lang],
-        "languages": [(code, LANGUAGE_NAMES[code]) for code in TRANSLATED_LANGUAGES],
+        "lang_name": language_name(lang),
+        "languages": [(code, language_name(code)) for code in TRANSLATED_LANGUAGES],
         "form": form,
         "sections": [(key, label, sections[key]) for key, label in SECTIONS if sections[key]],
         "report": rep,

@@ -133,7 +133,7 @@ class ScenarioConfig(models.Model):
     translations = models.JSONField(
         default=dict,
         blank=True,
-        help_text=(
+        help_text=gettext_lazy(
             "The scenario's texts in other languages, {language: {path: text}}; English (the fields "
             "themselves) is the fallback of every text left out. Edited on the scenario's "
             "'Translations' pages."

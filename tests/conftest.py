@@ -25,6 +25,16 @@ def _no_background_tasks():
 
 
 @pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A request in another language activates it for the thread (LocaleMiddleware); the next test
+    starts in the default language again, whatever the last one read."""
+    yield
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _close_socket_thread_connection():
     """The sockets' database thread keeps its connection between calls (game.socketdb); close it
     after each test, as a worker does at exit, so that PostgreSQL can drop the test database."""

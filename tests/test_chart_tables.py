@@ -108,3 +108,32 @@ def test_the_admins_tabular_rows_have_labelled_inputs(admin_client, default_scen
     assert 'aria-label="Issue 3: Delete"' in html
     # the game's admin style (links told apart from text by more than colour) is on every admin page
     assert "game/admin.css" in admin_client.get("/admin/game/scenarioconfig/").content.decode()
+
+
+def test_the_row_labels_and_data_tables_speak_the_readers_language(
+    admin_client, client, staff_user, make_session, default_scenario
+):
+    """The accessibility additions are interface text like any other: in the reader's language."""
+    from django.conf import settings
+
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    html = admin_client.get(f"/admin/game/scenarioconfig/{default_scenario.pk}/change/").content.decode()
+    assert 'aria-label="Phase 2: Dauer in Sekunden"' in html
+    assert 'aria-label="Thema 3: Löschen"' in html
+    assert 'aria-label="Neue Zeile (Phase): Dauer in Sekunden"' in html
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
+    html = admin_client.get(f"/admin/game/scenarioconfig/{default_scenario.pk}/change/").content.decode()
+    assert 'aria-label="Фаза 2: ' in html and 'aria-label="Phase 2: ' not in html
+
+    session, _table = _finished_session(make_session)
+    client.force_login(staff_user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
+    html = client.get(f"/host/{session.code}/debrief/").content.decode()
+    assert "Дані у вигляді таблиці" in html and "The data as a table" not in html  # noqa: RUF001 (Ukrainian)
+    captions = re.findall(r'<details class="chart-data">.*?<caption>(.*?)</caption>', html, re.S)
+    assert captions and all(re.search("[а-яіїє]", c) for c in captions), captions  # noqa: RUF001 (Ukrainian)
+    assert '<th scope="col">Стіл і роль</th>' in html  # noqa: RUF001 (Ukrainian)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = client.get(f"/host/{session.code}/debrief/").content.decode()
+    assert "Les données sous forme de tableau" in html
+    assert re.search(r'<td class="num">\d+[\u00a0\u202f]%</td>', html), "percentages in the French way"

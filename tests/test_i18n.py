@@ -140,7 +140,8 @@ def test_compiled_catalogues_are_never_committed():
 
 class _VisibleText(HTMLParser):
     """The text a reader sees (or hears): text nodes outside scripts and styles, plus the
-    accessible names and hints that attributes carry."""
+    accessible names and hints that attributes carry. Code (<code>: a scenario file's paths and
+    placeholders) is the same in every language and is left out."""
 
     ATTRS = ("aria-label", "title", "placeholder", "alt", "aria-description")
 
@@ -150,7 +151,7 @@ class _VisibleText(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "template"):
+        if tag in ("script", "style", "template", "code"):
             self._skip += 1
         for name, value in attrs:
             if name in self.ATTRS and value:
@@ -159,7 +160,7 @@ class _VisibleText(HTMLParser):
                 self.texts.append(value or "")
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style", "template") and self._skip:
+        if tag in ("script", "style", "template", "code") and self._skip:
             self._skip -= 1
 
     def handle_data(self, data):
@@ -179,11 +180,13 @@ _PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]|\{[a-z_]+\}")
 def _english_chrome(lang: str) -> dict[str, str]:
     """English texts of the catalogue that read differently in ``lang``: if one of them is a whole
     visible text of a page rendered in ``lang``, that text was left untranslated. Texts with
-    placeholders become patterns."""
+    placeholders become patterns. The languages' own names are left out: the language menu shows
+    each language in its own words on every page ("English" among them)."""
+    own_names = {name for _code, name in settings.LANGUAGES}
     out = {}
     for e in messages(_po(lang, "django")):
         for english, translated in ((e.msgid, e.msgstr.get(0, "")), (e.msgid_plural, e.msgstr.get(1, ""))):
-            if not english or "<" in english or english == translated:
+            if not english or "<" in english or english == translated or english in own_names:
                 continue
             text = " ".join(english.split())
             if len(re.sub(_PLACEHOLDER, "", text).strip(" :.·—-")) < 3:
@@ -249,6 +252,11 @@ def pages(db, default_scenario, make_session, staff_user, admin_client):
         ("not found", anonymous, "/no-such-page/"),
         ("admin scenarios", admin_client, "/admin/game/scenarioconfig/"),
         ("admin scenario", admin_client, f"/admin/game/scenarioconfig/{default_scenario.pk}/change/"),
+        (
+            "admin scenario translation",
+            admin_client,
+            reverse("admin:game_scenario_translate", args=[default_scenario.pk, "de"]),
+        ),
     ]
 
 

@@ -74,6 +74,11 @@ def test_a_student_plays_in_ukrainian_and_switches_to_german_while_the_instructo
     expect(page.locator("[id^=proposal-]").first).to_be_visible(timeout=60_000)
     expect(page.get_by_role("heading", name="На столі")).to_be_visible()  # noqa: RUF001 (Ukrainian)
     expect(page.get_by_role("button", name="Запропонувати")).to_be_visible()
+    # What a screen reader hears (the bots' seats, proposals and answers) is Ukrainian too.
+    expect(page.locator("#announcer")).to_have_text(
+        re.compile(r"(грає за|Нова пропозиція|пропозицію №|Угоди досягнуто|Зараз:)"), timeout=60_000
+    )
+    expect(page.locator("#announcer")).not_to_have_text(re.compile(r"\b(plays|proposal|Now:)\b"))
     page.screenshot(path=str(shots / "i18n-play-uk-desktop.png"), full_page=True)
     phone = browser.new_context(
         viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="uk-UA"
@@ -110,7 +115,10 @@ def test_a_student_plays_in_ukrainian_and_switches_to_german_while_the_instructo
     bot_server.service(code, "end_session")
     expect(page.locator("#outcome-title")).to_be_visible(timeout=60_000)
     page.screenshot(path=str(shots / "i18n-outcome-de-desktop.png"), full_page=True)
-    for lang, locale, heading in (("de", "de-DE", "Wer hat gewonnen?"), ("uk", "uk-UA", "Хто переміг?")):
+    for lang, locale, heading, data_table, caption in (
+        ("de", "de-DE", "Wer hat gewonnen?", "Die Daten als Tabelle", "Jede Partei an jedem Tisch"),
+        ("uk", "uk-UA", "Хто переміг?", "Дані у вигляді таблиці", "Кожна сторона за кожним столом"),  # noqa: RUF001 (Ukrainian)
+    ):
         for label, options in (
             ("desktop", {"viewport": DESKTOP}),
             ("phone", {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}),
@@ -121,6 +129,11 @@ def test_a_student_plays_in_ukrainian_and_switches_to_german_while_the_instructo
             hpage.goto(f"{bot_server.base}/host/{code}/debrief/")
             expect(hpage.locator("html")).to_have_attribute("lang", lang)
             expect(hpage.get_by_role("heading", name=heading)).to_be_visible()
+            # The charts' data tables: their summary and caption in the reader's language.
+            summary = hpage.locator("details.chart-data summary").first
+            expect(summary).to_contain_text(data_table)
+            summary.click()
+            expect(hpage.locator("details.chart-data caption").first).to_contain_text(caption)
             hpage.screenshot(path=str(shots / f"i18n-debrief-{lang}-{label}.png"), full_page=True)
             host.close()
     expect(page.locator("html")).to_have_attribute("lang", "de")
