@@ -343,7 +343,7 @@ def _legend(styles: Mapping[str, RoleStyle], keys: Sequence[str], x: float, y: f
     cx, cy = x, y
     for k in keys:
         s = _style(styles, k)
-        w = 34 + 9 * len(s.name)
+        w = 34 + 10.5 * len(s.name)  # bold 16 px: Cyrillic runs wider than Latin
         if cx + w > x + width and cx > x:
             cx, cy = x, cy + 30
         parts.append(_dot(cx + 11, cy, 11, s, s.name, cls="legend-dot"))
