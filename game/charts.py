@@ -848,10 +848,15 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
             fill = (
                 s.colour if field == "tactical" else DURABILITY_FILL if field == "durability" else TOTAL_FILL
             )
-            body.append(f'<rect x="{lx}" y="{ly}" width="16" height="16" rx="3" fill="{fill}"/>')
             legend = gettext("%(short)s: %(meaning)s") % {"short": short, "meaning": meaning}
+            # The entries flow and wrap: in German or Ukrainian a fixed 300 px ran them into each other.
+            w = 22 + 7.4 * len(legend)
+            if lx + w > W - 8 and lx > 8:
+                lx, ly = 8, ly + 24
+            body.append(f'<rect x="{_f(lx)}" y="{ly}" width="16" height="16" rx="3" fill="{fill}"/>')
             body.append(_text(lx + 22, ly + 13, legend, size=13, fill=SOFT))
-            lx += 300
+            lx += w + 24
+        H = max(H, ly + 16 + 24)
         m = len(mine)
         summary.update(
             {
