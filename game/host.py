@@ -11,9 +11,9 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from game import services
-from game.engine import messages, rules, scoring
+from game.engine import messages, scoring
 from game.engine.durability import evaluator
-from game.models import Event, GameSession, HostRef, Player, normalise_code
+from game.models import Event, GameSession, HostRef, normalise_code
 from game.services import ServiceError
 
 
@@ -35,6 +35,7 @@ def host_state(session_id: int, lang: str | None = None) -> dict[str, Any]:
     tables = list(session.tables.all())
     players = list(session.players.all())
     live = services.live_player_ids(p.pk for p in players)
+    seats = services.seats_by_table(players, live, scenario)
     out_tables = []
     for t in tables:
         state = t.engine_state()
@@ -43,7 +44,7 @@ def host_state(session_id: int, lang: str | None = None) -> dict[str, Any]:
                 "id": t.pk,
                 "number": t.number,
                 "seq": t.seq,
-                "seats": services.seats_of(t, scenario),
+                "seats": seats.get(t.pk) or services.seats_from([], scenario),
                 "started": state.started,
                 "ended": state.ended,
                 "agreement": state.agreement,
@@ -215,10 +216,12 @@ def results(session: GameSession, lang: str | None = None) -> dict[str, Any]:
     rows = []
     causes: Counter[str] = Counter()
     news_effects = []
+    players = list(session.players.all())
+    seating = services.seats_by_table(players, services.live_player_ids(p.pk for p in players), scenario)
     for t in session.tables.all():
         state = t.engine_state()
         outcome = services.localized_outcome(t.outcome, scenario, state.news)
-        seats = services.seats_of(t, scenario)
+        seats = seating.get(t.pk) or services.seats_from([], scenario)
         row: dict[str, Any] = {
             "table": t.number,
             "id": t.pk,
@@ -264,16 +267,4 @@ def transcript(session: GameSession, table_id: int) -> list[Event]:
     return list(Event.objects.filter(table__session=session, table_id=table_id).order_by("seq"))
 
 
-def lobby(session: GameSession) -> list[Player]:
-    return list(session.players.filter(removed=False))
-
-
-def proposal_terms_text(scenario, terms: dict[str, str]) -> list[tuple[str, str]]:
-    out = []
-    for issue in scenario.issues:
-        opt = issue.option(terms.get(issue.key, ""))
-        out.append((issue.name, opt.label if opt else "?"))
-    return out
-
-
-__all__ = ["host_action", "host_state", "results", "rules", "session_by_code", "transcript"]
+__all__ = ["host_action", "host_state", "results", "session_by_code", "transcript"]

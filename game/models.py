@@ -644,7 +644,6 @@ class Player(models.Model):
             "The name's confusable skeleton, case folded (game/names.py): two names that look alike share it."
         ),
     )
-    connections = models.IntegerField(default=0)
     joined_at = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(null=True, blank=True)
     presence = models.BooleanField(

@@ -484,6 +484,24 @@ def seats_of(table: GameTable, scenario: Scenario | None = None) -> list[dict[st
             [_db_value(Connection, "seen_at", fresh), table.pk, False],
         )
         rows = c.fetchall()
+    return seats_from(rows, scenario)
+
+
+def seats_by_table(
+    players: Iterable[Player], live: set[int], scenario: Scenario
+) -> dict[int, list[dict[str, Any]]]:
+    """Every table's seats from a session's players already read and their live sockets
+    (``live_player_ids``): the dashboard's snapshot without one statement per table."""
+    rows: dict[int, list[tuple]] = {}
+    for p in sorted(players, key=lambda p: (p.joined_at, p.pk)):
+        if p.table_id is not None and not p.removed:
+            rows.setdefault(p.table_id, []).append((p.pk, p.name, p.role, p.is_bot, p.stand_in, p.pk in live))
+    return {table_id: seats_from(r, scenario) for table_id, r in rows.items()}
+
+
+def seats_from(rows: Iterable[tuple], scenario: Scenario) -> list[dict[str, Any]]:
+    """A table's seats, role by role, from (id, name, role, is_bot, stand_in, live) rows."""
+    rows = list(rows)
     out = []
     for r in scenario.roles:
         mine = [

@@ -27,7 +27,7 @@ from game import host as host_services
 from game.engine import scoring
 from game.i18n import request_language
 from game.joinurl import join_info
-from game.models import GameSession, Player, ScenarioConfig, normalise_code
+from game.models import GameSession, ScenarioConfig, normalise_code
 from game.scenario_io import ensure_default
 from game.throttle import Window, client_address
 
@@ -621,5 +621,3 @@ def host_anonymise(request: HttpRequest, code: str) -> HttpResponse:
         )
     return redirect("host_session", code=session.code)
 
-
-__all__ = ["Player"]

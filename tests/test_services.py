@@ -570,3 +570,26 @@ def test_opening_a_session_from_the_host_page(default_scenario, staff_client):
     assert r.status_code == 302
     session = GameSession.objects.get(title="IR 201")
     assert session.tables.count() == 3 and r["Location"] == f"/host/{session.code}/"
+
+
+def test_the_dashboard_and_the_debrief_read_all_seats_at_once_as_each_table_reads_its_own(
+    make_session, django_assert_max_num_queries
+):
+    session = make_session(tables=3)
+    for n in range(9):
+        services.join(session.code, f"Student {n}")
+    scenario = session.engine_scenario()
+    state = host.host_state(session.pk)
+    for t in state["tables"]:
+        table = GameTable.objects.get(pk=t["id"])
+        assert t["seats"] == services.seats_of(table, scenario)
+    # one more table does not cost one more statement per snapshot
+    with django_assert_max_num_queries(8) as few:
+        host.host_state(session.pk)
+    session.tables.create(number=4)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        host.host_state(session.pk)
+    rows = host.results(session)["tables"]
+    assert len(rows) == 4
+    for r in rows:
+        assert r["seats"] == services.seats_of(GameTable.objects.get(pk=r["id"]), scenario)
