@@ -270,9 +270,9 @@ class SyncSweep:
                 faults.report("sync", e, f"{len(batch)} sockets")
 
     async def sync(self, batch: list[GameSocket]) -> None:
-        presence = [sock.channel_name for sock in batch if isinstance(sock, PlayerConsumer)]
+        players = [sock.channel_name for sock in batch if isinstance(sock, PlayerConsumer)]
         tables = sorted({tid for sock in batch for tid in sock.streams})
-        seqs = await db(services.sweep, retry=True)(presence, tables)
+        seqs = await db(services.sweep, retry=True)(players, tables)
         for sock in batch:
             if sock in self.due:  # not closed meanwhile
                 try:

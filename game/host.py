@@ -217,11 +217,11 @@ def results(session: GameSession, lang: str | None = None) -> dict[str, Any]:
     causes: Counter[str] = Counter()
     news_effects = []
     players = list(session.players.all())
-    seating = services.seats_by_table(players, services.live_player_ids(p.pk for p in players), scenario)
+    seated = services.seats_by_table(players, services.live_player_ids(p.pk for p in players), scenario)
     for t in session.tables.all():
         state = t.engine_state()
         outcome = services.localized_outcome(t.outcome, scenario, state.news)
-        seats = seating.get(t.pk) or services.seats_from([], scenario)
+        seats = seated.get(t.pk) or services.seats_from([], scenario)
         row: dict[str, Any] = {
             "table": t.number,
             "id": t.pk,
