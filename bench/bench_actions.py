@@ -6,9 +6,9 @@ Sets up a throwaway SQLite database (``GAME_VAR_DIR`` in a temporary directory, 
 end), a started session of ten tables of four players, and then times, single-threaded, what a
 socket's database thread does per action (broadcasts collected, as a socket's thread does):
 
-- ``chat.send`` through ``services.player_action`` (the 85% case of the load benchmark),
+- ``chat.send`` through ``moves.player_action`` (the 85% case of the load benchmark),
 - ``proposal.make`` and ``proposal.answer`` through the same path (about 20 proposals a table),
-- ``services.join`` (the service only, without the HTTP requests around it),
+- ``seating.join`` (the service only, without the HTTP requests around it),
 - the baseline: one bare transaction that inserts one row of the same event table with raw SQL
   (the least any durable action can cost on this database).
 
@@ -54,16 +54,16 @@ def setup() -> tuple[list, int, float]:
 
     call_command("migrate", verbosity=0)
     call_command("load_default_scenario", verbosity=0)
-    from game import services
     from game.models import ScenarioConfig
+    from game.services import clock, eventlog, seating
 
     sc = ScenarioConfig.objects.first()
-    session = services.create_session(sc, tables=TABLES)
+    session = seating.create_session(sc, tables=TABLES)
     t0 = time.perf_counter()
-    with services.collect_broadcasts():
-        players = [services.join(session.code, f"P{n}") for n in range(4 * TABLES)]
+    with eventlog.collect_broadcasts():
+        players = [seating.join(session.code, f"P{n}") for n in range(4 * TABLES)]
     join_us = 1e6 * (time.perf_counter() - t0) / len(players)
-    services.start_session(session.pk)
+    clock.start_session(session.pk)
     return players, players[0].table_id, join_us
 
 
@@ -74,12 +74,12 @@ def main() -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from game import services
+    from game.services import eventlog, moves
 
     def act(pid: int, msg: dict) -> None:
         # As a socket's database thread runs it: broadcasts are collected for the event loop.
-        with services.collect_broadcasts():
-            services.player_action(pid, msg)
+        with eventlog.collect_broadcasts():
+            moves.player_action(pid, msg)
 
     def chat(i: int) -> None:
         act(

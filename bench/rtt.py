@@ -109,8 +109,8 @@ async def _run(base, code, env, count):
         env,
         "shell",
         "-c",
-        f"from game import services; from game.models import GameSession; "
-        f"services.start_session(GameSession.objects.get(code='{code}').pk)",
+        f"from game.services import clock; from game.models import GameSession; "
+        f"clock.start_session(GameSession.objects.get(code='{code}').pk)",
     )
     return await seats_task
 

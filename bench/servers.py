@@ -293,9 +293,9 @@ class Stack:
         self.manage(
             "shell",
             "-c",
-            "from game import services; from game.models import GameSession\n"
+            "from game.services import clock; from game.models import GameSession\n"
             f"for code in {list(codes)!r}:\n"
-            "    services.start_session(GameSession.objects.get(code=code).pk)",
+            "    clock.start_session(GameSession.objects.get(code=code).pk)",
         )
 
     def profile(self, out_dir: Path, label: str, seconds: float, rate: int = 0) -> list[Proc]:

@@ -2,14 +2,14 @@
 
 Every other piece of database work of a socket runs in the sockets' database threads
 (``game.socketdb``). A chat line, most of a class's traffic, is one statement on PostgreSQL
-(``services.chat_statement``), so the event loop can send it itself on a connection of its own
+(``eventlog.chat_statement``), so the event loop can send it itself on a connection of its own
 (psycopg's asynchronous connection, autocommit): no hand-over to a thread and back, no wait for
 the GIL on either side. On a loaded machine those hand-overs were most of the time between a
 student's chat line and its arrival at the table.
 
 It is only a shortcut: whenever it cannot be taken (SQLite, a seat this worker has not seen act
 yet, anything the statement does not apply, a broken or missing connection, a slow answer) it
-returns None and the action goes through ``services.player_action`` in the database thread as
+returns None and the action goes through ``moves.player_action`` in the database thread as
 ever, which gives the same answers, errors and retries. A statement that did commit but whose
 answer was lost is answered there too (its ref is already claimed), and its broadcast is
 recovered by the sockets' gap repair and sync, like any lost broadcast.
@@ -26,7 +26,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
-from game import faults, services
+from game import faults
+from game.services import eventlog
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ async def chat(player_id: int, msg: dict[str, Any]) -> dict[str, Any] | None:
     the caller sends the action through the database thread)."""
     if not enabled():
         return None
-    st = services.chat_statement(player_id, msg)
+    st = eventlog.chat_statement(player_id, msg)
     if st is None:
         return None
     pool = _links()
@@ -144,7 +145,7 @@ async def chat(player_id: int, msg: dict[str, Any]) -> dict[str, Any] | None:
     }
     from game.socketdb import send_broadcasts
 
-    await send_broadcasts([(services.table_group(st.event.table_id), message)])
+    await send_broadcasts([(eventlog.table_group(st.event.table_id), message)])
     return st.answer
 
 

@@ -2,7 +2,7 @@
 
 ``step(now)`` runs every second in every worker (``bots.run_bots``) and may run in several
 workers at once. It keeps no pacing state in memory: whether a bot may act is derived from the
-table's event log in the database, and every action goes through ``services.player_action``
+table's event log in the database, and every action goes through ``moves.player_action``
 (the path people use: same validation, same event log, same broadcast) with a ``ref`` made of
 the bot and the table ``seq`` its decision was based on. Two workers that decide at the same
 moment therefore send the same ``ref``, and the ``ClientRef`` idempotency applies the action
@@ -31,12 +31,13 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from game import services
 from game.engine import bot
 from game.engine import rules as R
 from game.engine.durability import seed_from
 from game.engine.scenario import TRANSLATED_LANGUAGES
 from game.models import Event, GameSession, Player
+from game.services import moves, snapshots
+from game.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +183,8 @@ def _step_table(table_id: int, bots: list[BotSeat], now: datetime) -> bool:
             continue
         pid, msg, texts = plan
         try:
-            services.player_action(pid, msg, now=now, texts=texts)
-        except services.ServiceError as e:  # the table moved on between deciding and acting
+            moves.player_action(pid, msg, now=now, texts=texts)
+        except ServiceError as e:  # the table moved on between deciding and acting
             log.info("bot %s could not %s: %s", pid, msg.get("type"), e.message)
             _remember_idle(pid, -1, now)
             continue
@@ -202,7 +203,7 @@ def decide_for(b: BotSeat, now: datetime) -> tuple[int, dict[str, Any], dict[str
     """What this bot would do now, as (player id, message with its ref, the message's words in
     the scenario's other languages); None to wait."""
     pid = b.player_id
-    state = services.player_state(pid)
+    state = snapshots.player_state(pid)
     seq = int(state.get("seq") or 0)
     if state["you"].get("role") != b.role or not state.get("table"):
         return None

@@ -14,10 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from game import services
 from game.models import GameSession, Player
 from game.names import name_key
-from game.services import ServiceError
+from game.services import seating
+from game.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def fill_empty_seats(session_id: int) -> int:
                 added += 1
                 changed.append(table)
         if changed:
-            services.seats_changed(session, list(dict.fromkeys(changed)), timezone.now())
+            seating.seats_changed(session, list(dict.fromkeys(changed)), timezone.now())
     return added
 
 
@@ -67,7 +67,7 @@ def set_stand_in(session_id: int, player_id: int, on: bool) -> None:
         player.stand_in = on
         player.save(update_fields=["stand_in"])
         if player.table_id:
-            services.seats_changed(player.session, [player.table], timezone.now())
+            seating.seats_changed(player.session, [player.table], timezone.now())
 
 
 async def run_bots() -> None:

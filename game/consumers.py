@@ -23,10 +23,12 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy
 
-from game import access, asyncdb, faults, i18n, l10n, lifecycle, logs, services
+from game import access, asyncdb, faults, i18n, l10n, lifecycle, logs
 from game import host as host_services
 from game.engine import chat as chat_rules
 from game.models import normalise_code
+from game.services import eventlog, moves, presence, snapshots
+from game.services.errors import ServiceError
 from game.socketdb import db
 
 log = logging.getLogger(__name__)
@@ -134,7 +136,7 @@ _presence_retries: dict[int, asyncio.Task] = {}
 
 
 def schedule_presence(player_id: int, delay: float | None) -> None:
-    """Announce a held-back presence change later (services._presence coalesces churn)."""
+    """Announce a held-back presence change later (presence.announce_presence coalesces churn)."""
     if delay is None:
         return
     task = _presence_retries.get(player_id)
@@ -147,7 +149,7 @@ async def _report_later(player_id: int, delay: float | None) -> None:
     try:
         while delay is not None:
             await asyncio.sleep(delay + 0.05)
-            delay = await db(services.report_presence)(player_id)
+            delay = await db(presence.report_presence)(player_id)
     except Exception:
         log.exception("presence report for player %s failed", player_id)
     finally:
@@ -208,7 +210,7 @@ class TableStream:
 
     async def catch_up(self) -> None:
         """Read every event after last_seq from the log and deliver the visible ones."""
-        events = await db(services.visible_events, retry=True)(self.table_id, None, self.last_seq, host=True)
+        events = await db(eventlog.visible_events, retry=True)(self.table_id, None, self.last_seq, host=True)
         for e in events:
             if e.seq > self.last_seq:
                 self.last_seq = e.seq
@@ -272,7 +274,7 @@ class SyncSweep:
     async def sync(self, batch: list[GameSocket]) -> None:
         players = [sock.channel_name for sock in batch if isinstance(sock, PlayerConsumer)]
         tables = sorted({tid for sock in batch for tid in sock.streams})
-        seqs = await db(services.sweep, retry=True)(players, tables)
+        seqs = await db(presence.sweep, retry=True)(players, tables)
         for sock in batch:
             if sock in self.due:  # not closed meanwhile
                 try:
@@ -431,7 +433,7 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
                 if lifecycle.draining():
                     raise faults.Restarting(f"{msg['type']} arrived while draining")
                 await self.handle(msg)
-        except services.ServiceError as e:
+        except ServiceError as e:
             await self.send_error(ref, e.code, e.message)
         except Exception as e:
             if not faults.is_unavailable(e):
@@ -524,7 +526,7 @@ class PlayerConsumer(GameSocket):
         await self.accept()
         # Not the session group: its notifications are for the host's dashboard, and sending
         # each join and presence change to every student's socket flooded a large class.
-        await self.join_group(services.player_group(seat.player_id))
+        await self.join_group(eventlog.player_group(seat.player_id))
         # Sockets of this player beyond the cap (the oldest first) are told to close, wherever
         # they are.
         schedule_presence(seat.player_id, opened.presence_later)
@@ -533,23 +535,23 @@ class PlayerConsumer(GameSocket):
         await self._seat_and_state(since=None, seat=seat)
         self.start_sync()
 
-    async def _seat_and_state(self, since: int | None, seat: services.Seat | None = None) -> None:
+    async def _seat_and_state(self, since: int | None, seat: moves.Seat | None = None) -> None:
         if seat is None:
-            seat = await db(services.load_seat, retry=True)(self.player_id)
+            seat = await db(moves.load_seat, retry=True)(self.player_id)
         self.role = seat.role if seat else None
         table_id = seat.table_id if seat else None
         fresh = None
         if table_id not in self.streams:
             for tid, s in list(self.streams.items()):
                 s.close()
-                await self.channel_layer.group_discard(services.table_group(tid), self.channel_name)
-                self.groups_joined.remove(services.table_group(tid))
+                await self.channel_layer.group_discard(eventlog.table_group(tid), self.channel_name)
+                self.groups_joined.remove(eventlog.table_group(tid))
                 del self.streams[tid]
             if table_id is not None:
                 # Buffer the table's broadcasts from now on, before the snapshot is read.
                 fresh = self.streams[table_id] = TableStream(self, table_id, None)
-                await self.join_group(services.table_group(table_id))
-        state = await db(services.player_state, retry=True)(self.player_id, self.lang)
+                await self.join_group(eventlog.table_group(table_id))
+        state = await db(snapshots.player_state, retry=True)(self.player_id, self.lang)
         if (state.get("table") or {}).get("id") != table_id or (state.get("you") or {}).get(
             "role"
         ) != self.role:
@@ -571,9 +573,9 @@ class PlayerConsumer(GameSocket):
             # Live delivery goes on from where it was: an event that the snapshot already
             # includes is still sent, so a client that waits for it (by seq) never misses it.
             return
-        for e in await db(services.visible_events, retry=True)(table_id, self.role, since):
+        for e in await db(eventlog.visible_events, retry=True)(table_id, self.role, since):
             if e.seq <= state["seq"]:
-                await self.send_json(services.localize_event(e.to_wire(), self.scenario))
+                await self.send_json(snapshots.localize_event(e.to_wire(), self.scenario))
         # The replay covered everything up to the snapshot; later events stay buffered.
         await stream.advance(state["seq"])
 
@@ -583,28 +585,28 @@ class PlayerConsumer(GameSocket):
         if kind == "hello":
             since = msg.get("since")
             if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
-                raise services.ServiceError("invalid", "since must be a non-negative whole number.")
+                raise ServiceError("invalid", "since must be a non-negative whole number.")
             await self._seat_and_state(since)
             if ref is not None:
                 await self.send_json({"type": "ack", "ref": ref})
         elif kind == "package.preview":
-            await self.send_json(await db(services.preview, retry=True)(self.player_id, msg, self.lang))
-        elif kind in services.MUTATING:
+            await self.send_json(await db(moves.preview, retry=True)(self.player_id, msg, self.lang))
+        elif kind in moves.MUTATING:
             # A chat line goes to PostgreSQL straight from this loop when it can (game/asyncdb.py).
             answer = await asyncdb.chat(self.player_id, msg) if kind == "chat.send" else None
             if answer is None:
-                answer = await db(services.player_action, retry=_has_ref)(self.player_id, msg)
+                answer = await db(moves.player_action, retry=_has_ref)(self.player_id, msg)
             await self.send_json(answer)
         else:
-            raise services.ServiceError("unknown_type", f"Unknown message type {kind!r}.")
+            raise ServiceError("unknown_type", f"Unknown message type {kind!r}.")
 
     async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:
         if chat_rules.can_read(audience, self.role):
-            await self.send_json(services.localize_event(event, self.scenario))
+            await self.send_json(snapshots.localize_event(event, self.scenario))
             self.last_visible = max(self.last_visible, event["seq"])
             if event.get("kind") == "seats" and not self._still_seated(event.get("data") or {}):
                 # A host may have moved this player: re-read the seat if it changed.
-                seat = await db(services.load_seat, retry=True)(self.player_id)
+                seat = await db(moves.load_seat, retry=True)(self.player_id)
                 if seat is None or seat.role != self.role or seat.table_id != self.table_id:
                     await self._seat_and_state(None)
 
@@ -661,7 +663,7 @@ class PlayerConsumer(GameSocket):
         if self.player_id is not None:
             release_player_limiter(self.player_id)
             try:
-                later = await db(services.socket_closed, retry=True)(self.player_id, self.channel_name)
+                later = await db(presence.socket_closed, retry=True)(self.player_id, self.channel_name)
             except Exception as e:  # presence heals by itself: the row expires (models.Connection)
                 faults.report("socket close", e)
             else:
@@ -697,9 +699,9 @@ class HostConsumer(GameSocket):
         self.session_id = session.pk
         self.refresh_task: asyncio.Task | None = None
         self.lang = i18n.scope_language(self.scope)  # the dashboard's (or projector's) language
-        self.scenario = await db(services.session_scenario, retry=True)(session.pk, self.lang)
+        self.scenario = await db(snapshots.session_scenario, retry=True)(session.pk, self.lang)
         await self.accept()
-        await self.join_group(services.session_group(session.pk))
+        await self.join_group(eventlog.session_group(session.pk))
         await self._state()
         self.start_sync()
         self.recheck_task = asyncio.create_task(self._recheck_forever())
@@ -724,7 +726,7 @@ class HostConsumer(GameSocket):
         state = await db(host_services.host_state, retry=True)(self.session_id, self.lang)
         for t in state["tables"]:
             if t["id"] not in self.streams:
-                await self.join_group(services.table_group(t["id"]))
+                await self.join_group(eventlog.table_group(t["id"]))
                 self.streams[t["id"]] = TableStream(self, t["id"], t["seq"])
         await self.send_json(state)
 
@@ -744,7 +746,7 @@ class HostConsumer(GameSocket):
         await self.send_json(answer)
 
     async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:
-        event = services.localize_event(event, self.scenario)
+        event = snapshots.localize_event(event, self.scenario)
         await self.send_json({**event, "table": table_id, "audience": audience})
 
     async def session_changed(self, message):
@@ -770,11 +772,11 @@ class HostConsumer(GameSocket):
 
 def _open_player_socket(
     code: str, session, channel_name: str, lang: str | None = None
-) -> services.OpenedSocket | None:
+) -> presence.OpenedSocket | None:
     """In the database thread: the join token the cookie's session holds for this session's
-    code (reading the session is a query), then ``services.open_player_socket``."""
+    code (reading the session is a query), then ``presence.open_player_socket``."""
     token = (session.get("players", {}) if session is not None else {}).get(code)
-    return services.open_player_socket(code, token, channel_name, lang)
+    return presence.open_player_socket(code, token, channel_name, lang)
 
 
 def _has_ref(_owner: int, msg: dict[str, Any]) -> bool:

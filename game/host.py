@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
-from game import services
 from game.engine import messages, scoring
 from game.engine.durability import evaluator
 from game.models import Event, GameSession, HostRef, normalise_code
-from game.services import ServiceError
+from game.services import clock, eventlog, moves, seating, snapshots
+from game.services.errors import ServiceError
 
 
 def session_by_code(code: str, among=None) -> GameSession | None:
@@ -34,8 +34,8 @@ def host_state(session_id: int, lang: str | None = None) -> dict[str, Any]:
     scenario = session.engine_scenario(lang)
     tables = list(session.tables.all())
     players = list(session.players.all())
-    live = services.live_player_ids(p.pk for p in players)
-    seats = services.seats_by_table(players, live, scenario)
+    live = seating.live_player_ids(p.pk for p in players)
+    seats = seating.seats_by_table(players, live, scenario)
     out_tables = []
     for t in tables:
         state = t.engine_state()
@@ -44,27 +44,27 @@ def host_state(session_id: int, lang: str | None = None) -> dict[str, Any]:
                 "id": t.pk,
                 "number": t.number,
                 "seq": t.seq,
-                "seats": seats.get(t.pk) or services.seats_from([], scenario),
+                "seats": seats.get(t.pk) or seating.seats_from([], scenario),
                 "started": state.started,
                 "ended": state.ended,
                 "agreement": state.agreement,
                 "proposals": [
-                    services.localized_proposal(services.proposal_view(scenario, p), scenario)
+                    snapshots.localized_proposal(snapshots.proposal_view(scenario, p), scenario)
                     for p in state.proposals
                 ],
                 "news": list(state.news),
                 "last_activity": t.last_activity.isoformat() if t.last_activity else None,
-                "outcome": services.localized_outcome(t.outcome, scenario, state.news),
+                "outcome": snapshots.localized_outcome(t.outcome, scenario, state.news),
             }
         )
     return {
         "type": "host.state",
-        "session": services.session_payload(session, scenario),
+        "session": snapshots.session_payload(session, scenario),
         "server_time": timezone.now().isoformat(),
         "roles": [
             {"key": r.key, "name": r.name, "colour": r.colour, "mediator": r.mediator} for r in scenario.roles
         ],
-        "issues": services.public_scenario(scenario)["issues"],
+        "issues": snapshots.public_scenario(scenario)["issues"],
         "necessary_signatories": list(scenario.necessary_signatories),
         "no_deal_text": scenario.no_deal_label(),
         "news_items": news_previews(scenario),
@@ -137,61 +137,46 @@ def host_action(session_id: int, msg: dict[str, Any]) -> dict[str, Any]:
     """Apply a dashboard action. With a ``ref`` it is applied once: the ref is claimed in the
     action's own transaction, so a dashboard may send it again after ``unavailable`` or a
     reconnect (a refused action leaves its ref unclaimed)."""
-    ref = services._ref_of(msg)
+    ref = moves.ref_of(msg)
     answer = {"type": "ack", "ref": ref}
     with transaction.atomic():
-        if ref is not None and not _claim_host_ref(session_id, ref, answer):
+        if ref is not None and not eventlog.claim_host_ref(session_id, ref, answer):
             return HostRef.objects.get(session_id=session_id, ref=ref).answer
         _host_action(session_id, msg)
     return answer
-
-
-def _claim_host_ref(session_id: int, ref: str, answer: dict[str, Any]) -> bool:
-    with connection.cursor() as c:
-        c.execute(
-            f"INSERT INTO {services._sql(HostRef)} (session_id, ref, answer, at) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT DO NOTHING",
-            [
-                session_id,
-                ref,
-                services._db_value(HostRef, "answer", answer),
-                services._db_value(HostRef, "at", timezone.now()),
-            ],
-        )
-        return c.rowcount == 1
 
 
 def _host_action(session_id: int, msg: dict[str, Any]) -> None:
     kind = msg["type"]
     session = GameSession.objects.get(pk=session_id)
     if kind == "session.start":
-        services.start_session(session_id)
+        clock.start_session(session_id)
     elif kind == "phase.advance":
-        services.advance_phase(session_id)
+        clock.advance_phase(session_id)
     elif kind == "phase.extend":
-        services.extend_phase(session_id, _int(msg, "seconds"), ends_ok=msg.get("confirm") is True)
+        clock.extend_phase(session_id, _int(msg, "seconds"), ends_ok=msg.get("confirm") is True)
     elif kind == "clock.pause":
-        services.pause_clock(session_id)
+        clock.pause_clock(session_id)
     elif kind == "clock.resume":
-        services.resume_clock(session_id)
+        clock.resume_clock(session_id)
     elif kind == "news.inject":
         tables = msg.get("tables")
-        services.inject_news(session_id, msg.get("news"), tables)
+        clock.inject_news(session_id, msg.get("news"), tables)
     elif kind == "session.end":
-        services.end_session(session_id)
+        clock.end_session(session_id)
     elif kind == "seat.move":
         role = msg.get("role")
         if not isinstance(role, str):
             raise ServiceError("invalid", gettext_lazy("role must be a role key."))
-        services.move_player(session, _int(msg, "player"), _int(msg, "table"), role)
+        seating.move_player(session, _int(msg, "player"), _int(msg, "table"), role)
     elif kind == "seat.remove":
-        services.remove_player(session, _int(msg, "player"))
+        seating.remove_player(session, _int(msg, "player"))
     elif kind == "seat.hand_over":
-        services.hand_over_seat(session, _int(msg, "player"), _int(msg, "to"))
+        seating.hand_over_seat(session, _int(msg, "player"), _int(msg, "to"))
     elif kind == "seat.readmit":
-        services.readmit_player(session, _int(msg, "player"))
+        seating.readmit_player(session, _int(msg, "player"))
     elif kind == "table.add":
-        services.add_table(session)
+        seating.add_table(session)
     elif kind == "seats.fill_bots":
         from game import bots
 
@@ -217,11 +202,11 @@ def results(session: GameSession, lang: str | None = None) -> dict[str, Any]:
     causes: Counter[str] = Counter()
     news_effects = []
     players = list(session.players.all())
-    seated = services.seats_by_table(players, services.live_player_ids(p.pk for p in players), scenario)
+    seated = seating.seats_by_table(players, seating.live_player_ids(p.pk for p in players), scenario)
     for t in session.tables.all():
         state = t.engine_state()
-        outcome = services.localized_outcome(t.outcome, scenario, state.news)
-        seats = seated.get(t.pk) or services.seats_from([], scenario)
+        outcome = snapshots.localized_outcome(t.outcome, scenario, state.news)
+        seats = seated.get(t.pk) or seating.seats_from([], scenario)
         row: dict[str, Any] = {
             "table": t.number,
             "id": t.pk,

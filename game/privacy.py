@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from game.models import ClientRef, Connection, Event, GameSession, Player
-from game.services import ServiceError
+from game.services.errors import ServiceError
 
 
 def _label(role_names: dict[str, str], player: Player, table_numbers: dict[int, int]) -> str:

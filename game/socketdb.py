@@ -3,7 +3,7 @@
 All of a worker's sockets share one database thread (thread-sensitive ``sync_to_async``, as
 channels' ``database_sync_to_async``). Two things keep that thread from becoming the bottleneck
 of a class: it keeps its connection between calls, and it never waits for the channel layer, since
-the broadcasts of what a call committed are collected (``services.collect_broadcasts``) and sent
+the broadcasts of what a call committed are collected (``eventlog.collect_broadcasts``) and sent
 from the event loop once the call returns.
 
 A kept connection can die between calls (PostgreSQL restarted, an administrator ended it): before
@@ -30,7 +30,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
-from game import faults, services
+from game import faults
+from game.services import eventlog
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ def db(fn, *, retry: bool | Callable[..., bool] = False):
     def collecting(*args, **kwargs):
         again = retry(*args, **kwargs) if callable(retry) else retry
         while True:
-            with services.collect_broadcasts() as box:
+            with eventlog.collect_broadcasts() as box:
                 try:
                     return fn(*args, **kwargs), None, box
                 except Exception as e:  # re-raised on the loop, after its committed broadcasts

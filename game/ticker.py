@@ -1,6 +1,6 @@
 """The phase clock: a periodic tick in every worker that advances expired phases.
 
-Deadlines are timestamps in the database and ``services.tick`` is idempotent under row locks,
+Deadlines are timestamps in the database and ``clock.tick`` is idempotent under row locks,
 so running it in every worker at once is safe, and a restart loses no deadline.
 """
 
@@ -11,7 +11,8 @@ import logging
 
 from django.conf import settings
 
-from game import faults, lifecycle, services
+from game import faults, lifecycle
+from game.services import clock
 from game.socketdb import db
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ async def run_ticker(period: float | None = None) -> None:
     while not lifecycle.draining():  # a draining worker leaves the clock to the others
         try:
             async with lifecycle.work():
-                await db(services.tick)()
+                await db(clock.tick)()
         except asyncio.CancelledError:
             raise
         except Exception as e:

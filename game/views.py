@@ -22,13 +22,16 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from game import access, chart_tables, charts, export, lifecycle, privacy, services
+from game import access, chart_tables, charts, export, lifecycle, privacy
 from game import host as host_services
 from game.engine import scoring
 from game.i18n import request_language
 from game.joinurl import join_info
 from game.models import GameSession, ScenarioConfig, normalise_code
 from game.scenario_io import ensure_default
+from game.services import eventlog, seating, snapshots
+from game.services.errors import ServiceError
+from game.services.seating import JoinError
 from game.throttle import Window, client_address
 
 
@@ -93,7 +96,7 @@ def _intro_of(code: str, lang: str | None) -> dict | None:
         return None
     scenario = session.engine_scenario(lang)
     return {
-        "title": services.display_title(session, scenario),
+        "title": snapshots.display_title(session, scenario),
         "lede": _first_sentences(scenario.description, 2),
         "moral": scenario.moral,
     }
@@ -108,7 +111,7 @@ def _my_sessions(request: HttpRequest) -> list[dict]:
     tokens = request.session.get("players", {})
     out = []
     for code, token in tokens.items():
-        p = services.player_row(code, token)
+        p = eventlog.player_row(code, token)
         if p is not None and p.session_status != GameSession.ENDED:
             out.append({"code": code, "name": p.name})
     return out
@@ -132,7 +135,7 @@ def join_submit(request: HttpRequest) -> HttpResponse:
     rejoin_code = form.cleaned_data.get("rejoin", "")
     # The same browser coming back to a session it already joined returns to its seat.
     tokens = request.session.get("players", {})
-    existing = services.player_row(code, tokens.get(code)) if code else None
+    existing = eventlog.player_row(code, tokens.get(code)) if code else None
     if existing is not None and not rejoin_code.strip():
         return redirect("play", code=code)
     # Throttled per address: every attempt, and (much more tightly) codes that name no session,
@@ -157,19 +160,16 @@ def join_submit(request: HttpRequest) -> HttpResponse:
             return resp
     attempts.hit(address)
     # A student the instructor removed cannot come back from this browser under another name.
-    if code and services.removed_player(code, tokens.get(code)) is not None:
+    if code and seating.removed_player(code, tokens.get(code)) is not None:
         form.add_error(
             "code", gettext("Your instructor removed you from this session. Ask them if you may come back.")
         )
         return render(request, "game/join.html", {"form": form, "rejoin": _my_sessions(request)}, status=403)
     taken = False
     try:
-        if rejoin_code.strip():
-            # Another device: the name and the personal rejoin code give the seat back.
-            player = services.rejoin(code, name, rejoin_code)
-        else:
-            player = services.join(code, name)
-    except services.JoinError as e:
+        # On another device the name and the personal rejoin code give the seat back.
+        player = seating.rejoin(code, name, rejoin_code) if rejoin_code.strip() else seating.join(code, name)
+    except JoinError as e:
         if e.field in ("code", "rejoin"):  # a wrong session code or rejoin code: guessing is throttled
             bad_codes.hit(address)
         form.add_error(e.field if e.field in form.fields else None, e.message)
@@ -186,7 +186,7 @@ def join_submit(request: HttpRequest) -> HttpResponse:
 @require_GET
 def play(request: HttpRequest, code: str) -> HttpResponse:
     code = normalise_code(code)
-    player = services.player_row(code, request.session.get("players", {}).get(code))
+    player = eventlog.player_row(code, request.session.get("players", {}).get(code))
     if player is None:
         return redirect(f"{reverse('join')}?code={code}")
     # The page's socket asks for the scenario's words in the language this page was served in.
@@ -225,7 +225,7 @@ class NewSessionForm(forms.Form):
     )
     tables = forms.IntegerField(
         min_value=0,
-        max_value=services.MAX_TABLES,
+        max_value=seating.MAX_TABLES,
         initial=0,
         help_text=gettext_lazy(
             "0 opens tables as students join (a table for each full set of the scenario's roles)."
@@ -265,13 +265,13 @@ def host_index(request: HttpRequest) -> HttpResponse:
     form = NewSessionForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            session = services.create_session(
+            session = seating.create_session(
                 form.cleaned_data["scenario"],
                 form.cleaned_data["tables"],
                 request.user,
                 title=form.cleaned_data["title"],
             )
-        except services.ServiceError as e:
+        except ServiceError as e:
             form.add_error("scenario", e.message)
         else:
             return redirect("host_session", code=session.code)
@@ -390,7 +390,7 @@ def host_transcript(request: HttpRequest, code: str, table: int) -> HttpResponse
     for e in events:
         # The scenario's words (news, phases, the outcome's story, a bot's lines) in the
         # instructor's language; the event itself is not changed.
-        e.data = services.localize_event({"kind": e.kind, "data": e.data}, scenario)["data"]
+        e.data = snapshots.localize_event({"kind": e.kind, "data": e.data}, scenario)["data"]
         e.role_name = role_names.get((e.data or {}).get("role"), "") if isinstance(e.data, dict) else ""
         if e.kind == "proposal.made":
             prop = e.data.get("proposal") or {}
@@ -407,7 +407,7 @@ def host_transcript(request: HttpRequest, code: str, table: int) -> HttpResponse
             "events": events,
             "roles": {r.key: r for r in scenario.roles},
             "scenario": scenario,
-            "session_title": services.display_title(session, scenario),
+            "session_title": snapshots.display_title(session, scenario),
         },
     )
 
@@ -452,7 +452,7 @@ def debrief(request: HttpRequest, code: str) -> HttpResponse:
         "game/debrief.html",
         {
             "session": session,
-            "session_title": services.display_title(session, scenario),
+            "session_title": snapshots.display_title(session, scenario),
             "scenario": scenario,
             "results": res,
             "scatter_svg": charts.scatter(res, scenario),
@@ -545,7 +545,7 @@ def host_control(request: HttpRequest, code: str) -> HttpResponse:
         msg["confirm"] = True
     try:
         host_services.host_action(session.pk, msg)
-    except services.ServiceError as e:
+    except ServiceError as e:
         messages.error(request, e.message)
     return redirect("host_session", code=session.code)
 
@@ -603,7 +603,7 @@ def host_anonymise(request: HttpRequest, code: str) -> HttpResponse:
         return redirect("host_session", code=session.code)
     try:
         done = privacy.anonymise_session(session.pk)
-    except services.ServiceError as e:
+    except ServiceError as e:
         messages.error(request, e.message)
     else:
         names = ngettext(
@@ -620,4 +620,3 @@ def host_anonymise(request: HttpRequest, code: str) -> HttpResponse:
             % {"names": names, "removed": removed},
         )
     return redirect("host_session", code=session.code)
-

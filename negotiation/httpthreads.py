@@ -13,7 +13,7 @@ call on one of ``GAME_HTTP_THREADS`` threads that live as long as the worker and
 database connection between requests (checked before each, and closed after a request that left
 it unusable, as Django does). The response is read whole in that thread (the game's pages and
 static files are small) and sent from the event loop. The broadcasts of what a request committed
-are sent from the event loop after the response (``services.collect_broadcasts``), as the
+are sent from the event loop after the response (``eventlog.collect_broadcasts``), as the
 sockets' database threads do, so a request thread never waits for the channel layer. A bounded
 pool also keeps a join storm from starving the sockets' database thread of the GIL.
 
@@ -74,13 +74,13 @@ class PooledASGIHandler(ASGIHandler):
 
     def respond(self, scope, body_file):
         """The whole request in this thread: signals, middleware, view, and the response read."""
-        from game import services
+        from game.services import eventlog
         from game.socketdb import drop_if_closed_by_server
 
         for conn in connections.all(initialized_only=True):
             drop_if_closed_by_server(conn)
         set_script_prefix(get_script_prefix(scope))
-        with services.collect_broadcasts() as box:
+        with eventlog.collect_broadcasts() as box:
             signals.request_started.send(sender=self.__class__, scope=scope)
             request, error_response = self.create_request(scope, body_file)
             response = error_response if request is None else self.get_response(request)

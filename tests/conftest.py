@@ -75,13 +75,13 @@ _OWNER = object()
 @pytest.fixture
 def make_session(default_scenario, staff_user):
     """Sessions owned by ``staff_user`` (the instructor "teacher") unless told otherwise."""
-    from game import services
+    from game.services import clock, seating
 
     def make(tables: int = 1, start: bool = False, seed: int = 7, owner=_OWNER):
         who = staff_user if owner is _OWNER else owner
-        session = services.create_session(default_scenario, tables, who, seed=seed)
+        session = seating.create_session(default_scenario, tables, who, seed=seed)
         if start:
-            services.start_session(session.pk)
+            clock.start_session(session.pk)
             session.refresh_from_db()
         return session
 
@@ -207,11 +207,11 @@ def join_players():
 
     @database_sync_to_async
     def join(session, n: int = 4, prefix: str = "Student"):
-        from game import services
+        from game.services import seating
 
         out = []
         for i in range(n):
-            p = services.join(session.code, f"{prefix} {i + 1}")
+            p = seating.join(session.code, f"{prefix} {i + 1}")
             out.append((p, cookie_for_players({session.code: str(p.token)})))
         return out
 

@@ -1,4 +1,4 @@
-"""Bots at a live table: they act through ``services.player_action`` like people, at a human
+"""Bots at a live table: they act through ``moves.player_action`` like people, at a human
 pace derived from the event log, once per decision even when several workers step them, and a
 stand-in hands the seat back when its student returns. The clock is passed in, never slept."""
 
@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from game import bot_runner, bots, services
+from game import bot_runner, bots
 from game.models import ClientRef, Event, Player
+from game.services import clock, moves, seating
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def bot_session(make_session, tables: int = 1):
     session = make_session(tables=tables)
     assert bots.fill_empty_seats(session.pk) == 4 * tables
     t0 = timezone.now()
-    services.start_session(session.pk, now=t0)
+    clock.start_session(session.pk, now=t0)
     session.refresh_from_db()
     return session, t0
 
@@ -58,7 +59,7 @@ def test_bots_chat_propose_counter_and_conclude_an_agreement_through_the_event_l
         session.refresh_from_db()
         if session.status != "running" or i + 1 == len(phases):
             break
-        services.advance_phase(session.pk, now)
+        clock.advance_phase(session.pk, now)
     table.refresh_from_db()
     log = actions(table)
     kinds = Counter(e.kind for e in log)
@@ -122,9 +123,9 @@ def test_two_workers_stepping_at_the_same_moment_never_act_twice(make_session):
     plan2 = bot_runner.decide_for(due[0], now)
     assert plan1 == plan2 and plan1 is not None
     before = Event.objects.filter(table=table).count()
-    services.player_action(plan1[0], plan1[1], now=now)
+    moves.player_action(plan1[0], plan1[1], now=now)
     after_one = Event.objects.filter(table=table).count()
-    services.player_action(plan2[0], plan2[1], now=now)
+    moves.player_action(plan2[0], plan2[1], now=now)
     assert Event.objects.filter(table=table).count() == after_one > before
     refs = Counter(ClientRef.objects.filter(ref__startswith="bot:").values_list("player_id", "ref"))
     assert max(refs.values()) == 1
@@ -132,10 +133,10 @@ def test_two_workers_stepping_at_the_same_moment_never_act_twice(make_session):
 
 def test_a_stand_in_plays_while_the_student_is_away_and_stops_when_they_return(make_session):
     session = make_session(tables=1)
-    ann = services.join(session.code, "Ann")  # the United States
+    ann = seating.join(session.code, "Ann")  # the United States
     assert bots.fill_empty_seats(session.pk) == 3
     now = timezone.now()
-    services.start_session(session.pk, now=now)
+    clock.start_session(session.pk, now=now)
     table = ann.table
 
     def us_actions():
@@ -157,7 +158,7 @@ def test_a_stand_in_plays_while_the_student_is_away_and_stops_when_they_return(m
 def test_step_costs_one_query_when_no_bot_is_playing(make_session, django_assert_num_queries):
     session = make_session(tables=1, start=True)
     for i in range(4):
-        services.join(session.code, f"P{i}")
+        seating.join(session.code, f"P{i}")
     with django_assert_num_queries(1):
         assert bot_runner.step(timezone.now() + timedelta(minutes=5)) == 0
 
@@ -167,17 +168,17 @@ def test_bots_stay_quiet_before_the_start_after_the_end_and_while_paused(make_se
     bots.fill_empty_seats(session.pk)
     later = timezone.now() + timedelta(minutes=5)
     assert bot_runner.step(later) == 0  # lobby
-    services.start_session(session.pk, now=later)
-    services.pause_clock(session.pk, now=later)
+    clock.start_session(session.pk, now=later)
+    clock.pause_clock(session.pk, now=later)
     assert bot_runner.step(later + timedelta(minutes=1)) == 0
-    services.resume_clock(session.pk, now=later + timedelta(minutes=1))
+    clock.resume_clock(session.pk, now=later + timedelta(minutes=1))
     assert bot_runner.step(later + timedelta(minutes=2)) == 1
-    services.end_session(session.pk, now=later + timedelta(minutes=2))
+    clock.end_session(session.pk, now=later + timedelta(minutes=2))
     assert bot_runner.step(later + timedelta(minutes=3)) == 0
 
 
 def test_a_removed_bot_does_not_act(make_session):
     session, now = bot_session(make_session)
     for p in Player.objects.filter(session=session, is_bot=True):
-        services.remove_player(session, p.pk)
+        seating.remove_player(session, p.pk)
     assert bot_runner.step(now + timedelta(minutes=1)) == 0

@@ -12,8 +12,9 @@ import re
 
 import pytest
 
-from game import chart_tables, charts, services
+from game import chart_tables, charts
 from game.engine.scenario import Scenario
+from game.services import clock, seating
 from tests.test_charts import DEALS, DEFAULT, make_results
 
 
@@ -80,8 +81,8 @@ def _finished_session(make_session):
     session = make_session(tables=1, start=True)
     table = session.tables.get()
     for name in ("Ann", "Bo", "Cy", "Di"):
-        services.join(session.code, name)
-    services.end_session(session.pk)
+        seating.join(session.code, name)
+    clock.end_session(session.pk)
     return session, table
 
 

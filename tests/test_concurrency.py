@@ -11,8 +11,8 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from game import services
 from game.models import Event, GameTable
+from game.services import clock, moves, seating
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
@@ -42,14 +42,14 @@ def at_once(*calls):
 
 
 def seated(session):
-    players = [services.join(session.code, f"P{i}") for i in range(4)]
+    players = [seating.join(session.code, f"P{i}") for i in range(4)]
     return {p.role: p for p in players}
 
 
 def in_leaders_phase(make_session):
     session = make_session(start=True)
-    services.advance_phase(session.pk)
-    services.advance_phase(session.pk)
+    clock.advance_phase(session.pk)
+    clock.advance_phase(session.pk)
     return session
 
 
@@ -57,11 +57,11 @@ def test_the_last_two_signatures_arriving_at_once_make_exactly_one_agreement(mak
     for _ in range(5):
         session = in_leaders_phase(make_session)
         p = seated(session)
-        services.player_action(p["ukraine"].pk, {"type": "proposal.make", "terms": TERMS})
+        moves.player_action(p["ukraine"].pk, {"type": "proposal.make", "terms": TERMS})
         results = at_once(
             *(
                 (
-                    lambda pid=p[r].pk: services.player_action(
+                    lambda pid=p[r].pk: moves.player_action(
                         pid, {"type": "proposal.answer", "proposal": 1, "answer": "accept"}
                     )
                 )
@@ -80,19 +80,19 @@ def test_two_competing_proposals_completed_at_once_conclude_only_one(make_sessio
     session = in_leaders_phase(make_session)
     p = seated(session)
     other = dict(TERMS, nato="alliance_pledge")
-    services.player_action(p["ukraine"].pk, {"type": "proposal.make", "terms": TERMS})  # id 1
-    services.player_action(p["ukraine"].pk, {"type": "proposal.make", "terms": other})  # id 2
-    services.player_action(p["europe"].pk, {"type": "proposal.answer", "proposal": 1, "answer": "accept"})
-    services.player_action(p["europe"].pk, {"type": "proposal.answer", "proposal": 2, "answer": "accept"})
-    services.player_action(p["us"].pk, {"type": "proposal.answer", "proposal": 2, "answer": "accept"})
+    moves.player_action(p["ukraine"].pk, {"type": "proposal.make", "terms": TERMS})  # id 1
+    moves.player_action(p["ukraine"].pk, {"type": "proposal.make", "terms": other})  # id 2
+    moves.player_action(p["europe"].pk, {"type": "proposal.answer", "proposal": 1, "answer": "accept"})
+    moves.player_action(p["europe"].pk, {"type": "proposal.answer", "proposal": 2, "answer": "accept"})
+    moves.player_action(p["us"].pk, {"type": "proposal.answer", "proposal": 2, "answer": "accept"})
     # Russia's acceptance of either completes it; two Russian players (a team) click at once.
-    teammate = services.join(session.code, "Russia teammate")
+    teammate = seating.join(session.code, "Russia teammate")
     assert teammate.role == "us"  # fifth player joins a team in role order
     results = at_once(
-        lambda: services.player_action(
+        lambda: moves.player_action(
             p["russia"].pk, {"type": "proposal.answer", "proposal": 1, "answer": "accept"}
         ),
-        lambda: services.player_action(
+        lambda: moves.player_action(
             p["russia"].pk, {"type": "proposal.answer", "proposal": 2, "answer": "accept"}
         ),
     )
@@ -107,7 +107,7 @@ def test_many_chat_messages_from_many_threads_get_gap_free_sequence_numbers(make
     p = seated(session)
     calls = [
         (
-            lambda r=r, i=i: services.player_action(
+            lambda r=r, i=i: moves.player_action(
                 p[r].pk, {"type": "chat.send", "channel": "table", "text": f"{r} {i}"}
             )
         )

@@ -10,8 +10,8 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from game import services
 from game.models import Connection, Event, GameSession, GameTable
+from game.services import clock, eventlog, moves
 from tests.conftest import connect, cookie_for_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
@@ -24,8 +24,8 @@ def first_terms(state) -> dict[str, str]:
 
 
 async def to_leaders(session) -> None:
-    await db(services.advance_phase)(session.pk)
-    await db(services.advance_phase)(session.pk)
+    await db(clock.advance_phase)(session.pk)
+    await db(clock.advance_phase)(session.pk)
 
 
 # --- handshake ------------------------------------------------------------------------------
@@ -316,8 +316,8 @@ async def test_a_broadcast_lost_by_the_channel_layer_is_recovered_from_the_log(m
         from django.utils import timezone
 
         with transaction.atomic():
-            t = services._lock_table(table.pk)
-            services._append(
+            t = eventlog.lock_table(table.pk)
+            eventlog.append(
                 t,
                 "chat.message",
                 {"channel": "table", "role": "us", "name": "x", "text": "lost"},
@@ -360,8 +360,8 @@ async def test_the_periodic_sync_delivers_a_lost_last_event_and_reports_the_late
         from django.utils import timezone
 
         with transaction.atomic():
-            t = services._lock_table(table.pk)
-            ev = services._append(
+            t = eventlog.lock_table(table.pk)
+            ev = eventlog.append(
                 t,
                 "chat.message",
                 {"channel": "russia+ukraine", "role": "russia", "name": "x", "text": "lost and private"},
@@ -485,8 +485,8 @@ async def test_every_broadcast_payload_survives_the_redis_layers_msgpack_seriali
     c = await seat_clients(session)
     ref = await c["ukraine"].send("proposal.make", terms=first_terms(c["ukraine"].state), note="ünïcode ✓")
     await c["ukraine"].answer(ref)
-    await db(services.inject_news)(session.pk, "european_pledge")
-    await db(services.end_session)(session.pk)
+    await db(clock.inject_news)(session.pk, "european_pledge")
+    await db(clock.end_session)(session.pk)
     events = await db(lambda: list(Event.objects.filter(table__session=session)))()
     kinds = set()
     for e in events:
@@ -509,12 +509,12 @@ async def test_a_database_failure_is_answered_unavailable_with_a_delay_and_logge
 
     session = await db(make_session)(start=True)
     c = await seat_clients(session)
-    real = services.player_action
+    real = moves.player_action
 
     def down(*args, **kwargs):
         raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
 
-    monkeypatch.setattr(services, "player_action", down)
+    monkeypatch.setattr(moves, "player_action", down)
     refs = []
     records: list[logging.LogRecord] = []
     catcher = logging.Handler()
@@ -532,7 +532,7 @@ async def test_a_database_failure_is_answered_unavailable_with_a_delay_and_logge
     assert len(lines) == 3, "one line per failure"
     assert sum(1 for r in lines if r.exc_info) == 1, "a traceback only for the first of a kind"
     assert all("Connection refused" in r.getMessage() for r in lines), "each line names its cause"
-    monkeypatch.setattr(services, "player_action", real)
+    monkeypatch.setattr(moves, "player_action", real)
     # the same refs, sent again once the database is back, are applied once each
     for i, ref in enumerate(refs):
         await c["us"].send("chat.send", channel="table", text=f"during the outage {i}", ref=ref)

@@ -56,8 +56,8 @@ def start(env, code: str) -> None:
         env,
         "shell",
         "-c",
-        f"from game import services; from game.models import GameSession; "
-        f"services.start_session(GameSession.objects.get(code='{code}').pk)",
+        f"from game.services import clock; from game.models import GameSession; "
+        f"clock.start_session(GameSession.objects.get(code='{code}').pk)",
     )
 
 
@@ -67,7 +67,7 @@ def host_call(env, code: str, call: str) -> str:
             env,
             "shell",
             "-c",
-            f"from game import services; from game.models import GameSession; "
+            f"from game.services import clock; from game.models import GameSession; "
             f"s = GameSession.objects.get(code='{code}'); print({call})",
         )
         .strip()
@@ -296,7 +296,7 @@ async def test_a_phase_deadline_passes_with_nobody_connected_across_workers(depa
     env = department["env"]
     code = (await asyncio.to_thread(new_session, env))["code"]
     await asyncio.to_thread(start, env, code)
-    await asyncio.to_thread(host_call, env, code, "services.extend_phase(s.pk, -(10**3))")
+    await asyncio.to_thread(host_call, env, code, "clock.extend_phase(s.pk, -(10**3))")
     out = ""
     for _ in range(40):
         out = await asyncio.to_thread(host_call, env, code, "GameSession.objects.get(pk=s.pk).phase_index")
@@ -314,8 +314,8 @@ async def test_bots_on_two_workers_reach_an_outcome_and_never_act_twice_for_one_
     bot_workers = [Worker(env).start(), Worker(env).start()]  # both drive the same bots
     try:
         await asyncio.sleep(6)
-        await asyncio.to_thread(host_call, env, code, "services.advance_phase(s.pk)")
-        await asyncio.to_thread(host_call, env, code, "services.advance_phase(s.pk)")
+        await asyncio.to_thread(host_call, env, code, "clock.advance_phase(s.pk)")
+        await asyncio.to_thread(host_call, env, code, "clock.advance_phase(s.pk)")
         ended = ""
         for _ in range(100):  # up to about 150 s: bots pace themselves like people
             ended = await asyncio.to_thread(

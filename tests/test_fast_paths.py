@@ -1,6 +1,6 @@
 """The short cuts of issue 16 keep every guarantee of the long ways they shorten.
 
-A chat line on PostgreSQL is one statement (``services.chat_statement``), sent from the socket's
+A chat line on PostgreSQL is one statement (``eventlog.chat_statement``), sent from the socket's
 event loop (``game.asyncdb``) or from the database thread; a join picks its seat with one
 statement. Each is checked here against what the transaction path always did: one event per ref,
 refusals that change nothing (the ref stays unclaimed), a moved or removed player answered from
@@ -15,8 +15,10 @@ import asyncio
 import pytest
 from django.db import connection
 
-from game import asyncdb, services
+from game import asyncdb
 from game.models import ClientRef, Event, GameTable
+from game.services import clock, eventlog, moves, seating, snapshots
+from game.services.errors import ServiceError
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
@@ -24,8 +26,8 @@ POSTGRES = connection.vendor == "postgresql"
 
 
 def chat(player, ref: str, text: str = "hello", channel: str = "table") -> dict:
-    with services.collect_broadcasts():
-        return services.player_action(
+    with eventlog.collect_broadcasts():
+        return moves.player_action(
             player.pk, {"type": "chat.send", "ref": ref, "channel": channel, "text": text}
         )
 
@@ -51,7 +53,7 @@ def lines(table_id: int) -> list[Event]:
 @pytest.fixture
 def seated(make_session):
     session = make_session(tables=2, start=True)
-    players = [services.join(session.code, f"Student {i}") for i in range(8)]
+    players = [seating.join(session.code, f"Student {i}") for i in range(8)]
     return session, players
 
 
@@ -77,7 +79,7 @@ def test_a_moved_player_speaks_from_the_new_seat(seated, send):
     p = players[0]
     chat(p, "warm")
     other_table = GameTable.objects.filter(session=session).exclude(pk=p.table_id).first()
-    services.move_player(session, p.pk, other_table.pk, "russia" if p.role != "russia" else "us")
+    seating.move_player(session, p.pk, other_table.pk, "russia" if p.role != "russia" else "us")
     send(p, "after-move", "moved")
     line = lines(other_table.pk)[-1]
     assert line.data["text"] == "moved" and line.data["role"] != p.role
@@ -89,9 +91,9 @@ def test_a_removed_player_is_refused_and_nothing_is_written(seated, send):
     session, players = seated
     p = players[0]
     chat(p, "warm")
-    services.remove_player(session, p.pk)
+    seating.remove_player(session, p.pk)
     before = Event.objects.count()
-    with pytest.raises(services.ServiceError) as e:
+    with pytest.raises(ServiceError) as e:
         send(p, "gone")
     assert e.value.code == "forbidden"
     assert Event.objects.count() == before
@@ -103,8 +105,8 @@ def test_a_line_after_the_end_is_refused_and_its_ref_stays_free(seated, send):
     session, players = seated
     p = players[0]
     chat(p, "warm")
-    services.end_session(session.pk)
-    with pytest.raises(services.ServiceError) as e:
+    clock.end_session(session.pk)
+    with pytest.raises(ServiceError) as e:
         send(p, "late")
     assert e.value.code == "phase"
     assert not ClientRef.objects.filter(player_id=p.pk, ref="late").exists()
@@ -116,11 +118,11 @@ def test_refused_text_is_refused_as_before(seated, send):
     _session, players = seated
     p = players[0]
     chat(p, "warm")
-    with pytest.raises(services.ServiceError) as e:
+    with pytest.raises(ServiceError) as e:
         send(p, "empty", "   ")
     assert e.value.code == "invalid"
     others = sorted(r for r in p.session.engine_scenario().role_keys if r != p.role)[:2]
-    with pytest.raises(services.ServiceError) as e:
+    with pytest.raises(ServiceError) as e:
         chat(p, "x", "hi", channel="+".join(others))  # a private channel without the player's role
     assert e.value.code == "forbidden"
     assert not ClientRef.objects.filter(player_id=p.pk, ref__in=["empty", "x"]).exists()
@@ -130,9 +132,9 @@ def test_the_short_cut_is_taken_on_postgresql_only_once_the_seat_is_known(seated
     _session, players = seated
     p = players[1]
     msg = {"type": "chat.send", "ref": "q", "channel": "table", "text": "hi"}
-    assert services.chat_statement(p.pk, msg) is None  # no action yet: the seat is not known
+    assert eventlog.chat_statement(p.pk, msg) is None  # no action yet: the seat is not known
     chat(p, "warm")
-    st = services.chat_statement(p.pk, msg)
+    st = eventlog.chat_statement(p.pk, msg)
     assert st is not None and st.event.audience == "table" and st.event.data["role"] == p.role
 
     async def go():
@@ -151,7 +153,7 @@ def test_the_short_cut_is_taken_on_postgresql_only_once_the_seat_is_known(seated
 
 def test_seats_are_filled_role_by_role_and_table_by_table(make_session):
     session = make_session(tables=3)
-    players = [services.join(session.code, f"P{i}") for i in range(14)]
+    players = [seating.join(session.code, f"P{i}") for i in range(14)]
     tables = list(GameTable.objects.filter(session=session).order_by("number").values_list("pk", flat=True))
     roles = session.engine_scenario().role_keys
     expected = [(t, r) for t in tables for r in roles] + [(tables[0], roles[0]), (tables[0], roles[1])]
@@ -160,7 +162,7 @@ def test_seats_are_filled_role_by_role_and_table_by_table(make_session):
 
 def test_as_many_tables_as_needed_opens_one_when_every_seat_is_taken(make_session):
     session = make_session(tables=0)
-    players = [services.join(session.code, f"P{i}") for i in range(9)]
+    players = [seating.join(session.code, f"P{i}") for i in range(9)]
     numbers = [GameTable.objects.get(pk=p.table_id).number for p in players]
     assert numbers == [1, 1, 1, 1, 2, 2, 2, 2, 3]
 
@@ -181,8 +183,8 @@ def reference_state(player_id: int) -> dict:
     out = {
         "type": "state",
         "seq": 0,
-        "session": services.session_payload(session, scenario),
-        **services.public_scenario(scenario),
+        "session": snapshots.session_payload(session, scenario),
+        **snapshots.public_scenario(scenario),
         "you": {"id": player.pk, "name": player.name, "role": role, "brief": "", "values": {}},
         "table": None,
         "proposals": [],
@@ -202,26 +204,26 @@ def reference_state(player_id: int) -> dict:
         r = scenario.role(role)
         out["you"].update(
             {
-                "brief": services.brief_html(r.brief) if r else "",
+                "brief": snapshots.brief_html(r.brief) if r else "",
                 "values": scoring.shown_values(scenario, role, news=state.news),
                 "colour": r.colour if r else None,
                 "role_name": r.name if r else role,
                 "no_deal_value": r.no_deal_value if r else 0,
                 "channels": chat_rules.private_channels(scenario, role),
-                "news_effects": services.news_effects(scenario, role, state.news),
+                "news_effects": snapshots.news_effects(scenario, role, state.news),
             }
         )
     out["you"]["rejoin_code"] = player.rejoin_code
     out["table"] = {
         "id": table.pk,
         "number": table.number,
-        "seats": services.seats_of(table, scenario),
+        "seats": seating.seats_of(table, scenario),
         "started": state.started,
         "ended": state.ended,
         "agreement": state.agreement,
     }
-    out["proposals"] = [services.proposal_view(scenario, p) for p in state.proposals]
-    chats = services.visible_events(table.pk, role)
+    out["proposals"] = [snapshots.proposal_view(scenario, p) for p in state.proposals]
+    chats = eventlog.visible_events(table.pk, role)
     out["chat"] = [
         {"seq": e.seq, "at": e.at.isoformat(), **e.data} for e in chats if e.kind == "chat.message"
     ]
@@ -238,7 +240,7 @@ def test_the_snapshot_read_in_one_statement_is_the_one_the_orm_built(make_sessio
     """Private channels, a proposal, news, a clock, a removed student and a finished table: every
     seat's snapshot is the same as before, field for field."""
     session = make_session(tables=2, start=True)
-    players = [services.join(session.code, f"Student {i}") for i in range(9)]
+    players = [seating.join(session.code, f"Student {i}") for i in range(9)]
     scenario = session.engine_scenario()
     by_role = {p.role: p for p in players if p.table_id == players[0].table_id}
     roles = sorted(by_role)
@@ -246,15 +248,15 @@ def test_the_snapshot_read_in_one_statement_is_the_one_the_orm_built(make_sessio
     chat(by_role[roles[0]], "p1", "between us", channel="+".join(sorted(roles[:2])))
     chat(by_role[roles[2]], "p2", "not for the first", channel="+".join(sorted(roles[1:3])))
     terms = {i.key: i.options[0].key for i in scenario.issues}
-    with services.collect_broadcasts():
-        services.player_action(
+    with eventlog.collect_broadcasts():
+        moves.player_action(
             by_role[roles[1]].pk, {"type": "proposal.make", "ref": "m", "terms": terms, "note": "n"}
         )
-        services.inject_news(session.pk, scenario.news[0].key, None)
-    services.remove_player(session, players[8].pk)
+        clock.inject_news(session.pk, scenario.news[0].key, None)
+    seating.remove_player(session, players[8].pk)
     other = next(p for p in players if p.table_id != players[0].table_id)
-    with services.collect_broadcasts():
-        services.end_session(session.pk)  # both tables end (no agreement): outcomes stored
+    with eventlog.collect_broadcasts():
+        clock.end_session(session.pk)  # both tables end (no agreement): outcomes stored
     for p in players:
-        assert services.player_state(p.pk) == reference_state(p.pk), p.name
-    assert services.player_state(other.pk)["outcome"] is not None
+        assert snapshots.player_state(p.pk) == reference_state(p.pk), p.name
+    assert snapshots.player_state(other.pk)["outcome"] is not None

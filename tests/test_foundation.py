@@ -284,12 +284,13 @@ def test_create_session_loads_the_default_scenario_into_a_fresh_database():
 
 @pytest.mark.django_db
 def test_codes_are_unique_among_open_sessions(default_scenario, monkeypatch):
-    from game import models, services
+    from game import models
+    from game.services import seating
 
     codes = iter(["AAAAAA", "AAAAAA", "BBBBBB"])
-    monkeypatch.setattr(services, "new_code", lambda: next(codes))
-    a = services.create_session(default_scenario, 1)
-    b = services.create_session(default_scenario, 1)
+    monkeypatch.setattr(seating, "new_code", lambda: next(codes))
+    a = seating.create_session(default_scenario, 1)
+    b = seating.create_session(default_scenario, 1)
     assert (a.code, b.code) == ("AAAAAA", "BBBBBB")
     assert models.CODE_LENGTH == 6
 

@@ -27,8 +27,11 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.utils import timezone
 
-from game import names, privacy, services
+from game import names, privacy
 from game.models import Event, GameSession, GameTable, Player
+from game.services import clock, moves, presence, seating, snapshots
+from game.services.errors import ServiceError
+from game.services.seating import JoinError
 from tests.conftest import connect, cookie_for_players, make_instructor
 from tests.test_foundation import settings_in_subprocess
 
@@ -81,12 +84,12 @@ def test_the_default_settings_keep_the_relay_off():
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(make_session, staff_user):
     session = make_session(start=True)
-    evil = services.join(session.code, "=HYPERLINK(1)")
-    services.join(session.code, "@SUM")
+    evil = seating.join(session.code, "=HYPERLINK(1)")
+    seating.join(session.code, "@SUM")
     for text in ("+1+2", "-2+3", "=cmd|' /C calc'!A0", "@x", "plain -1"):
-        services.player_action(evil.pk, {"type": "chat.send", "channel": "table", "text": text})
-    services.player_action(evil.pk, {"type": "proposal.make", "terms": TERMS, "note": "=1+1"})
-    services.end_session(session.pk)
+        moves.player_action(evil.pk, {"type": "chat.send", "channel": "table", "text": text})
+    moves.player_action(evil.pk, {"type": "proposal.make", "terms": TERMS, "note": "=1+1"})
+    clock.end_session(session.pk)
     c = Client()
     c.force_login(staff_user)
     url = f"/host/{session.code}/export.csv?names=1"  # real names: the default export has codes
@@ -150,7 +153,7 @@ def test_the_reviews_origins_are_refused_on_the_player_socket(make_session, sett
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
     settings.CSRF_TRUSTED_ORIGINS = []
     session = make_session()
-    p = services.join(session.code, "Ann")
+    p = seating.join(session.code, "Ann")
 
     async def run():
         cookie = await db(cookie_for_players)({session.code: str(p.token)})
@@ -171,7 +174,7 @@ def test_the_reviews_origins_are_refused_on_the_player_socket(make_session, sett
 
 def test_frames_over_the_limit_in_bytes_or_nested_too_deep_are_refused_with_their_close_codes(make_session):
     session = make_session(start=True)
-    p = services.join(session.code, "A")
+    p = seating.join(session.code, "A")
 
     async def run():
         c = await seat_socket(session, p)
@@ -222,7 +225,7 @@ def test_the_frame_checks_measure_bytes_and_depth():
 
 def test_the_rate_limit_counts_every_socket_of_a_player_together(make_session):
     session = make_session(start=True)
-    p = services.join(session.code, "Flood")
+    p = seating.join(session.code, "Flood")
 
     async def run():
         socks = [await seat_socket(session, p, f"s{i}") for i in range(3)]
@@ -244,7 +247,7 @@ def test_the_rate_limit_counts_every_socket_of_a_player_together(make_session):
 
 def test_a_player_keeps_at_most_three_sockets_and_the_oldest_is_closed_with_4409(make_session):
     session = make_session(start=True)
-    p = services.join(session.code, "Tabs")
+    p = seating.join(session.code, "Tabs")
 
     async def run():
         socks = [await seat_socket(session, p, f"t{i}") for i in range(4)]
@@ -268,7 +271,7 @@ def test_a_player_keeps_at_most_three_sockets_and_the_oldest_is_closed_with_4409
 def test_reconnect_churn_costs_a_bounded_number_of_presence_events(make_session, settings):
     settings.GAME["PRESENCE_COALESCE_SECONDS"] = 5
     session = make_session(start=True)
-    p = services.join(session.code, "Churn")
+    p = seating.join(session.code, "Churn")
     before = Event.objects.filter(kind="presence").count()
 
     async def run():
@@ -283,10 +286,10 @@ def test_reconnect_churn_costs_a_bounded_number_of_presence_events(make_session,
     # and the held-back change is announced once the window has passed
     p.refresh_from_db()
     Player.objects.filter(pk=p.pk).update(presence_at=timezone.now() - timedelta(seconds=10))
-    assert services.report_presence(p.pk) is None
+    assert presence.report_presence(p.pk) is None
     last = Event.objects.filter(kind="presence").order_by("-pk").first()
     assert last.data == {"role": p.role, "name": "Churn", "connected": False}
-    assert services.report_presence(p.pk) is None
+    assert presence.report_presence(p.pk) is None
     assert Event.objects.filter(kind="presence").order_by("-pk").first().pk == last.pk  # no repeat
 
 
@@ -323,18 +326,18 @@ def test_as_many_tables_as_needed_stops_at_the_cap(make_session, settings):
     settings.GAME["MAX_AUTO_TABLES"] = 2
     session = make_session(tables=0)
     for i in range(30):
-        services.join(session.code, f"Bot{i}")
+        seating.join(session.code, f"Bot{i}")
     assert session.tables.count() == 2
     assert session.players.filter(table__isnull=False).count() == 30  # the rest join teams
-    with pytest.raises(services.ServiceError, match="and 200 tables"):
-        services.create_session(session.scenario, 201)
+    with pytest.raises(ServiceError, match="and 200 tables"):
+        seating.create_session(session.scenario, 201)
 
 
 def test_a_host_cannot_add_tables_beyond_the_cap(make_session, monkeypatch):
-    monkeypatch.setattr(services, "MAX_TABLES", 2)
+    monkeypatch.setattr(seating, "MAX_TABLES", 2)
     session = make_session(tables=2)
-    with pytest.raises(services.ServiceError, match="at most 2 tables"):
-        services.add_table(session)
+    with pytest.raises(ServiceError, match="at most 2 tables"):
+        seating.add_table(session)
     assert session.tables.count() == 2
 
 
@@ -346,24 +349,24 @@ def test_a_removed_student_cannot_rejoin_from_the_same_browser_unless_let_back(m
     browser = Client()
     assert browser.post("/join/", {"code": session.code, "name": "Crasher"}).status_code == 302
     player = session.players.get()
-    services.remove_player(session, player.pk)
+    seating.remove_player(session, player.pk)
     r = browser.post("/join/", {"code": session.code, "name": "Innocent New Name"})
     assert r.status_code == 403 and "removed you from this session" in r.content.decode()
     assert session.players.count() == 1
     assert browser.get(f"/play/{session.code}/").status_code == 302
     # the instructor lets them back: the same player, seated again
-    services.readmit_player(session, player.pk)
+    seating.readmit_player(session, player.pk)
     player.refresh_from_db()
     assert not player.removed and player.table_id and player.role
     assert browser.get(f"/play/{session.code}/").status_code == 200
-    with pytest.raises(services.ServiceError):
-        services.readmit_player(session, player.pk)  # not removed any more
+    with pytest.raises(ServiceError):
+        seating.readmit_player(session, player.pk)  # not removed any more
 
 
 def test_the_host_lets_a_removed_student_back_over_the_socket(make_session, staff_user):
     session = make_session()
-    p = services.join(session.code, "Back")
-    services.remove_player(session, p.pk)
+    p = seating.join(session.code, "Back")
+    seating.remove_player(session, p.pk)
     from tests.conftest import cookie_for_user
 
     async def run():
@@ -400,9 +403,9 @@ def test_names_that_are_invisible_only_marks_or_look_like_a_taken_one_are_refuse
     make_session, name, message
 ):
     session = make_session()
-    services.join(session.code, "Ann")
-    with pytest.raises(services.JoinError, match=message):
-        services.join(session.code, name)
+    seating.join(session.code, "Ann")
+    with pytest.raises(JoinError, match=message):
+        seating.join(session.code, name)
     assert session.players.count() == 1
     r = Client().post("/join/", {"code": session.code, "name": name})
     assert r.status_code == 400 and session.players.count() == 1
@@ -411,26 +414,26 @@ def test_names_that_are_invisible_only_marks_or_look_like_a_taken_one_are_refuse
 def test_names_that_only_resemble_each_other_loosely_are_all_accepted(make_session):
     session = make_session()
     for n in ("Ann", "Anna", "Zoë", "Zoe", "Ünïcødé 名前 🙂", "O'Brien", "Jo-Ann"):
-        services.join(session.code, n)
+        seating.join(session.code, n)
     assert session.players.count() == 7
 
 
 def test_chat_and_notes_lose_format_characters(make_session):
     session = make_session(start=True)
-    p = services.join(session.code, "A")
-    services.player_action(
+    p = seating.join(session.code, "A")
+    moves.player_action(
         p.pk, {"type": "chat.send", "channel": "table", "text": "pay \u202egnp.exe\u202c now\u200b!\ufeff"}
     )
     ev = Event.objects.filter(kind="chat.message").get()
     assert ev.data["text"] == "pay gnp.exe now!"
-    services.player_action(p.pk, {"type": "proposal.make", "terms": TERMS, "note": "\u2066deal\u2069\u200b"})
+    moves.player_action(p.pk, {"type": "proposal.make", "terms": TERMS, "note": "\u2066deal\u2069\u200b"})
     made = Event.objects.filter(kind="proposal.made").get()
     assert made.data["proposal"]["note"] == "deal"
     # emoji sequences keep their joiner
-    services.player_action(p.pk, {"type": "chat.send", "channel": "table", "text": "👩\u200d💻 ok"})
+    moves.player_action(p.pk, {"type": "chat.send", "channel": "table", "text": "👩\u200d💻 ok"})
     assert Event.objects.filter(kind="chat.message").last().data["text"] == "👩\u200d💻 ok"
-    with pytest.raises(services.ServiceError, match="empty"):
-        services.player_action(p.pk, {"type": "chat.send", "channel": "table", "text": "\u202e\u200b"})
+    with pytest.raises(ServiceError, match="empty"):
+        moves.player_action(p.pk, {"type": "chat.send", "channel": "table", "text": "\u202e\u200b"})
 
 
 def test_name_keys_follow_unicode_confusables():
@@ -444,7 +447,7 @@ def test_name_keys_follow_unicode_confusables():
 
 def test_package_preview_without_a_seat_is_forbidden(make_session):
     session = make_session()
-    seated = services.join(session.code, "Seated")
+    seated = seating.join(session.code, "Seated")
     unseated = Player.objects.create(session=session, name="No seat")
 
     async def run():
@@ -511,7 +514,7 @@ def test_hsts_preload_only_when_the_department_asks_for_it():
 
 
 def test_a_briefs_remote_image_is_dropped():
-    html = services.brief_html("![pixel](https://tracker.example/p.gif) ![local](/static/game/x.png)")
+    html = snapshots.brief_html("![pixel](https://tracker.example/p.gif) ![local](/static/game/x.png)")
     assert "tracker.example" not in html and 'src="/static/game/x.png"' in html
 
 
@@ -521,11 +524,11 @@ def test_a_briefs_remote_image_is_dropped():
 def _played(make_session):
     session = make_session(tables=1, start=True)
     ps = [
-        services.join(session.code, n) for n in ("Alice Smith", "Bob Jones", "Chen Li", "Dana Roe", "Eve Fox")
+        seating.join(session.code, n) for n in ("Alice Smith", "Bob Jones", "Chen Li", "Dana Roe", "Eve Fox")
     ]
-    services.player_action(ps[0].pk, {"type": "chat.send", "channel": "table", "text": "hello all"})
-    services.player_action(ps[1].pk, {"type": "chat.send", "channel": "russia+us", "text": "secret deal"})
-    services.player_action(ps[2].pk, {"type": "proposal.make", "terms": TERMS})
+    moves.player_action(ps[0].pk, {"type": "chat.send", "channel": "table", "text": "hello all"})
+    moves.player_action(ps[1].pk, {"type": "chat.send", "channel": "russia+us", "text": "secret deal"})
+    moves.player_action(ps[2].pk, {"type": "proposal.make", "terms": TERMS})
     return session, ps
 
 
@@ -536,7 +539,7 @@ def test_the_owner_anonymises_an_ended_session_keeping_its_results(make_session,
     url = f"/host/{session.code}/anonymise/"
     r = owner.post(url, {"confirm": "yes"}, follow=True)
     assert "only an ended session" in r.content.decode()
-    services.end_session(session.pk)
+    clock.end_session(session.pk)
     outcome = GameTable.objects.get(session=session).outcome
     co = make_instructor("assistant")
     session.co_instructors.add(co)
@@ -571,11 +574,11 @@ def test_the_owner_anonymises_an_ended_session_keeping_its_results(make_session,
 
 def test_purge_sessions_deletes_old_ended_sessions_only(make_session):
     old, _ = _played(make_session)
-    services.end_session(old.pk)
+    clock.end_session(old.pk)
     GameSession.objects.filter(pk=old.pk).update(ended_at=timezone.now() - timedelta(days=40))
     recent = make_session(start=True)
-    services.join(recent.code, "Recent")
-    services.end_session(recent.pk)
+    seating.join(recent.code, "Recent")
+    clock.end_session(recent.pk)
     open_ = make_session()
     GameSession.objects.filter(pk=open_.pk).update(created_at=timezone.now() - timedelta(days=400))
     out = io.StringIO()

@@ -11,8 +11,9 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from game import services
 from game.models import GameSession, GameTable
+from game.services import moves, seating
+from game.services.errors import ServiceError
 from tests.conftest import connect, cookie_for_players, cookie_for_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
@@ -145,8 +146,8 @@ async def _fire(path: str, cookie: str, session_id: int, batch: list[str]) -> No
 def fuzz_setup(make_session, staff_user, settings):
     settings.GAME["RATE_LIMIT_PER_10S"] = 100000
     session = make_session(start=True)
-    players = [services.join(session.code, f"F{i}") for i in range(4)]
-    services.player_action(
+    players = [seating.join(session.code, f"F{i}") for i in range(4)]
+    moves.player_action(
         players[0].pk,
         {
             "type": "proposal.make",
@@ -177,8 +178,8 @@ def test_random_and_mutated_frames_on_the_host_socket_are_answered_and_refusals_
 
 def test_a_seat_cannot_act_for_another_role(make_session):
     session = make_session(start=True)
-    a, b = services.join(session.code, "A"), services.join(session.code, "B")
-    services.player_action(
+    a, b = seating.join(session.code, "A"), seating.join(session.code, "B")
+    moves.player_action(
         a.pk,
         {
             "type": "proposal.make",
@@ -207,7 +208,7 @@ def test_a_flood_of_connections_is_served_and_closed_cleanly(make_session):
     """Six sockets for each of eight players: each player keeps its three newest (the cap), the
     older ones are closed with 4409, and the live ones all hear the table."""
     session = make_session(start=True)
-    players = [services.join(session.code, f"C{i}") for i in range(8)]
+    players = [seating.join(session.code, f"C{i}") for i in range(8)]
     cookies = [cookie_for_players({session.code: str(p.token)}) for p in players]
 
     async def run():
@@ -259,8 +260,8 @@ def test_a_name_with_a_null_character_is_refused_on_the_form(make_session):
 
 def test_chat_text_is_stored_plain_without_control_characters(make_session):
     session = make_session(start=True)
-    p = services.join(session.code, "A")
-    services.player_action(
+    p = seating.join(session.code, "A")
+    moves.player_action(
         p.pk,
         {
             "type": "chat.send",
@@ -270,8 +271,8 @@ def test_chat_text_is_stored_plain_without_control_characters(make_session):
     )
     ev = p.table.events.filter(kind="chat.message").get()
     assert ev.data["text"].startswith("<img src=x onerror=alert(1)>ok 🙂")
-    with pytest.raises(services.ServiceError):
-        services.player_action(p.pk, {"type": "chat.send", "channel": "table", "text": "x" * 2001})
+    with pytest.raises(ServiceError):
+        moves.player_action(p.pk, {"type": "chat.send", "channel": "table", "text": "x" * 2001})
 
 
 @pytest.mark.parametrize("url", ["/join/", "/host/", "/admin/login/"])

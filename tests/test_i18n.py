@@ -219,7 +219,7 @@ def _untranslated(html: str, lang: str) -> list[str]:
 def pages(db, default_scenario, make_session, staff_user, admin_client):
     """Every kind of page, each as (name, client, url): a student's pages, the instructor's pages
     before, during and after a game, the scenario's balance report, the admin's scenario pages."""
-    from game import services
+    from game.services import clock, seating
     from tests.conftest import make_instructor  # noqa: F401  (the owner is staff_user)
 
     waiting = make_session(tables=1)
@@ -227,9 +227,9 @@ def pages(db, default_scenario, make_session, staff_user, admin_client):
     student = Client()
     student.post(reverse("join_submit"), {"code": ended.code, "name": "Olena"})
     for name in ("Ivan", "Claire", "Jonas"):
-        services.join(ended.code, name)
+        seating.join(ended.code, name)
     table = ended.tables.first()
-    services.end_session(ended.pk)
+    clock.end_session(ended.pk)
     running = make_session(tables=1, start=True)
     playing = Client()
     playing.post(reverse("join_submit"), {"code": running.code, "name": "Taras"})

@@ -12,8 +12,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from game import scenario_io, services
+from game import scenario_io
 from game.models import ScenarioConfig, ScenarioFactor, ScenarioOption
+from game.services import moves, seating
+from game.services.errors import ServiceError
 from tests.test_foundation import _form_data, default_data
 
 pytestmark = pytest.mark.django_db
@@ -197,18 +199,18 @@ CONTRADICTORY = {
 
 def test_a_proposal_and_a_preview_that_combine_excluded_options_are_refused_and_change_nothing(make_session):
     session = make_session(tables=1, start=True)
-    p = services.join(session.code, "Olena")
+    p = seating.join(session.code, "Olena")
     table = p.table
     table.refresh_from_db()
     seq, state = table.seq, dict(table.state)
-    with pytest.raises(services.ServiceError) as e:
-        services.preview(p.pk, {"type": "package.preview", "terms": CONTRADICTORY})
+    with pytest.raises(ServiceError) as e:
+        moves.preview(p.pk, {"type": "package.preview", "terms": CONTRADICTORY})
     assert e.value.code == "invalid" and "cannot be combined" in e.value.message
     assert (
         "Neutrality, no foreign troops" in e.value.message and "European reassurance force" in e.value.message
     )
-    with pytest.raises(services.ServiceError) as e:
-        services.player_action(p.pk, {"type": "proposal.make", "ref": "r1", "terms": CONTRADICTORY})
+    with pytest.raises(ServiceError) as e:
+        moves.player_action(p.pk, {"type": "proposal.make", "ref": "r1", "terms": CONTRADICTORY})
     assert e.value.code == "invalid" and "cannot be combined" in e.value.message
     table.refresh_from_db()
     assert (table.seq, table.state) == (seq, state)

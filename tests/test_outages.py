@@ -54,9 +54,9 @@ def started_session(env) -> tuple[str, int]:
         env,
         "shell",
         "-c",
-        "from game import services; from game.models import ScenarioConfig; "
-        "s = services.create_session(ScenarioConfig.objects.get(slug='default'), 1); "
-        "services.start_session(s.pk); print(s.code, s.tables.get().pk)",
+        "from game.services import clock, seating; from game.models import ScenarioConfig; "
+        "s = seating.create_session(ScenarioConfig.objects.get(slug='default'), 1); "
+        "clock.start_session(s.pk); print(s.code, s.tables.get().pk)",
     )
     code, table = out.strip().splitlines()[-1].split()
     return code, int(table)

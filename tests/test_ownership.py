@@ -19,9 +19,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from game import access, scenario_io, services
+from game import access, scenario_io
 from game.models import GameSession, ScenarioConfig
 from game.roles import ADMINISTRATOR_PERMISSIONS, INSTRUCTOR_PERMISSIONS
+from game.services import seating
 from tests.conftest import connect, cookie_for_players, cookie_for_user, make_instructor
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -86,7 +87,7 @@ def test_session_pages_are_for_owner_co_instructor_and_administrators_only(cast,
 
 def test_the_session_list_shows_each_instructor_only_their_sessions(cast, default_scenario):
     session, users, clients = cast
-    theirs = services.create_session(default_scenario, 1, users["other"])
+    theirs = seating.create_session(default_scenario, 1, users["other"])
     body = {who: clients[who].get("/host/").content.decode() for who in (*ALLOWED, "other")}
     for who in ("owner", "co", "superuser", "dept"):
         assert session.code in body[who], who

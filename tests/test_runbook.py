@@ -396,8 +396,8 @@ def session_with_tables(env, tables: int) -> str:
         env,
         "shell",
         "-c",
-        "from game import services; from game.models import ScenarioConfig; "
-        f"s = services.create_session(ScenarioConfig.objects.get(slug='default'), {tables}); print(s.code)",
+        "from game.services import clock, seating; from game.models import ScenarioConfig; "
+        f"s = seating.create_session(ScenarioConfig.objects.get(slug='default'), {tables}); print(s.code)",
     )
     return out.strip().splitlines()[-1]
 
@@ -407,8 +407,8 @@ def start_session(env, code: str) -> None:
         env,
         "shell",
         "-c",
-        "from game import services; from game.models import GameSession; "
-        f"services.start_session(GameSession.objects.get(code='{code}').pk)",
+        "from game.services import clock, seating; from game.models import GameSession; "
+        f"clock.start_session(GameSession.objects.get(code='{code}').pk)",
     )
 
 

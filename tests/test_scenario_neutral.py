@@ -14,9 +14,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from game import bot_runner, bots, charts, scenario_io, services
+from game import bot_runner, bots, charts, scenario_io
 from game import host as host_services
 from game.models import Player
+from game.services import clock, seating, snapshots
 from tests.conftest import cookie_for_players, cookie_for_user
 
 pytestmark = pytest.mark.django_db
@@ -61,13 +62,13 @@ def karabakh(default_scenario):
 @pytest.fixture
 def played(karabakh, staff_user):
     """Two tables: bots play table 1 to its end; table 2 stays empty and ends without a deal."""
-    session = services.create_session(karabakh, 2, staff_user, seed=11)
+    session = seating.create_session(karabakh, 2, staff_user, seed=11)
     assert bots.fill_empty_seats(session.pk) == 6
     t2 = session.tables.order_by("number")[1]
     for p in Player.objects.filter(table=t2):
-        services.remove_player(session, p.pk)
+        seating.remove_player(session, p.pk)
     now = timezone.now()
-    services.start_session(session.pk, now=now)
+    clock.start_session(session.pk, now=now)
     phases = session.engine_scenario().phases
     for i in range(len(phases)):
         for _ in range(int(phases[i].duration_seconds / 15)):
@@ -78,8 +79,8 @@ def played(karabakh, staff_user):
         session.refresh_from_db()
         if session.tables.filter(number=1, outcome__isnull=False).exists() or i + 1 == len(phases):
             break
-        services.advance_phase(session.pk, now)
-    services.end_session(session.pk, now=now + timedelta(seconds=1))
+        clock.advance_phase(session.pk, now)
+    clock.end_session(session.pk, now=now + timedelta(seconds=1))
     session.refresh_from_db()
     return session
 
@@ -95,7 +96,7 @@ def test_the_join_page_speaks_of_no_scenario_until_the_code_names_one(client, ka
     text = visible_text(client.get("/").content.decode())
     assert not leaks(text), leaks(text)
     assert "how long the peace" in text
-    session = services.create_session(karabakh, 1, seed=3)
+    session = seating.create_session(karabakh, 1, seed=3)
     text = visible_text(client.get(f"/?code={session.code}").content.decode())
     assert "Karabakh: the Basic Principles (2011)" in text
     assert "June 2011, seventeen years after the ceasefire of 1994." in text
@@ -137,7 +138,7 @@ def test_every_page_of_a_karabakh_game_speaks_its_own_words(played, staff_user):
     assert r.status_code == 200
     text = visible_text(r.content.decode())
     assert not leaks(text), leaks(text)
-    state = services.player_state(p.pk)
+    state = snapshots.player_state(p.pk)
     assert state["moral"].startswith("A frozen conflict")
     assert (
         state["no_deal_text"] == "No agreement: the 1994 ceasefire line stays as it is, with no peacekeepers"
@@ -168,7 +169,7 @@ def test_a_mediator_is_never_the_top_scorer_and_is_not_counted_as_a_party(played
 
 
 def test_a_mediator_beating_the_parties_at_the_table_still_does_not_crown_it(karabakh):
-    scenario = services.create_session(karabakh, 1, seed=5).engine_scenario()
+    scenario = seating.create_session(karabakh, 1, seed=5).engine_scenario()
     row = {
         "table": 1,
         "ended": True,

@@ -11,9 +11,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from game import bots, host, services
+from game import bots, host
 from game.engine import scoring
 from game.models import ClientRef, Event, GameSession, GameTable, Player
+from game.services import clock, moves, seating, snapshots
+from game.services.errors import ServiceError
+from game.services.seating import JoinError
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +31,7 @@ def roles_of(session):
 def test_every_role_of_every_table_gets_a_player_before_any_role_gets_a_second(make_session):
     session = make_session(tables=2)
     for i in range(10):
-        services.join(session.code, f"P{i}")
+        seating.join(session.code, f"P{i}")
     seats = roles_of(session)
     assert seats[:8] == [
         (1, "us"), (1, "russia"), (1, "ukraine"), (1, "europe"),
@@ -40,7 +43,7 @@ def test_every_role_of_every_table_gets_a_player_before_any_role_gets_a_second(m
 def test_as_many_tables_as_needed_opens_a_table_for_every_four_players(make_session):
     session = make_session(tables=0)
     for i in range(9):
-        services.join(session.code, f"P{i}")
+        seating.join(session.code, f"P{i}")
     assert session.tables.count() == 3
     assert roles_of(session)[8] == (3, "us")
 
@@ -48,9 +51,9 @@ def test_as_many_tables_as_needed_opens_a_table_for_every_four_players(make_sess
 def test_a_late_joiner_after_the_start_joins_a_team_rather_than_a_new_table(make_session):
     session = make_session(tables=0)
     for i in range(4):
-        services.join(session.code, f"P{i}")
-    services.start_session(session.pk)
-    p = services.join(session.code, "Late")
+        seating.join(session.code, f"P{i}")
+    clock.start_session(session.pk)
+    p = seating.join(session.code, "Late")
     assert session.tables.count() == 1 and p.role == "us"
 
 
@@ -66,23 +69,23 @@ def test_a_late_joiner_after_the_start_joins_a_team_rather_than_a_new_table(make
 )
 def test_join_refuses_bad_input_with_a_message_that_says_what_to_do(make_session, code, name, message):
     session = make_session()
-    services.join(session.code, "Ann")
-    with pytest.raises(services.JoinError, match=message):
-        services.join(code.format(code=session.code), name)
+    seating.join(session.code, "Ann")
+    with pytest.raises(JoinError, match=message):
+        seating.join(code.format(code=session.code), name)
     assert session.players.count() == 1
 
 
 def test_join_accepts_lower_case_and_spaces_in_the_code(make_session):
     session = make_session()
     spaced = " ".join(session.code.lower())
-    assert services.join(spaced, "Ann").session_id == session.pk
+    assert seating.join(spaced, "Ann").session_id == session.pk
 
 
 def test_an_ended_session_is_named_as_ended(make_session):
     session = make_session(start=True)
-    services.end_session(session.pk)
-    with pytest.raises(services.JoinError, match="has ended"):
-        services.join(session.code, "Ann")
+    clock.end_session(session.pk)
+    with pytest.raises(JoinError, match="has ended"):
+        seating.join(session.code, "Ann")
 
 
 def test_the_join_form_seats_the_browser_and_a_reload_returns_to_the_same_seat(make_session):
@@ -123,8 +126,8 @@ def test_a_code_in_the_url_fills_the_box(make_session):
 def test_a_phase_whose_time_is_up_advances_with_nobody_touching_the_table(make_session):
     session = make_session(tables=2, start=True)
     start = session.phase_ends_at
-    assert services.tick(start - timedelta(seconds=1)) == 0
-    assert services.tick(start + timedelta(seconds=1)) == 1
+    assert clock.tick(start - timedelta(seconds=1)) == 0
+    assert clock.tick(start + timedelta(seconds=1)) == 1
     session.refresh_from_db()
     assert session.phase_index == 1
     for t in session.tables.all():
@@ -135,9 +138,9 @@ def test_a_phase_whose_time_is_up_advances_with_nobody_touching_the_table(make_s
 def test_two_ticks_for_the_same_deadline_advance_it_once(make_session):
     session = make_session(start=True)
     later = session.phase_ends_at + timedelta(seconds=5)
-    due = services.due_sessions(later)
+    due = clock.due_sessions(later)
     for sid, index in due + due:
-        services.advance_phase(sid, later, expected_index=index)
+        clock.advance_phase(sid, later, expected_index=index)
     session.refresh_from_db()
     assert session.phase_index == 1
 
@@ -148,7 +151,7 @@ def test_the_deadline_survives_a_restart_because_it_lives_in_the_database(make_s
     # "restart": forget every in-memory object and read the session back
     fresh = GameSession.objects.get(code=session.code)
     assert fresh.phase_ends_at == deadline
-    assert services.tick(deadline + timedelta(minutes=30)) == 1
+    assert clock.tick(deadline + timedelta(minutes=30)) == 1
     fresh.refresh_from_db()
     assert fresh.phase_index == 1
 
@@ -157,7 +160,7 @@ def test_the_last_phases_deadline_ends_the_game_with_no_deal(make_session):
     session = make_session(start=True)
     for _ in range(3):
         session.refresh_from_db()
-        services.tick(session.phase_ends_at + timedelta(seconds=1))
+        clock.tick(session.phase_ends_at + timedelta(seconds=1))
     session.refresh_from_db()
     assert session.status == "ended"
     table = session.tables.get()
@@ -168,12 +171,12 @@ def test_the_last_phases_deadline_ends_the_game_with_no_deal(make_session):
 def test_pause_stops_the_clock_and_resume_restores_the_remaining_time(make_session):
     session = make_session(start=True)
     t0 = timezone.now()
-    services.pause_clock(session.pk, t0)
+    clock.pause_clock(session.pk, t0)
     session.refresh_from_db()
     assert session.phase_ends_at is None and session.paused_remaining > 0
-    assert services.tick(t0 + timedelta(hours=5)) == 0
+    assert clock.tick(t0 + timedelta(hours=5)) == 0
     remaining = session.paused_remaining
-    services.resume_clock(session.pk, t0 + timedelta(hours=5))
+    clock.resume_clock(session.pk, t0 + timedelta(hours=5))
     session.refresh_from_db()
     assert abs((session.phase_ends_at - (t0 + timedelta(hours=5))).total_seconds() - remaining) < 1
 
@@ -181,49 +184,49 @@ def test_pause_stops_the_clock_and_resume_restores_the_remaining_time(make_sessi
 def test_extend_moves_the_deadline_and_refuses_nonsense(make_session):
     session = make_session(start=True)
     before = session.phase_ends_at
-    services.extend_phase(session.pk, 120)
+    clock.extend_phase(session.pk, 120)
     session.refresh_from_db()
     assert (session.phase_ends_at - before).total_seconds() == pytest.approx(120, abs=1)
     for bad in (0, 10**6, "60", True):
-        with pytest.raises(services.ServiceError):
-            services.extend_phase(session.pk, bad)
+        with pytest.raises(ServiceError):
+            clock.extend_phase(session.pk, bad)
 
 
 def test_taking_time_off_past_zero_is_refused_until_confirmed(make_session):
     """The dashboard's "-1 min" near the end must not end the phase (or the session) by itself."""
     session = make_session(start=True)
     t0 = timezone.now()
-    services.extend_phase(session.pk, -(900 - 45), t0)  # 45 s left (a service call: no question)
-    with pytest.raises(services.ServiceError) as e:
-        services.extend_phase(session.pk, -60, t0, ends_ok=False)
+    clock.extend_phase(session.pk, -(900 - 45), t0)  # 45 s left (a service call: no question)
+    with pytest.raises(ServiceError) as e:
+        clock.extend_phase(session.pk, -60, t0, ends_ok=False)
     assert e.value.code == "conflict" and "ends Expert groups now" in e.value.message
     session.refresh_from_db()
     assert (session.phase_ends_at - t0).total_seconds() == pytest.approx(45, abs=1)
-    services.extend_phase(session.pk, -30, t0, ends_ok=False)  # 15 s left: fine
-    services.advance_phase(session.pk)
-    services.advance_phase(session.pk)
-    services.extend_phase(session.pk, -(1200 - 30), t0)
-    with pytest.raises(services.ServiceError) as e:
-        services.extend_phase(session.pk, -60, t0, ends_ok=False)
+    clock.extend_phase(session.pk, -30, t0, ends_ok=False)  # 15 s left: fine
+    clock.advance_phase(session.pk)
+    clock.advance_phase(session.pk)
+    clock.extend_phase(session.pk, -(1200 - 30), t0)
+    with pytest.raises(ServiceError) as e:
+        clock.extend_phase(session.pk, -60, t0, ends_ok=False)
     assert "and with it the session" in e.value.message
-    services.extend_phase(session.pk, -60, t0, ends_ok=True)
-    services.tick(t0 + timedelta(seconds=2))
+    clock.extend_phase(session.pk, -60, t0, ends_ok=True)
+    clock.tick(t0 + timedelta(seconds=2))
     session.refresh_from_db()
     assert session.status == GameSession.ENDED
 
 
 def test_a_student_on_another_device_gets_their_own_seat_back_with_the_rejoin_code(make_session):
     session = make_session()
-    sam = services.join(session.code, "Sam Okafor")
-    services.join(session.code, "Ann")
-    with pytest.raises(services.JoinError) as e:
-        services.join(session.code, "sam okafor")
+    sam = seating.join(session.code, "Sam Okafor")
+    seating.join(session.code, "Ann")
+    with pytest.raises(JoinError) as e:
+        seating.join(session.code, "sam okafor")
     assert e.value.taken and "rejoin code" in e.value.message
-    back = services.rejoin(session.code.lower(), "SAM OKAFOR", sam.rejoin_code.lower())
+    back = seating.rejoin(session.code.lower(), "SAM OKAFOR", sam.rejoin_code.lower())
     assert back.pk == sam.pk and back.role == sam.role
     for name, code in (("Sam Okafor", "ZZZZZ"), ("Ann", sam.rejoin_code), ("Sam Okafor", "")):
-        with pytest.raises(services.JoinError) as e:
-            services.rejoin(session.code, name, code)
+        with pytest.raises(JoinError) as e:
+            seating.rejoin(session.code, name, code)
         assert e.value.field == "rejoin"
     assert Player.objects.filter(session=session).count() == 2  # nobody new was seated
 
@@ -248,30 +251,30 @@ def test_the_join_form_with_a_rejoin_code_returns_the_new_browser_to_the_seat(ma
 
 def test_the_instructor_hands_a_seat_to_the_students_new_device(make_session):
     session = make_session()
-    sam = services.join(session.code, "Sam Okafor")
-    services.join(session.code, "Ann")
-    dup = services.join(session.code, "Sam Okafor 2")
+    sam = seating.join(session.code, "Sam Okafor")
+    seating.join(session.code, "Ann")
+    dup = seating.join(session.code, "Sam Okafor 2")
     device = dup.token
     host.host_action(session.pk, {"type": "seat.hand_over", "player": sam.pk, "to": dup.pk})
     sam.refresh_from_db()
     dup.refresh_from_db()
     assert sam.token == device and not sam.removed and sam.role and sam.table_id
     assert dup.removed and dup.table_id is None and dup.token != device
-    assert services.player_for(session.code, str(device)).pk == sam.pk
+    assert seating.player_for(session.code, str(device)).pk == sam.pk
     for bad in (
         {"player": sam.pk, "to": sam.pk},
         {"player": sam.pk, "to": dup.pk},
         {"player": 10**6, "to": sam.pk},
     ):
-        with pytest.raises(services.ServiceError):
+        with pytest.raises(ServiceError):
             host.host_action(session.pk, {"type": "seat.hand_over", **bad})
 
 
 def test_the_players_snapshot_says_what_each_news_did_to_their_own_points(make_session):
     session = make_session(start=True)
-    ru = next(p for p in (services.join(session.code, n) for n in "ABCD") if p.role == "russia")
-    services.inject_news(session.pk, "summer_offensive")
-    st = services.player_state(ru.pk)
+    ru = next(p for p in (seating.join(session.code, n) for n in "ABCD") if p.role == "russia")
+    clock.inject_news(session.pk, "summer_offensive")
+    st = snapshots.player_state(ru.pk)
     assert st["you"]["rejoin_code"] == ru.rejoin_code
     (fx,) = st["you"]["news_effects"]
     assert fx["key"] == "summer_offensive"
@@ -290,7 +293,7 @@ def test_the_players_snapshot_says_what_each_news_did_to_their_own_points(make_s
 def test_news_reaches_only_the_chosen_tables_and_changes_their_outcome(make_session):
     session = make_session(tables=2, start=True)
     t1, t2 = session.tables.all()
-    services.inject_news(session.pk, "us_steps_back", [t1.pk])
+    clock.inject_news(session.pk, "us_steps_back", [t1.pk])
     assert t1.__class__.objects.get(pk=t1.pk).engine_state().news == ("us_steps_back",)
     assert t2.__class__.objects.get(pk=t2.pk).engine_state().news == ()
     sc = session.engine_scenario()
@@ -302,12 +305,12 @@ def test_news_reaches_only_the_chosen_tables_and_changes_their_outcome(make_sess
 
 def test_ending_the_session_scores_every_table_and_is_refused_twice(make_session):
     session = make_session(tables=3, start=True)
-    services.end_session(session.pk)
+    clock.end_session(session.pk)
     for t in session.tables.all():
         assert t.outcome["agreement"] is None
         assert set(t.outcome["scores"]) == {"us", "russia", "ukraine", "europe"}
-    with pytest.raises(services.ServiceError, match="already ended"):
-        services.end_session(session.pk)
+    with pytest.raises(ServiceError, match="already ended"):
+        clock.end_session(session.pk)
 
 
 def test_the_realized_story_is_the_same_when_the_session_is_replayed(make_session):
@@ -315,16 +318,14 @@ def test_the_realized_story_is_the_same_when_the_session_is_replayed(make_sessio
     for _ in range(2):
         session = make_session(start=True, seed=1234)
         table = session.tables.get()
-        players = [services.join(session.code, f"{session.code}-{i}") for i in range(4)]
+        players = [seating.join(session.code, f"{session.code}-{i}") for i in range(4)]
         by_role = {p.role: p for p in players}
         terms = {"territory": "freeze_line", "nato": "moratorium", "guarantees": "assurances_army_cap"}
-        services.player_action(by_role["ukraine"].pk, {"type": "proposal.make", "terms": terms})
-        services.advance_phase(session.pk)
-        services.advance_phase(session.pk)
+        moves.player_action(by_role["ukraine"].pk, {"type": "proposal.make", "terms": terms})
+        clock.advance_phase(session.pk)
+        clock.advance_phase(session.pk)
         for r in ("russia", "us"):
-            services.player_action(
-                by_role[r].pk, {"type": "proposal.answer", "proposal": 1, "answer": "accept"}
-            )
+            moves.player_action(by_role[r].pk, {"type": "proposal.answer", "proposal": 1, "answer": "accept"})
         table.refresh_from_db()
         outcomes.append(table.outcome)
     assert outcomes[0] == outcomes[1]
@@ -334,7 +335,7 @@ def test_the_realized_story_is_the_same_when_the_session_is_replayed(make_sessio
 @pytest.mark.parametrize("kind", ["proposal.make", "chat.send"])
 def test_a_failing_step_inside_an_action_leaves_no_half_applied_change(make_session, monkeypatch, kind):
     session = make_session(start=True)
-    p = services.join(session.code, "Ann")
+    p = seating.join(session.code, "Ann")
     table = GameTable.objects.get(session=session)
     before = (table.seq, table.state, Event.objects.count(), ClientRef.objects.count())
 
@@ -343,7 +344,7 @@ def test_a_failing_step_inside_an_action_leaves_no_half_applied_change(make_sess
 
     if kind == "proposal.make":
         # Fails after the engine applied the action and its events were inserted.
-        monkeypatch.setattr(services.GameTable, "save", boom)
+        monkeypatch.setattr(GameTable, "save", boom)
         msg = {
             "type": kind,
             "ref": "r1",
@@ -351,14 +352,14 @@ def test_a_failing_step_inside_an_action_leaves_no_half_applied_change(make_sess
         }
     else:
         # Fails after the ref was claimed and the table's seq was taken.
-        monkeypatch.setattr(services.chat_rules, "clean_text", boom)
+        monkeypatch.setattr(moves.chat_rules, "clean_text", boom)
         msg = {"type": kind, "ref": "r1", "channel": "table", "text": "hello"}
     with pytest.raises(RuntimeError):
-        services.player_action(p.pk, msg)
+        moves.player_action(p.pk, msg)
     table.refresh_from_db()
     assert (table.seq, table.state, Event.objects.count(), ClientRef.objects.count()) == before
     monkeypatch.undo()
-    services.player_action(p.pk, msg)  # the same ref is not taken: the retry is applied
+    moves.player_action(p.pk, msg)  # the same ref is not taken: the retry is applied
     table.refresh_from_db()
     assert table.seq == before[0] + 1
 
@@ -368,12 +369,12 @@ def test_a_failing_step_inside_an_action_leaves_no_half_applied_change(make_sess
 
 def test_fill_bots_seats_a_bot_in_every_empty_role_and_a_stand_in_can_be_toggled(make_session):
     session = make_session(tables=2)
-    p = services.join(session.code, "Ann")
+    p = seating.join(session.code, "Ann")
     assert bots.fill_empty_seats(session.pk) == 7
     assert Player.objects.filter(session=session, is_bot=True).count() == 7
     assert bots.fill_empty_seats(session.pk) == 0
     bots.set_stand_in(session.pk, p.pk, True)
-    seats = services.seats_of(p.table)
+    seats = seating.seats_of(p.table)
     us = next(s for s in seats if s["role"] == "us")
     assert us["bot"] is True
     bots.set_stand_in(session.pk, p.pk, False)
@@ -392,22 +393,22 @@ def staff_client(staff_user):
 
 def played_session(make_session):
     session = make_session(tables=2, start=True)
-    players = [services.join(session.code, f"P{i}") for i in range(8)]
+    players = [seating.join(session.code, f"P{i}") for i in range(8)]
     p = {(x.table.number, x.role): x for x in players}
     terms = {
         "territory": "freeze_dmz_monitors",
         "nato": "moratorium",
         "guarantees": "bilateral_arms_training",
     }
-    services.player_action(p[(1, "us")].pk, {"type": "chat.send", "channel": "table", "text": "hello, table"})
-    services.player_action(p[(1, "russia")].pk, {"type": "chat.send", "channel": "russia+us", "text": "psst"})
-    services.player_action(p[(1, "ukraine")].pk, {"type": "proposal.make", "terms": terms})
-    services.inject_news(session.pk, "european_pledge")
-    services.advance_phase(session.pk)
-    services.advance_phase(session.pk)
+    moves.player_action(p[(1, "us")].pk, {"type": "chat.send", "channel": "table", "text": "hello, table"})
+    moves.player_action(p[(1, "russia")].pk, {"type": "chat.send", "channel": "russia+us", "text": "psst"})
+    moves.player_action(p[(1, "ukraine")].pk, {"type": "proposal.make", "terms": terms})
+    clock.inject_news(session.pk, "european_pledge")
+    clock.advance_phase(session.pk)
+    clock.advance_phase(session.pk)
     for r in ("russia", "europe"):
-        services.player_action(p[(1, r)].pk, {"type": "proposal.answer", "proposal": 1, "answer": "accept"})
-    services.end_session(session.pk)
+        moves.player_action(p[(1, r)].pk, {"type": "proposal.answer", "proposal": 1, "answer": "accept"})
+    clock.end_session(session.pk)
     session.refresh_from_db()
     return session
 
@@ -475,7 +476,7 @@ def test_the_research_export_is_anonymised_and_leaves_private_channels_out_by_de
 
 def test_the_grading_export_has_one_row_per_student_with_role_table_and_scores(make_session, staff_client):
     session = played_session(make_session)
-    services.remove_player(session, Player.objects.get(session=session, name="P7").pk)
+    seating.remove_player(session, Player.objects.get(session=session, name="P7").pk)
     r = staff_client.get(f"/host/{session.code}/grades.csv")
     assert (
         r.status_code == 200
@@ -577,12 +578,12 @@ def test_the_dashboard_and_the_debrief_read_all_seats_at_once_as_each_table_read
 ):
     session = make_session(tables=3)
     for n in range(9):
-        services.join(session.code, f"Student {n}")
+        seating.join(session.code, f"Student {n}")
     scenario = session.engine_scenario()
     state = host.host_state(session.pk)
     for t in state["tables"]:
         table = GameTable.objects.get(pk=t["id"])
-        assert t["seats"] == services.seats_of(table, scenario)
+        assert t["seats"] == seating.seats_of(table, scenario)
     # one more table does not cost one more statement per snapshot
     with django_assert_max_num_queries(8) as few:
         host.host_state(session.pk)
@@ -592,4 +593,4 @@ def test_the_dashboard_and_the_debrief_read_all_seats_at_once_as_each_table_read
     rows = host.results(session)["tables"]
     assert len(rows) == 4
     for r in rows:
-        assert r["seats"] == services.seats_of(GameTable.objects.get(pk=r["id"]), scenario)
+        assert r["seats"] == seating.seats_of(GameTable.objects.get(pk=r["id"]), scenario)

@@ -15,9 +15,10 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from django.utils import timezone
 
-from game import bot_runner, bots, i18n, scenario_io, services
+from game import bot_runner, bots, i18n, scenario_io
 from game.engine.scenario import TRANSLATED_LANGUAGES
 from game.models import Event, GameSession, ScenarioConfig
+from game.services import clock, moves, seating, snapshots
 from tests.conftest import connect
 
 TERMS = {"territory": "freeze_dmz_monitors", "nato": "moratorium", "guarantees": "bilateral_arms_training"}
@@ -99,7 +100,7 @@ def _seated(make_session, tables=1):
     session = make_session(tables=tables, start=True)
     players = {}
     for i in range(4):
-        p = services.join(session.code, f"Student {i + 1}")
+        p = seating.join(session.code, f"Student {i + 1}")
         players[p.role] = p
     return session, players
 
@@ -108,11 +109,11 @@ def test_two_students_reading_two_languages_see_the_same_proposals_and_scores_in
     make_session,
 ):
     session, p = _seated(make_session)
-    services.player_action(p["ukraine"].pk, {"type": "proposal.make", "terms": TERMS, "note": "a start"})
-    services.inject_news(session.pk, "european_pledge")
-    en = services.player_state(p["us"].pk, "en")
-    uk = services.player_state(p["russia"].pk, "uk")
-    de = services.player_state(p["us"].pk, "de")
+    moves.player_action(p["ukraine"].pk, {"type": "proposal.make", "terms": TERMS, "note": "a start"})
+    clock.inject_news(session.pk, "european_pledge")
+    en = snapshots.player_state(p["us"].pk, "en")
+    uk = snapshots.player_state(p["russia"].pk, "uk")
+    de = snapshots.player_state(p["us"].pk, "de")
     # the same negotiation
     assert uk["proposals"] == en["proposals"] and uk["proposals"][0]["note"] == "a start"
     assert [i["key"] for i in uk["issues"]] == [i["key"] for i in en["issues"]]
@@ -137,8 +138,8 @@ def test_two_students_reading_two_languages_see_the_same_proposals_and_scores_in
     assert uk["you"]["role_name"] == "Росія"
     assert {r["key"]: r["colour"] for r in uk["roles"]} == {r["key"]: r["colour"] for r in en["roles"]}
     # the preview of a package: the same numbers, the factors' sentences in the reader's language
-    pe = services.preview(p["us"].pk, {"type": "package.preview", "terms": TERMS}, "en")
-    pf = services.preview(p["us"].pk, {"type": "package.preview", "terms": TERMS}, "fr")
+    pe = moves.preview(p["us"].pk, {"type": "package.preview", "terms": TERMS}, "en")
+    pf = moves.preview(p["us"].pk, {"type": "package.preview", "terms": TERMS}, "fr")
 
     def strip(d):
         factors = [
@@ -150,12 +151,12 @@ def test_two_students_reading_two_languages_see_the_same_proposals_and_scores_in
     assert strip(pe) == strip(pf)
     assert pf["durability"]["factors"][0]["label"] != pe["durability"]["factors"][0]["label"]
     # the outcome: the same scores and story's year, the story in each reader's words
-    services.advance_phase(session.pk)
-    services.advance_phase(session.pk)
+    clock.advance_phase(session.pk)
+    clock.advance_phase(session.pk)
     for r in ("russia", "us", "europe"):
-        services.player_action(p[r].pk, {"type": "proposal.answer", "proposal": 1, "answer": "accept"})
-    en = services.player_state(p["us"].pk, "en")["outcome"]
-    uk = services.player_state(p["russia"].pk, "uk")["outcome"]
+        moves.player_action(p[r].pk, {"type": "proposal.answer", "proposal": 1, "answer": "accept"})
+    en = snapshots.player_state(p["us"].pk, "en")["outcome"]
+    uk = snapshots.player_state(p["russia"].pk, "uk")["outcome"]
     assert en["scores"] == uk["scores"] and en["agreement"] == uk["agreement"] == TERMS
     assert en["durability"]["survival"] == uk["durability"]["survival"]
     assert en["durability"]["realized"]["collapse_year"] == uk["durability"]["realized"]["collapse_year"]
@@ -184,18 +185,18 @@ async def test_each_socket_delivers_the_tables_events_in_its_own_language(make_s
     assert states["uk"]["issues"][2]["name"] == "Гарантії безпеки для України"
     assert states["de"]["issues"][2]["name"] == "Sicherheitsgarantien für die Ukraine"
     assert states["en"]["issues"][2]["name"] == "Security guarantees for Ukraine"
-    await database_sync_to_async(services.inject_news)(session.pk, "moscow_rejects_troops")
+    await database_sync_to_async(clock.inject_news)(session.pk, "moscow_rejects_troops")
     news = {name: await c.event("news") for name, c in (("uk", uk), ("de", de), ("en", en))}
     assert {n["data"]["key"] for n in news.values()} == {"moscow_rejects_troops"}
     assert news["uk"]["seq"] == news["de"]["seq"] == news["en"]["seq"]
     assert news["uk"]["data"]["headline"] == "МЗС Росії: жодних військ НАТО в Україні без Росії"
     assert news["de"]["data"]["headline"].startswith("Russisches Außenministerium")
     assert news["en"]["data"]["headline"].startswith("Russian Foreign Ministry")
-    await database_sync_to_async(services.advance_phase)(session.pk)
+    await database_sync_to_async(clock.advance_phase)(session.pk)
     phase = {name: await c.event("phase.changed") for name, c in (("uk", uk), ("de", de))}
     assert phase["uk"]["data"]["phase"]["name"] == "Високопосадовці"
     assert phase["de"]["data"]["phase"]["name"] == "Hochrangige Beamte"
-    await database_sync_to_async(services.end_session)(session.pk)
+    await database_sync_to_async(clock.end_session)(session.pk)
     ended = {name: await c.event("game.ended") for name, c in (("uk", uk), ("de", de), ("en", en))}
     assert ended["uk"]["data"]["scores"] == ended["de"]["data"]["scores"] == ended["en"]["data"]["scores"]
     assert ended["uk"]["data"]["durability"]["realized"]["cause"] == "Угоди немає: війна триває."
@@ -205,10 +206,10 @@ async def test_each_socket_delivers_the_tables_events_in_its_own_language(make_s
 
 def test_a_bot_speaks_to_each_reader_in_their_language(make_session):
     session = make_session()
-    student = services.join(session.code, "Ann")
+    student = seating.join(session.code, "Ann")
     bots.fill_empty_seats(session.pk)
     now = timezone.now()
-    services.start_session(session.pk, now=now)
+    clock.start_session(session.pk, now=now)
     table = session.tables.get()
     for _ in range(30):
         now += timedelta(seconds=15)
@@ -220,20 +221,20 @@ def test_a_bot_speaks_to_each_reader_in_their_language(make_session):
             break
     line = Event.objects.filter(table=table, kind="chat.message").first()
     assert set(line.data["i18n"]) == set(TRANSLATED_LANGUAGES)
-    en = services.player_state(student.pk, "en")
-    uk = services.player_state(student.pk, "uk")
+    en = snapshots.player_state(student.pk, "en")
+    uk = snapshots.player_state(student.pk, "uk")
     assert en["chat"][0]["text"] == line.data["text"] and "i18n" not in en["chat"][0]
     assert uk["chat"][0]["text"] == line.data["i18n"]["uk"] != line.data["text"]
     made = next(p for p in uk["proposals"] if p["author"] != "us")
     assert "Тривкість" in made["note"] and "note_translations" not in made
     assert [p["terms"] for p in uk["proposals"]] == [p["terms"] for p in en["proposals"]]
     # what a browser sends cannot set another language's words
-    services.player_action(
+    moves.player_action(
         student.pk, {"type": "chat.send", "channel": "table", "text": "hello", "i18n": {"uk": "spoof"}}
     )
     mine = Event.objects.filter(table=table, kind="chat.message", data__name="Ann").get()
     assert "i18n" not in mine.data
-    assert services.player_state(student.pk, "uk")["chat"][-1]["text"] == "hello"
+    assert snapshots.player_state(student.pk, "uk")["chat"][-1]["text"] == "hello"
 
 
 # --- pages in the reader's language -------------------------------------------------------------
@@ -261,7 +262,7 @@ def test_the_language_comes_from_the_request_the_cookie_or_the_socket(rf):
 
 def test_the_player_page_asks_its_socket_for_the_pages_language(make_session):
     session = make_session()
-    p = services.join(session.code, "Ann")
+    p = seating.join(session.code, "Ann")
     c = Client(HTTP_ACCEPT_LANGUAGE="de")
     s = c.session
     s["players"] = {session.code: str(p.token)}
@@ -274,16 +275,16 @@ def test_the_player_page_asks_its_socket_for_the_pages_language(make_session):
 
 def test_the_debrief_and_the_transcript_speak_the_instructors_language(make_session, admin_client):
     session, p = _seated(make_session)
-    services.player_action(p["ukraine"].pk, {"type": "proposal.make", "terms": TERMS})
-    services.inject_news(session.pk, "prisoner_exchange")
-    services.end_session(session.pk)
+    moves.player_action(p["ukraine"].pk, {"type": "proposal.make", "terms": TERMS})
+    clock.inject_news(session.pk, "prisoner_exchange")
+    clock.end_session(session.pk)
     html = admin_client.get(f"/host/{session.code}/debrief/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Échange de territoires" in html or "Pas d’accord" in html
     assert "Pas d’accord\u00a0: la guerre continue" in html
     t = admin_client.get(f"/host/{session.code}/table/1/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
     assert "Стамбульский канал приносит ещё один обмен пленными" in t
     assert "Заморозка с демилитаризованной зоной и наблюдателями" in t
-    host = services.session_scenario(session.pk, "ru")
+    host = snapshots.session_scenario(session.pk, "ru")
     assert host.language == "ru"
 
 

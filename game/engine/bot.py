@@ -772,7 +772,7 @@ def progress_of(durations: Sequence[float], phase_index: int, elapsed: float) ->
 def view_from_state(
     state: Mapping[str, Any], public: Scenario, *, progress: float, seed: int, talk: bool = True
 ) -> BotView:
-    """A view from ``services.player_state`` (which holds only this seat's values)."""
+    """A view from ``snapshots.player_state`` (which holds only this seat's values)."""
     you = state["you"]
     table = state.get("table") or {}
     phase = (state.get("session") or {}).get("phase") or {}

@@ -115,8 +115,8 @@ class GameServer:
         self.manage(
             "shell",
             "-c",
-            "from game import services; from game.models import GameSession; "
-            f"services.{call}(GameSession.objects.get(code={code!r}).pk{extra})",
+            "from game.services import clock; from game.models import GameSession; "
+            f"clock.{call}(GameSession.objects.get(code={code!r}).pk{extra})",
         )
 
     def start_session(self, code: str) -> None:
@@ -141,9 +141,9 @@ class GameServer:
         self.manage(
             "shell",
             "-c",
-            "from game import services; from game.models import GameSession, Player; "
+            "from game.services import seating; from game.models import GameSession, Player; "
             f"s = GameSession.objects.get(code={code!r}); "
-            f"services.remove_player(s, Player.objects.get(session=s, name={name!r}).pk)",
+            f"seating.remove_player(s, Player.objects.get(session=s, name={name!r}).pk)",
         )
 
 

@@ -117,7 +117,7 @@ def test_a_phone_joins_by_name_reads_its_brief_first_proposes_and_keeps_its_seat
     srv.manage(
         "shell",
         "-c",
-        f"from game import services; from game.models import GameSession as G; services.start_session(G.objects.get(code={code!r}).pk)",
+        f"from game.services import clock; from game.models import GameSession as G; clock.start_session(G.objects.get(code={code!r}).pk)",
     )
     expect(page.locator("#tabbar")).to_be_visible(timeout=20000)
     expect(page.locator("#tab-brief")).to_have_attribute("aria-selected", "true")

@@ -23,17 +23,18 @@ T = 15_000  # ms: how long the dashboard may take to follow a change
 
 # A finished class of five tables, for a debrief with something to show.
 SEED_CLASS = """
-from game import services
+from game.services import clock, moves, seating
+from game.services.errors import ServiceError
 from game.models import GameTable, ScenarioConfig
 cfg = ScenarioConfig.objects.get(slug="default")
-s = services.create_session(cfg, 5, None, title="Demo class (seeded)", seed=11)
+s = seating.create_session(cfg, 5, None, title="Demo class (seeded)", seed=11)
 for n in ["Anna","Ben","Chloe","Dmytro","Eve","Farid","Greta","Hiro","Ines","Jonas","Kai","Lena",
           "Mateo","Nadia","Oleh","Priya","Quinn","Rosa","Sami","Tess"]:
-    services.join(s.code, n)
-services.start_session(s.pk)
-services.inject_news(s.pk, "summer_offensive", [t.pk for t in s.tables.filter(number__in=[1, 4])])
-services.advance_phase(s.pk)
-services.advance_phase(s.pk)
+    seating.join(s.code, n)
+clock.start_session(s.pk)
+clock.inject_news(s.pk, "summer_offensive", [t.pk for t in s.tables.filter(number__in=[1, 4])])
+clock.advance_phase(s.pk)
+clock.advance_phase(s.pk)
 sc = s.engine_scenario()
 deals = {1: ("freeze_line", "moratorium", "reassurance_force"),
          2: ("recognition_four_regions", "neutrality_demilitarised", "guarantors_with_veto"),
@@ -43,14 +44,14 @@ for t in s.tables.all():
     seat = {p.role: p.pk for p in t.players.all()}
     if t.number not in deals:
         continue
-    services.player_action(seat["us"], {"type": "proposal.make", "terms": dict(zip(sc.issue_keys, deals[t.number]))})
+    moves.player_action(seat["us"], {"type": "proposal.make", "terms": dict(zip(sc.issue_keys, deals[t.number]))})
     pid = max(p.id for p in GameTable.objects.get(pk=t.pk).engine_state().proposals)
     for r in ("russia", "ukraine", "europe"):
         try:
-            services.player_action(seat[r], {"type": "proposal.answer", "proposal": pid, "answer": "accept"})
-        except services.ServiceError:
+            moves.player_action(seat[r], {"type": "proposal.answer", "proposal": pid, "answer": "accept"})
+        except ServiceError:
             pass  # the deal was already concluded
-services.end_session(s.pk)
+clock.end_session(s.pk)
 print("CODE=" + s.code)
 """
 
@@ -285,11 +286,12 @@ def test_instructor_runs_a_class(host_game_server, chromium):
 
 
 SEED_LOBBY = """
-from game import services
+from game.services import clock, moves, seating
+from game.services.errors import ServiceError
 from game.models import ScenarioConfig
-s = services.create_session(ScenarioConfig.objects.get(slug="default"), 1, None, title="Seat tools")
+s = seating.create_session(ScenarioConfig.objects.get(slug="default"), 1, None, title="Seat tools")
 for n in ["Ana", "Bo", "Cy", "Di", "Eve"]:
-    services.join(s.code, n)
+    seating.join(s.code, n)
 print("CODE=" + s.code)
 """
 

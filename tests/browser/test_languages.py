@@ -137,12 +137,12 @@ def test_students_at_one_table_read_the_scenario_in_their_own_languages(server, 
 
 # Every seat signs the same package, as four students would.
 AGREE = """
-from game import services
+from game.services import moves
 from game.models import GameSession, Player
 s = GameSession.objects.get(code={code!r})
 p = {{x.role: x for x in Player.objects.filter(session=s)}}
 terms = {{"territory": "freeze_dmz_monitors", "nato": "moratorium", "guarantees": "bilateral_arms_training"}}
-services.player_action(p["ukraine"].pk, {{"type": "proposal.make", "terms": terms}})
+moves.player_action(p["ukraine"].pk, {{"type": "proposal.make", "terms": terms}})
 for r in ("russia", "europe", "us"):
-    services.player_action(p[r].pk, {{"type": "proposal.answer", "proposal": 1, "answer": "accept"}})
+    moves.player_action(p[r].pk, {{"type": "proposal.answer", "proposal": 1, "answer": "accept"}})
 """

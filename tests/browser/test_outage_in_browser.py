@@ -50,7 +50,7 @@ def test_a_proposal_made_during_a_database_outage_is_sent_once_the_database_is_b
         env,
         "shell",
         "-c",
-        f"from game import services; from game.models import GameSession; services.start_session(GameSession.objects.get(code='{code}').pk)",
+        f"from game.services import clock; from game.models import GameSession; clock.start_session(GameSession.objects.get(code='{code}').pk)",
     )
     for page in pages.values():
         expect(page.locator("#game")).to_be_visible(timeout=20000)

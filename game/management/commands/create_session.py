@@ -2,9 +2,10 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from game import services
 from game.models import ScenarioConfig
 from game.scenario_io import ensure_default
+from game.services import clock, seating
+from game.services.errors import ServiceError
 
 
 class Command(BaseCommand):
@@ -37,10 +38,10 @@ class Command(BaseCommand):
         if config is None:
             raise CommandError(f"No scenario has the slug {scenario!r}.")
         try:
-            session = services.create_session(config, tables, user, title=title, seed=seed)
+            session = seating.create_session(config, tables, user, title=title, seed=seed)
             if start:
-                services.start_session(session.pk)
-        except services.ServiceError as e:
+                clock.start_session(session.pk)
+        except ServiceError as e:
             raise CommandError(e.message) from e
         session.refresh_from_db()
         if options["json"]:
