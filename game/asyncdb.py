@@ -103,7 +103,7 @@ def enabled() -> bool:
     return bool(settings.GAME.get("LOOP_CHAT", True)) and connections["default"].vendor == "postgresql"
 
 
-async def chat(player_id: int, msg: dict[str, Any]) -> dict[str, Any] | None:
+async def chat(player_id: int, msg: Any) -> dict[str, Any] | None:
     """Apply a chat line in one statement from this event loop; its ack, or None (not applied:
     the caller sends the action through the database thread)."""
     if not enabled():

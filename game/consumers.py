@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy
 
-from game import access, asyncdb, faults, i18n, l10n, lifecycle, logs
+from game import access, asyncdb, faults, i18n, l10n, lifecycle, logs, wire
 from game import host as host_services
 from game.engine import chat as chat_rules
 from game.models import normalise_code
@@ -351,15 +351,7 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
             return str(message)
 
     async def send_error(self, ref: Any, code: str, message: str, **extra: Any) -> None:
-        await self.send_json(
-            {
-                "type": "error",
-                "ref": ref if isinstance(ref, str) and len(ref) <= 64 else None,
-                "code": code,
-                "message": self.say(message),
-                **extra,
-            }
-        )
+        await self.send_json(wire.error(ref, code, self.say(message), **extra))
 
     async def close_with(self, code: int) -> None:
         if not self.closing:
@@ -416,14 +408,10 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
                 "bad_json", gettext_lazy("A message must be a JSON object with a 'type'."), CLOSE_BAD_JSON
             )
             return
-        ref = msg.get("ref")
-        if ref is not None and (not isinstance(ref, str) or len(ref) > 64):
-            await self.send_error(
-                None, "invalid", gettext_lazy("ref must be a string of at most 64 characters.")
-            )
-            return
-        if not isinstance(msg.get("type"), str):
-            await self.send_error(ref, "invalid", gettext_lazy("Every message needs a 'type'."))
+        try:
+            ref, _kind = wire.header(msg)
+        except wire.WireError as e:
+            await self.send_error(e.ref, e.code, e.message)
             return
         if not self.limiter.allow():
             await self.send_error(ref, "rate_limited", gettext_lazy("Too many messages: wait a few seconds."))
@@ -580,25 +568,19 @@ class PlayerConsumer(GameSocket):
         await stream.advance(state["seq"])
 
     async def handle(self, msg: dict[str, Any]) -> None:
-        kind = msg["type"]
-        ref = msg.get("ref")
-        if kind == "hello":
-            since = msg.get("since")
-            if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
-                raise ServiceError("invalid", "since must be a non-negative whole number.")
-            await self._seat_and_state(since)
-            if ref is not None:
-                await self.send_json({"type": "ack", "ref": ref})
-        elif kind == "package.preview":
-            await self.send_json(await db(moves.preview, retry=True)(self.player_id, msg, self.lang))
-        elif kind in moves.MUTATING:
-            # A chat line goes to PostgreSQL straight from this loop when it can (game/asyncdb.py).
-            answer = await asyncdb.chat(self.player_id, msg) if kind == "chat.send" else None
-            if answer is None:
-                answer = await db(moves.player_action, retry=_has_ref)(self.player_id, msg)
-            await self.send_json(answer)
+        action = wire.player_action(msg)
+        if isinstance(action, wire.Hello):
+            await self._seat_and_state(action.since)
+            if action.ref is not None:
+                await self.send_json(wire.ack(action.ref))
+        elif isinstance(action, wire.Preview):
+            await self.send_json(await db(moves.preview, retry=True)(self.player_id, action, self.lang))
         else:
-            raise ServiceError("unknown_type", f"Unknown message type {kind!r}.")
+            # A chat line goes to PostgreSQL straight from this loop when it can (game/asyncdb.py).
+            answer = await asyncdb.chat(self.player_id, action) if isinstance(action, wire.ChatSend) else None
+            if answer is None:
+                answer = await db(moves.player_action, retry=_has_ref)(self.player_id, action)
+            await self.send_json(answer)
 
     async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:
         if chat_rules.can_read(audience, self.role):
@@ -731,18 +713,18 @@ class HostConsumer(GameSocket):
         await self.send_json(state)
 
     async def handle(self, msg: dict[str, Any]) -> None:
-        kind = msg["type"]
+        action = wire.host_action(msg)
         if not await self._allowed():
             await self.send_error(
-                msg.get("ref"), "forbidden", gettext_lazy("You no longer have access to this session.")
+                action.ref, "forbidden", gettext_lazy("You no longer have access to this session.")
             )
             await self.close_with(CLOSE_FORBIDDEN)
             return
-        if kind == "hello":
+        if isinstance(action, wire.HostHello):
             await self._state()
-            answer: dict[str, Any] = {"type": "ack", "ref": msg.get("ref")}
+            answer = wire.ack(action.ref)
         else:
-            answer = await db(host_services.host_action, retry=_has_ref)(self.session_id, msg)
+            answer = await db(host_services.host_action, retry=_has_ref)(self.session_id, action)
         await self.send_json(answer)
 
     async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:
@@ -779,9 +761,9 @@ def _open_player_socket(
     return presence.open_player_socket(code, token, channel_name, lang)
 
 
-def _has_ref(_owner: int, msg: dict[str, Any]) -> bool:
+def _has_ref(_owner: int, action: Any) -> bool:
     """An action with a ref is claimed in its own transaction, so it may be sent twice."""
-    return msg.get("ref") is not None
+    return action.ref is not None
 
 
 class RelayConsumer(DirectDispatch, AsyncWebsocketConsumer):

@@ -7,14 +7,12 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy
 
+from game import wire
 from game.engine import messages, scoring
 from game.engine.durability import evaluator
 from game.models import Event, GameSession, HostRef, normalise_code
-from game.services import clock, eventlog, moves, seating, snapshots
-from game.services.errors import ServiceError
+from game.services import clock, eventlog, seating, snapshots
 
 
 def session_by_code(code: str, among=None) -> GameSession | None:
@@ -124,71 +122,51 @@ def news_previews(scenario) -> list[dict[str, Any]]:
     return out
 
 
-def _int(msg: dict[str, Any], field: str) -> int:
-    v = msg.get(field)
-    if not isinstance(v, int) or isinstance(v, bool):
-        raise ServiceError(
-            "invalid", format_lazy(gettext_lazy("{field} must be a whole number."), field=field)
-        )
-    return v
-
-
-def host_action(session_id: int, msg: dict[str, Any]) -> dict[str, Any]:
-    """Apply a dashboard action. With a ``ref`` it is applied once: the ref is claimed in the
-    action's own transaction, so a dashboard may send it again after ``unavailable`` or a
-    reconnect (a refused action leaves its ref unclaimed)."""
-    ref = moves.ref_of(msg)
-    answer = {"type": "ack", "ref": ref}
+def host_action(session_id: int, msg: dict[str, Any] | wire.HostAction) -> dict[str, Any]:
+    """Apply a dashboard action (a frame, or the action game/wire.py read from it). With a ``ref``
+    it is applied once: the ref is claimed in the action's own transaction, so a dashboard may send
+    it again after ``unavailable`` or a reconnect (a refused action leaves its ref unclaimed)."""
+    action = wire.host_action(msg)
+    answer = wire.ack(action.ref)
     with transaction.atomic():
-        if ref is not None and not eventlog.claim_host_ref(session_id, ref, answer):
-            return HostRef.objects.get(session_id=session_id, ref=ref).answer
-        _host_action(session_id, msg)
+        if action.ref is not None and not eventlog.claim_host_ref(session_id, action.ref, answer):
+            return HostRef.objects.get(session_id=session_id, ref=action.ref).answer
+        apply = HOST_ACTIONS.get(type(action))
+        if apply is None:  # the dashboard's hello is answered by its socket
+            raise wire.unknown("hello", action.ref)
+        apply(GameSession.objects.get(pk=session_id), action)
     return answer
 
 
-def _host_action(session_id: int, msg: dict[str, Any]) -> None:
-    kind = msg["type"]
-    session = GameSession.objects.get(pk=session_id)
-    if kind == "session.start":
-        clock.start_session(session_id)
-    elif kind == "phase.advance":
-        clock.advance_phase(session_id)
-    elif kind == "phase.extend":
-        clock.extend_phase(session_id, _int(msg, "seconds"), ends_ok=msg.get("confirm") is True)
-    elif kind == "clock.pause":
-        clock.pause_clock(session_id)
-    elif kind == "clock.resume":
-        clock.resume_clock(session_id)
-    elif kind == "news.inject":
-        tables = msg.get("tables")
-        clock.inject_news(session_id, msg.get("news"), tables)
-    elif kind == "session.end":
-        clock.end_session(session_id)
-    elif kind == "seat.move":
-        role = msg.get("role")
-        if not isinstance(role, str):
-            raise ServiceError("invalid", gettext_lazy("role must be a role key."))
-        seating.move_player(session, _int(msg, "player"), _int(msg, "table"), role)
-    elif kind == "seat.remove":
-        seating.remove_player(session, _int(msg, "player"))
-    elif kind == "seat.hand_over":
-        seating.hand_over_seat(session, _int(msg, "player"), _int(msg, "to"))
-    elif kind == "seat.readmit":
-        seating.readmit_player(session, _int(msg, "player"))
-    elif kind == "table.add":
-        seating.add_table(session)
-    elif kind == "seats.fill_bots":
-        from game import bots
+def _fill_bots(session: GameSession, _a: wire.SeatsFillBots) -> None:
+    from game import bots
 
-        bots.fill_empty_seats(session_id)
-    elif kind == "seat.stand_in":
-        from game import bots
+    bots.fill_empty_seats(session.pk)
 
-        bots.set_stand_in(session_id, _int(msg, "player"), bool(msg.get("on", True)))
-    else:
-        raise ServiceError(
-            "unknown_type", format_lazy(gettext_lazy("Unknown message type {type}."), type=repr(kind))
-        )
+
+def _stand_in(session: GameSession, a: wire.SeatStandIn) -> None:
+    from game import bots
+
+    bots.set_stand_in(session.pk, a.player, a.on)
+
+
+# The one dispatch table of the dashboard's actions: each typed action (game/wire.py) and what it does.
+HOST_ACTIONS = {
+    wire.SessionStart: lambda s, a: clock.start_session(s.pk),
+    wire.PhaseAdvance: lambda s, a: clock.advance_phase(s.pk),
+    wire.PhaseExtend: lambda s, a: clock.extend_phase(s.pk, a.seconds, ends_ok=a.confirm),
+    wire.ClockPause: lambda s, a: clock.pause_clock(s.pk),
+    wire.ClockResume: lambda s, a: clock.resume_clock(s.pk),
+    wire.NewsInject: lambda s, a: clock.inject_news(s.pk, a.news, a.tables),
+    wire.SessionEnd: lambda s, a: clock.end_session(s.pk),
+    wire.SeatMove: lambda s, a: seating.move_player(s, a.player, a.table, a.role),
+    wire.SeatRemove: lambda s, a: seating.remove_player(s, a.player),
+    wire.SeatHandOver: lambda s, a: seating.hand_over_seat(s, a.player, a.to),
+    wire.SeatReadmit: lambda s, a: seating.readmit_player(s, a.player),
+    wire.TableAdd: lambda s, a: seating.add_table(s),
+    wire.SeatsFillBots: _fill_bots,
+    wire.SeatStandIn: _stand_in,
+}
 
 
 # --- results -------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from game import names
+from game import names, wire
 from game.engine import chat as chat_rules
 from game.engine.rules import RuleViolation
 from game.models import (
@@ -185,7 +185,7 @@ class ChatStatement:
     answer: dict[str, Any]
 
 
-def chat_statement(player_id: int, msg: dict[str, Any], now: datetime | None = None) -> ChatStatement | None:
+def chat_statement(player_id: int, action: Any, now: datetime | None = None) -> ChatStatement | None:
     """A chat line on PostgreSQL in one statement, committed on its own: one round trip instead of
     six (begin, seat, ref, seq, event, commit), which made most of an action's wait.
 
@@ -196,22 +196,23 @@ def chat_statement(player_id: int, msg: dict[str, Any], now: datetime | None = N
     this process has not read, text or a channel the engine refuses), so that a socket's event
     loop can send it itself. Whenever this returns None or the statement no seq, the action goes
     through ``player_action``'s transaction, which gives the same answers and errors as ever."""
-    ref = msg.get("ref")
+    action = wire.player_action(action)
+    ref = action.ref
     seat = known_seats.get(player_id)
-    if msg.get("type") != "chat.send" or not isinstance(ref, str) or len(ref) > 64 or seat is None:
+    if not isinstance(action, wire.ChatSend) or ref is None or seat is None:
         return None
     table_id, role, name, session_id, stamp = seat
     scenario = cached_scenario_for(session_id, stamp)
     if table_id is None or not role or scenario is None:
         return None
     try:
-        audience = chat_rules.check_channel(scenario, role, msg.get("channel"))
-        text = chat_rules.clean_text(plain(msg.get("text")))  # exactly as _chat cleans it
+        audience = chat_rules.check_channel(scenario, role, action.channel)
+        text = chat_rules.clean_text(plain(action.text))  # exactly as moves._chat cleans it
     except RuleViolation:
         return None
     now = now or timezone.now()
     answer = {"type": "ack", "ref": ref}
-    data = {"channel": msg["channel"], "role": role, "name": name, "text": text}
+    data = {"channel": action.channel, "role": role, "name": name, "text": text}
     at = db_value(Event, "at", now)
     sql = (
         f"WITH seat AS (SELECT id FROM {table_sql(Player)} WHERE id = %s AND removed = false "
@@ -236,9 +237,9 @@ def chat_statement(player_id: int, msg: dict[str, Any], now: datetime | None = N
     return ChatStatement(sql, params, event, answer)
 
 
-def chat_in_one_statement(player_id: int, msg: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+def chat_in_one_statement(player_id: int, action: Any, now: datetime) -> dict[str, Any] | None:
     """``chat_statement`` run on this thread's connection; None: not applied, use the transaction."""
-    st = chat_statement(player_id, msg, now)
+    st = chat_statement(player_id, action, now)
     if st is None:
         return None
     with connection.cursor() as c:

@@ -9,12 +9,12 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
+from game import wire
 from game.engine import chat as chat_rules
 from game.engine import rules, scoring
-from game.engine.rules import RuleViolation, gettext_noop
+from game.engine.rules import RuleViolation
 from game.engine.scenario import TRANSLATED_LANGUAGES, Scenario
 from game.models import (
     ClientRef,
@@ -73,9 +73,6 @@ def _finish(table: GameTable, scenario: Scenario, state: rules.TableState, now: 
     return eventlog.append(table, "game.ended", outcome, "table", now)
 
 
-MUTATING = {"chat.send", "proposal.make", "proposal.answer", "proposal.withdraw"}
-
-
 @dataclass
 class Seat:
     """What a socket knows about the player behind it (refreshed on every action)."""
@@ -98,19 +95,16 @@ def load_seat(player_id: int) -> Seat | None:
     return Seat(p.pk, p.session_id, p.table_id, p.role or None, p.name)
 
 
-def ref_of(msg: dict[str, Any]) -> str | None:
-    ref = msg.get("ref")
-    if ref is None:
-        return None
-    if not isinstance(ref, str) or len(ref) > 64:
-        raise ServiceError("invalid", gettext_lazy("ref must be a string of at most 64 characters."))
-    return ref
-
-
 def player_action(
-    player_id: int, msg: dict[str, Any], now: datetime | None = None, *, texts: dict[str, str] | None = None
+    player_id: int,
+    msg: dict[str, Any] | wire.PlayerAction,
+    now: datetime | None = None,
+    *,
+    texts: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Apply a mutating player message. Returns the ack; raises ServiceError on refusal.
+    """Apply a player's action that changes the game (a frame, or the action game/wire.py read
+    from it). Returns the ack; raises ServiceError (a WireError for a frame it cannot read) on
+    refusal.
 
     ``texts``: a bot's words (its chat line, or its proposal's note) in the scenario's other
     languages, {language: text}, so each reader reads the bot in their own language. Only the
@@ -122,15 +116,13 @@ def player_action(
     read) or an engine action (lock and load the table, apply, save).
     """
     now = now or timezone.now()
-    kind = msg.get("type")
-    ref = ref_of(msg)
-    if kind not in MUTATING:
-        raise ServiceError(
-            "unknown_type", format_lazy(gettext_lazy("Unknown message type {type}."), type=repr(kind))
-        )
-    answer = {"type": "ack", "ref": ref}
-    if kind == "chat.send" and connection.vendor == "postgresql":
-        done = eventlog.chat_in_one_statement(player_id, msg, now)
+    action = wire.player_action(msg)
+    if not isinstance(action, wire.MUTATING_ACTIONS):
+        raise wire.unknown(msg.get("type") if isinstance(msg, dict) else type(action).__name__, action.ref)
+    ref = action.ref
+    answer = wire.ack(ref)
+    if isinstance(action, wire.ChatSend) and connection.vendor == "postgresql":
+        done = eventlog.chat_in_one_statement(player_id, action, now)
         if done is not None:
             return done
     with transaction.atomic():
@@ -147,11 +139,11 @@ def player_action(
         scenario = scenario_for(session_id, stamp)
         seat = Seat(player_id, session_id, table_id, role, name)
         try:
-            if kind == "chat.send":
-                events = [_chat(table_id, scenario, seat, msg, now, texts)]
+            if isinstance(action, wire.ChatSend):
+                events = [_chat(table_id, scenario, seat, action, now, texts)]
             else:
                 table = GameTable.objects.select_for_update(of=("self",)).get(pk=table_id)
-                events = _player_events(table, scenario, seat, kind, msg, now, texts)
+                events = _player_events(table, scenario, seat, action, now, texts)
         except RuleViolation as e:
             raise refusal(e) from e
         eventlog.commit_broadcast(table_id, events)
@@ -172,18 +164,18 @@ def _chat(
     table_id: int,
     scenario: Scenario,
     seat: Seat,
-    msg: dict[str, Any],
+    action: wire.ChatSend,
     now: datetime,
     texts: dict[str, str] | None = None,
 ) -> Event:
     """A chat line: the engine's checks, then the table's next seq and one event row, without
     reading the table's state (its stage says whether the game is on)."""
-    audience = chat_rules.check_channel(scenario, seat.role, msg.get("channel"))
+    audience = chat_rules.check_channel(scenario, seat.role, action.channel)
 
     def checked(stage: str) -> dict[str, Any]:
         chat_rules.check_open(stage != GameTable.WAITING, stage == GameTable.ENDED)
-        text = chat_rules.clean_text(eventlog.plain(msg.get("text")))
-        data = {"channel": msg["channel"], "role": seat.role, "name": seat.name, "text": text}
+        text = chat_rules.clean_text(eventlog.plain(action.text))
+        data = {"channel": action.channel, "role": seat.role, "name": seat.name, "text": text}
         translated = _translated(texts, lambda t: chat_rules.clean_text(eventlog.plain(t)))
         if translated:
             data["i18n"] = translated
@@ -192,47 +184,34 @@ def _chat(
     return eventlog.append_raw(table_id, "chat.message", checked, audience, now)[0]
 
 
-def _player_events(table, scenario, seat: Seat, kind, msg, now, texts=None) -> list[Event]:
-    """An engine action of a seat; ``_apply`` loads the table's state and applies it."""
+def _player_events(table, scenario, seat: Seat, action: wire.PlayerAction, now, texts=None) -> list[Event]:
+    """A seat's engine action; ``apply_action`` loads the table's state and applies it."""
     role = seat.role
-    if kind == "proposal.make":
-        note = msg.get("note", "") or ""
-        if not isinstance(note, str):
-            raise RuleViolation("invalid", gettext_noop("The note must be text."))
-        note = eventlog.plain(note)
+    if isinstance(action, wire.ProposalMake):
+        note = eventlog.plain(action.note)
         note = chat_rules.clean_text(note) if note.strip() else ""
-        replaces = msg.get("replaces")
-        if replaces is not None and (not isinstance(replaces, int) or isinstance(replaces, bool)):
-            raise RuleViolation("invalid", gettext_noop("replaces must be the id of a proposal."))
-        terms = rules.check_terms(scenario, msg.get("terms"))
-        action = rules.MakeProposal(
+        terms = rules.check_terms(scenario, action.terms)
+        engine_action = rules.MakeProposal(
             role=role,
             terms=terms,
             note=note,
-            replaces=replaces,
+            replaces=action.replaces,
             note_translations=_translated(texts, lambda t: chat_rules.clean_text(eventlog.plain(t)))
             if note
             else {},
         )
-    elif kind == "proposal.answer":
-        pid = msg.get("proposal")
-        if not isinstance(pid, int) or isinstance(pid, bool):
-            raise RuleViolation("invalid", gettext_noop("proposal must be the id of a proposal."))
-        action = rules.Answer(role=role, proposal=pid, answer=msg.get("answer"))
-    elif kind == "proposal.withdraw":
-        pid = msg.get("proposal")
-        if not isinstance(pid, int) or isinstance(pid, bool):
-            raise RuleViolation("invalid", gettext_noop("proposal must be the id of a proposal."))
-        action = rules.Withdraw(role=role, proposal=pid)
+    elif isinstance(action, wire.ProposalAnswer):
+        engine_action = rules.Answer(role=role, proposal=action.proposal, answer=action.answer)
     else:
-        raise ServiceError(
-            "unknown_type", format_lazy(gettext_lazy("Unknown message type {type}."), type=repr(kind))
-        )
-    return apply_action(table, scenario, action, now)
+        engine_action = rules.Withdraw(role=role, proposal=action.proposal)
+    return apply_action(table, scenario, engine_action, now)
 
 
-def preview(player_id: int, msg: dict[str, Any], lang: str | None = None) -> dict[str, Any]:
+def preview(player_id: int, msg: dict[str, Any] | wire.Preview, lang: str | None = None) -> dict[str, Any]:
     """The what-if of a package for this player, its factors' sentences in ``lang``."""
+    action = wire.player_action(msg)
+    if not isinstance(action, wire.Preview):
+        raise wire.unknown(msg.get("type") if isinstance(msg, dict) else type(action).__name__, action.ref)
     seat = load_seat(player_id)
     if seat is None:
         raise ServiceError("forbidden", gettext_lazy("You are no longer part of this session."))
@@ -244,8 +223,8 @@ def preview(player_id: int, msg: dict[str, Any], lang: str | None = None) -> dic
     news = tuple(GameTable.objects.values_list("state", flat=True).get(pk=seat.table_id).get("news", ()))
     role = seat.role
     try:
-        terms = rules.check_terms(scenario, msg.get("terms"))
+        terms = rules.check_terms(scenario, action.terms)
     except RuleViolation as e:
         raise refusal(e) from e
     result = scoring.preview(scenario, role, terms, news=news)
-    return {"type": "preview", "ref": ref_of(msg), "terms": terms, **result}
+    return {"type": "preview", "ref": action.ref, "terms": terms, **result}
