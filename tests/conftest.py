@@ -47,6 +47,38 @@ def _close_socket_thread_connection():
 
 
 @pytest.fixture
+def broadcasts(django_capture_on_commit_callbacks):
+    """What the services broadcast, as Zulip's tests capture the events they send:
+    ``with broadcasts() as sent: ...`` runs the block's commit callbacks at its end (the test's
+    transaction never commits) and collects, instead of sending, every (group, message) they
+    broadcast. ``sent.events()`` lists the table events among them."""
+    from contextlib import contextmanager
+
+    from game.services import eventlog
+
+    class Sent(list):
+        def events(self, kind: str | None = None) -> list[dict]:
+            return [
+                {**m["event"], "table": m["table"], "audience": m["audience"], "group": g}
+                for g, m in self
+                if m["type"] == "table.event" and (kind is None or m["event"]["kind"] == kind)
+            ]
+
+        def to(self, group: str) -> list[dict]:
+            return [m for g, m in self if g == group]
+
+    @contextmanager
+    def capture():
+        sent = Sent()
+        with eventlog.collect_broadcasts() as box:
+            with django_capture_on_commit_callbacks(execute=True):
+                yield sent
+            sent.extend(box)
+
+    return capture
+
+
+@pytest.fixture
 def default_scenario(db):
     from game.scenario_io import ensure_default
 
