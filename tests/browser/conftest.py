@@ -252,3 +252,31 @@ def contexts(browser):
 def shots() -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     return SHOTS
+
+
+# A socket of the page's own origin (so its cookie goes along): send messages, wait for each answer.
+# Returns {replies: the ack or error of each message in order, state: the first snapshot}.
+SOCKET_JS = """
+async ([path, msgs]) => {
+  const ws = new WebSocket(`ws://${location.host}${path}`);
+  const inbox = [];
+  ws.addEventListener("message", (e) => inbox.push(JSON.parse(e.data)));
+  await new Promise((ok, fail) => { ws.addEventListener("open", ok); ws.addEventListener("error", fail); });
+  for (let i = 0; i < 200 && !inbox.some((m) => m.type === "state" || m.type === "host.state"); i++) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const out = [];
+  for (const m of msgs) {
+    const ref = "t" + Math.random().toString(36).slice(2);
+    ws.send(JSON.stringify({ ...m, ref }));
+    let reply = null;
+    for (let i = 0; i < 400 && !reply; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      reply = inbox.find((x) => x.ref === ref && (x.type === "ack" || x.type === "error"));
+    }
+    out.push(reply);
+  }
+  ws.close();
+  return { replies: out, state: inbox.find((m) => m.type === "state" || m.type === "host.state") };
+}
+"""

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import CHROMIUM_ARGS, SHOTS, sign_in  # noqa: F401
+from tests.browser.conftest import CHROMIUM_ARGS, SHOTS, SOCKET_JS, sign_in  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -31,31 +31,6 @@ ROLE_NAMES = {"us": "United States", "russia": "Russia", "ukraine": "Ukraine", "
 MINUS_ONE = "\u22121 min"  # as the dashboard prints it
 DEAL = {"territory": "freeze_dmz_monitors", "nato": "moratorium", "guarantees": "bilateral_arms_training"}
 
-# A socket of the page's own origin (so its cookie goes along): send messages, wait for answers.
-SOCKET_JS = """
-async ([path, msgs]) => {
-  const ws = new WebSocket(`ws://${location.host}${path}`);
-  const inbox = [];
-  ws.addEventListener("message", (e) => inbox.push(JSON.parse(e.data)));
-  await new Promise((ok, fail) => { ws.addEventListener("open", ok); ws.addEventListener("error", fail); });
-  for (let i = 0; i < 200 && !inbox.some((m) => m.type === "state" || m.type === "host.state"); i++) {
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  const out = [];
-  for (const m of msgs) {
-    const ref = "t" + Math.random().toString(36).slice(2);
-    ws.send(JSON.stringify({ ...m, ref }));
-    let reply = null;
-    for (let i = 0; i < 400 && !reply; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      reply = inbox.find((x) => x.ref === ref && (x.type === "ack" || x.type === "error"));
-    }
-    out.push(reply);
-  }
-  ws.close();
-  return { replies: out, state: inbox.find((m) => m.type === "state" || m.type === "host.state") };
-}
-"""
 
 # Is the element at its own centre (not covered by anything else)?
 UNCOVERED_JS = """

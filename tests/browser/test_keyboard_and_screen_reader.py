@@ -20,7 +20,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ROOT, sign_in
+from tests.browser.conftest import ROOT, SOCKET_JS, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -41,30 +41,6 @@ COUNTER_TEXT = (
     "Long-term arms, money and training; no troops, no cap"
 )
 
-SOCKET_JS = """
-async ([path, msgs]) => {
-  const ws = new WebSocket(`ws://${location.host}${path}`);
-  const inbox = [];
-  ws.addEventListener("message", (e) => inbox.push(JSON.parse(e.data)));
-  await new Promise((ok, fail) => { ws.addEventListener("open", ok); ws.addEventListener("error", fail); });
-  for (let i = 0; i < 200 && !inbox.some((m) => m.type === "state" || m.type === "host.state"); i++) {
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  const out = [];
-  for (const m of msgs) {
-    const ref = "t" + Math.random().toString(36).slice(2);
-    ws.send(JSON.stringify({ ...m, ref }));
-    let reply = null;
-    for (let i = 0; i < 400 && !reply; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      reply = inbox.find((x) => x.ref === ref && (x.type === "ack" || x.type === "error"));
-    }
-    out.push(reply);
-  }
-  ws.close();
-  return out;
-}
-"""
 
 # Every text that lands in the announcer, in order.
 RECORD_ANNOUNCER = """
@@ -108,7 +84,7 @@ window.__focus = { stops: [], problems: [] };
 
 
 def socket(page: Page, path: str, *msgs) -> None:
-    out = page.evaluate(SOCKET_JS, [path, list(msgs)])
+    out = page.evaluate(SOCKET_JS, [path, list(msgs)])["replies"]
     assert all(r and r["type"] == "ack" for r in out), out
 
 
