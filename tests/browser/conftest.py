@@ -280,3 +280,24 @@ async ([path, msgs]) => {
   return { replies: out, state: inbox.find((m) => m.type === "state" || m.type === "host.state") };
 }
 """
+
+
+def send_acked(page, path: str, *msgs) -> None:
+    """Send messages on a socket of the page's origin; every one must be acknowledged."""
+    out = page.evaluate(SOCKET_JS, [path, list(msgs)])["replies"]
+    assert all(r and r["type"] == "ack" for r in out), out
+
+
+def join(ctx, base: str, code: str, name: str):
+    """A student joins through the join form in a new page of ``ctx`` and gets a role."""
+    import re
+
+    from playwright.sync_api import expect
+
+    page = ctx.new_page()
+    page.goto(f"{base}/?code={code}")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Join the table").click()
+    page.wait_for_url(re.compile(r"/play/[A-Z0-9]+/$"))
+    expect(page.locator("#you-badge")).not_to_have_text("Your role")
+    return page

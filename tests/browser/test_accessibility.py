@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from playwright.sync_api import Page, expect
 
 from tests.browser.a11y import Sweep, moving, overflow
-from tests.browser.conftest import ROOT, SOCKET_JS, sign_in
+from tests.browser.conftest import ROOT, join, send_acked, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -34,21 +34,6 @@ OPENER = {
     "nato": "constitutional_neutrality",
     "guarantees": "assurances_army_cap",
 }
-
-
-def socket(page: Page, path: str, *msgs) -> None:
-    out = page.evaluate(SOCKET_JS, [path, list(msgs)])["replies"]
-    assert all(r and r["type"] == "ack" for r in out), out
-
-
-def join(ctx, base: str, code: str, name: str) -> Page:
-    page = ctx.new_page()
-    page.goto(f"{base}/?code={code}")
-    page.get_by_label("Your name").fill(name)
-    page.get_by_role("button", name="Join the table").click()
-    page.wait_for_url(re.compile(r"/play/[A-Z0-9]+/$"))
-    expect(page.locator("#you-badge")).not_to_have_text("Your role")
-    return page
 
 
 def open_session(page: Page, base: str, title: str) -> str:
@@ -183,14 +168,16 @@ def test_every_page_in_every_state_passes_axe(server, browser):
         page.close()
 
         # --- the negotiation: proposals, answers, chat, news ---------------------------------
-        socket(host, f"/ws/host/{code}/", {"type": "session.start"})
+        send_acked(host, f"/ws/host/{code}/", {"type": "session.start"})
         expect(us.locator("#game")).to_be_visible(timeout=T)
         play = f"/ws/play/{code}/"
-        socket(ru, play, {"type": "proposal.make", "terms": OPENER, "note": "A realistic line."})
-        socket(ua, play, {"type": "proposal.answer", "proposal": 1, "answer": "reject"})
-        socket(ua, play, {"type": "chat.send", "channel": "table", "text": "Ukraine cannot give up land."})
-        socket(ru, play, {"type": "chat.send", "channel": "russia+us", "text": "Between us: a freeze?"})
-        socket(host, f"/ws/host/{code}/", {"type": "news.inject", "news": "european_pledge"})
+        send_acked(ru, play, {"type": "proposal.make", "terms": OPENER, "note": "A realistic line."})
+        send_acked(ua, play, {"type": "proposal.answer", "proposal": 1, "answer": "reject"})
+        send_acked(
+            ua, play, {"type": "chat.send", "channel": "table", "text": "Ukraine cannot give up land."}
+        )
+        send_acked(ru, play, {"type": "chat.send", "channel": "russia+us", "text": "Between us: a freeze?"})
+        send_acked(host, f"/ws/host/{code}/", {"type": "news.inject", "news": "european_pledge"})
         expect(us.locator("#proposal-1")).to_be_visible()
         expect(us.locator("#chat-log-table")).to_contain_text("Ukraine cannot give up land.")
         for issue, option in DEAL.items():
@@ -226,17 +213,17 @@ def test_every_page_in_every_state_passes_axe(server, browser):
         check(late, "player: a late joiner's introduction")
         option = host.locator("#remove-player option", has_text="Farida")
         expect(option).to_have_count(1)
-        socket(
+        send_acked(
             host, f"/ws/host/{code}/", {"type": "seat.remove", "player": int(option.get_attribute("value"))}
         )
         expect(late.locator("#blocked")).to_be_visible(timeout=T)
         check(late, "player: removed")
 
         # --- an agreement, the outcome ---------------------------------------------------------
-        socket(host, f"/ws/host/{code}/", {"type": "phase.advance"}, {"type": "phase.advance"})
-        socket(us, play, {"type": "proposal.make", "terms": DEAL})
+        send_acked(host, f"/ws/host/{code}/", {"type": "phase.advance"}, {"type": "phase.advance"})
+        send_acked(us, play, {"type": "proposal.make", "terms": DEAL})
         for p in (ru, ua, eu):
-            socket(p, play, {"type": "proposal.answer", "proposal": 2, "answer": "accept"})
+            send_acked(p, play, {"type": "proposal.answer", "proposal": 2, "answer": "accept"})
         expect(us.locator("#outcome-title")).to_contain_text("Agreement", timeout=T)
         check(us, "player: outcome, deal", before_phone=lambda: phone_tab(us, "outcome"))
         reflow(us, "player: outcome, deal", before=lambda: phone_tab(us, "outcome"))
@@ -251,14 +238,14 @@ def test_every_page_in_every_state_passes_axe(server, browser):
         check(host, "dashboard: the start dialog (empty seats)")
         host.locator("#start-anyway").click()
         expect(solo.locator("#game")).to_be_visible(timeout=T)
-        socket(host, f"/ws/host/{code2}/", {"type": "session.end"})
+        send_acked(host, f"/ws/host/{code2}/", {"type": "session.end"})
         expect(solo.locator("#outcome-title")).to_be_visible(timeout=T)
         check(solo, "player: outcome, no deal")
         reflow(solo, "player: outcome, no deal")
 
         # --- after the game: the dashboard, the projector, the debrief, the transcript --------
         host.goto(f"{base}/host/{code}/")
-        socket(host, f"/ws/host/{code}/", {"type": "session.end"})
+        send_acked(host, f"/ws/host/{code}/", {"type": "session.end"})
         expect(host.locator("#status-pill")).to_have_text(re.compile("Ended", re.I), timeout=T)
         check(host, "dashboard after the game")
         reflow(host, "dashboard after the game")

@@ -20,7 +20,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ROOT, SOCKET_JS, sign_in
+from tests.browser.conftest import ROOT, join, send_acked, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -81,21 +81,6 @@ window.__focus = { stops: [], problems: [] };
   }, true);
 })();
 """
-
-
-def socket(page: Page, path: str, *msgs) -> None:
-    out = page.evaluate(SOCKET_JS, [path, list(msgs)])["replies"]
-    assert all(r and r["type"] == "ack" for r in out), out
-
-
-def join(ctx, base: str, code: str, name: str) -> Page:
-    page = ctx.new_page()
-    page.goto(f"{base}/?code={code}")
-    page.get_by_label("Your name").fill(name)
-    page.get_by_role("button", name="Join the table").click()
-    page.wait_for_url(re.compile(r"/play/[A-Z0-9]+/$"))
-    expect(page.locator("#you-badge")).not_to_have_text("Your role")
-    return page
 
 
 @pytest.fixture
@@ -178,7 +163,7 @@ def test_a_whole_game_by_keyboard_with_a_visible_focus(room, server):
     ru, ua = others["Rustam"], others["Ulyana"]
 
     # --- the instructor starts; the student dismisses the notice with Space ---------------------
-    socket(host, f"/ws/host/{code}/", {"type": "session.start"})
+    send_acked(host, f"/ws/host/{code}/", {"type": "session.start"})
     expect(page.locator("#game")).to_be_visible(timeout=T)
     tab_to(page, ".notice-phase .notice-close", path)
     page.keyboard.press("Space")
@@ -212,10 +197,10 @@ def test_a_whole_game_by_keyboard_with_a_visible_focus(room, server):
     expect(ru.locator("#chat-log-russia_us")).to_contain_text("Between us: can you live with a freeze?")
 
     # --- the leaders' meeting: Russia proposes, Ukraine accepts, the student concludes ----------
-    socket(host, f"/ws/host/{code}/", {"type": "phase.advance"}, {"type": "phase.advance"})
+    send_acked(host, f"/ws/host/{code}/", {"type": "phase.advance"}, {"type": "phase.advance"})
     expect(page.locator("#agreement-status")).to_have_text("Agreement possible now", timeout=T)
-    socket(ru, f"/ws/play/{code}/", {"type": "proposal.make", "terms": OPENER})
-    socket(ua, f"/ws/play/{code}/", {"type": "proposal.answer", "proposal": 2, "answer": "accept"})
+    send_acked(ru, f"/ws/play/{code}/", {"type": "proposal.make", "terms": OPENER})
+    send_acked(ua, f"/ws/play/{code}/", {"type": "proposal.answer", "proposal": 2, "answer": "accept"})
     expect(page.locator("#proposal-2")).to_contain_text("Your acceptance concludes the agreement now.")
     page.locator("body").press("Escape")  # no mouse: the focus stays where the keyboard left it
     tab_to(page, "#proposal-2 [data-action=accept]", path, back=True)
@@ -271,7 +256,7 @@ def test_what_a_screen_reader_hears_in_one_proposal_round(room, server):
     us.wait_for_function("() => window.__said.some((t) => t.includes('Eva plays Europe.'))")
     heard.extend(said())
     assert " ".join(heard) == "Rustam plays Russia. Ulyana plays Ukraine. Eva plays Europe.", heard
-    socket(host, hosting, {"type": "session.start"})
+    send_acked(host, hosting, {"type": "session.start"})
     expect(us.locator("#game")).to_be_visible(timeout=T)
     hears(
         re.compile(
@@ -280,12 +265,12 @@ def test_what_a_screen_reader_hears_in_one_proposal_round(room, server):
     )
 
     # One proposal round: a proposal, two answers at once, a counter, the student's own answer.
-    socket(ru, play, {"type": "proposal.make", "terms": OPENER, "note": "A realistic line."})
+    send_acked(ru, play, {"type": "proposal.make", "terms": OPENER, "note": "A realistic line."})
     hears(f"New proposal #1 by Russia: {OPENER_TEXT}.")
-    socket(ua, play, {"type": "proposal.answer", "proposal": 1, "answer": "reject"})
-    socket(eu, play, {"type": "proposal.answer", "proposal": 1, "answer": "accept"})
+    send_acked(ua, play, {"type": "proposal.answer", "proposal": 1, "answer": "reject"})
+    send_acked(eu, play, {"type": "proposal.answer", "proposal": 1, "answer": "accept"})
     hears("Ukraine rejects proposal #1. Europe accepts proposal #1.")
-    socket(ua, play, {"type": "proposal.make", "terms": COUNTER, "replaces": 1})
+    send_acked(ua, play, {"type": "proposal.make", "terms": COUNTER, "replaces": 1})
     hears(f"New proposal #2 by Ukraine, countering #1 by Russia: {COUNTER_TEXT}.")
     us.locator("#proposal-2").get_by_role("button", name="Accept #2").click()
     hears("You accept proposal #2.")
@@ -295,21 +280,23 @@ def test_what_a_screen_reader_hears_in_one_proposal_round(room, server):
     us.locator("#chat-input").fill("We can sign #2.")
     us.locator("#chat-send").click()
     expect(us.locator("#chat-status")).to_have_text("Sent to the table.")
-    socket(ru, play, *({"type": "chat.send", "channel": "table", "text": f"Point {i}."} for i in range(1, 5)))
+    send_acked(
+        ru, play, *({"type": "chat.send", "channel": "table", "text": f"Point {i}."} for i in range(1, 5))
+    )
     hears("4 new chat messages: 4 to the table from Russia. Open the chat to read them.")
-    socket(ru, play, {"type": "chat.send", "channel": "russia+us", "text": "Between us: #2 is fine."})
+    send_acked(ru, play, {"type": "chat.send", "channel": "russia+us", "text": "Between us: #2 is fine."})
     hears("Russia (Rustam), to you privately: Between us: #2 is fine.")
 
     # News, then a phase change, then the clock's last minute: once, not every second.
-    socket(host, hosting, {"type": "news.inject", "news": "european_pledge"})
+    send_acked(host, hosting, {"type": "news.inject", "news": "european_pledge"})
     hears(re.compile(r"Breaking news: European coalition pledges troops.*"))
-    socket(host, hosting, {"type": "phase.advance"})
+    send_acked(host, hosting, {"type": "phase.advance"})
     hears(
         re.compile(
             r"Now: Senior officials\. (14|15) minutes( \d+ seconds?)? on the clock\. Nothing is binding yet\."
         )
     )
-    socket(host, hosting, {"type": "phase.extend", "seconds": -(900 - 64), "confirm": True})
+    send_acked(host, hosting, {"type": "phase.extend", "seconds": -(900 - 64), "confirm": True})
     hears(re.compile(r"The clock changed: 1 minute [1-4] seconds? left in Senior officials\."))
     hears("One minute left in Senior officials.")  # as the clock crosses into its last minute
     us.wait_for_timeout(3000)
