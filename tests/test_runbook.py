@@ -227,7 +227,11 @@ def test_the_backup_script_keeps_owner_only_dumps_for_the_retention_window_and_t
             "GAME_BACKUP_KEEP_DAYS": "14",
         }
         as_pg = ["runuser", "-u", "postgres", "--", "env", *(f"{k}={v}" for k, v in env.items())]
-        subprocess.run([*as_pg, str(DEPLOY / "backup.sh")], check=True, capture_output=True, timeout=60)
+        # the checkout may sit in a folder the postgres user cannot enter (a 0700 temporary one)
+        script = base / "backup.sh"
+        shutil.copy(DEPLOY / "backup.sh", script)
+        shutil.chown(script, "postgres", "postgres")
+        subprocess.run([*as_pg, str(script)], check=True, capture_output=True, timeout=60)
         assert (folder.stat().st_mode & 0o777) == 0o700, "the backup folder must be owner-only"
         dumps = sorted(folder.glob("game-*.dump"))
         assert len(dumps) == 1 and (dumps[0].stat().st_mode & 0o777) == 0o600
@@ -238,7 +242,7 @@ def test_the_backup_script_keeps_owner_only_dumps_for_the_retention_window_and_t
             t = time.time() - days * 86400
             os.utime(f, (t, t))
         time.sleep(1.1)  # a distinct timestamp for the second dump
-        subprocess.run([*as_pg, str(DEPLOY / "backup.sh")], check=True, capture_output=True, timeout=60)
+        subprocess.run([*as_pg, str(script)], check=True, capture_output=True, timeout=60)
         assert not old.exists() and recent.exists()
         assert len(list(folder.glob("game-20*.dump"))) == 2
         # Restore, as the runbook says (workers stopped first): into the database it came from.
