@@ -29,7 +29,7 @@ from game.engine import chat as chat_rules
 from game.models import normalise_code
 from game.services import eventlog, moves, presence, snapshots
 from game.services.errors import ServiceError
-from game.socketdb import db
+from game.socketdb import BACKGROUND, URGENT, db
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ async def _report_later(player_id: int, delay: float | None) -> None:
     try:
         while delay is not None:
             await asyncio.sleep(delay + 0.05)
-            delay = await db(presence.report_presence)(player_id)
+            delay = await db(presence.report_presence, level=BACKGROUND)(player_id)
     except Exception:
         log.exception("presence report for player %s failed", player_id)
     finally:
@@ -274,7 +274,7 @@ class SyncSweep:
     async def sync(self, batch: list[GameSocket]) -> None:
         players = [sock.channel_name for sock in batch if isinstance(sock, PlayerConsumer)]
         tables = sorted({tid for sock in batch for tid in sock.streams})
-        seqs = await db(presence.sweep, retry=True)(players, tables)
+        seqs = await db(presence.sweep, retry=True, level=BACKGROUND)(players, tables)
         for sock in batch:
             if sock in self.due:  # not closed meanwhile
                 try:
@@ -574,12 +574,14 @@ class PlayerConsumer(GameSocket):
             if action.ref is not None:
                 await self.send_json(wire.ack(action.ref))
         elif isinstance(action, wire.Preview):
-            await self.send_json(await db(moves.preview, retry=True)(self.player_id, action, self.lang))
+            await self.send_json(
+                await db(moves.preview, retry=True, level=URGENT)(self.player_id, action, self.lang)
+            )
         else:
             # A chat line goes to PostgreSQL straight from this loop when it can (game/asyncdb.py).
             answer = await asyncdb.chat(self.player_id, action) if isinstance(action, wire.ChatSend) else None
             if answer is None:
-                answer = await db(moves.player_action, retry=_has_ref)(self.player_id, action)
+                answer = await db(moves.player_action, retry=_has_ref, level=URGENT)(self.player_id, action)
             await self.send_json(answer)
 
     async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:
@@ -645,7 +647,9 @@ class PlayerConsumer(GameSocket):
         if self.player_id is not None:
             release_player_limiter(self.player_id)
             try:
-                later = await db(presence.socket_closed, retry=True)(self.player_id, self.channel_name)
+                later = await db(presence.socket_closed, retry=True, level=BACKGROUND)(
+                    self.player_id, self.channel_name
+                )
             except Exception as e:  # presence heals by itself: the row expires (models.Connection)
                 faults.report("socket close", e)
             else:
@@ -724,7 +728,9 @@ class HostConsumer(GameSocket):
             await self._state()
             answer = wire.ack(action.ref)
         else:
-            answer = await db(host_services.host_action, retry=_has_ref)(self.session_id, action)
+            answer = await db(host_services.host_action, retry=_has_ref, level=URGENT)(
+                self.session_id, action
+            )
         await self.send_json(answer)
 
     async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:

@@ -1,10 +1,14 @@
 """How the event loop (sockets, the clock, the bots) reaches the database.
 
-All of a worker's sockets share one database thread (thread-sensitive ``sync_to_async``, as
-channels' ``database_sync_to_async``). Two things keep that thread from becoming the bottleneck
-of a class: it keeps its connection between calls, and it never waits for the channel layer, since
-the broadcasts of what a call committed are collected (``eventlog.collect_broadcasts``) and sent
-from the event loop once the call returns.
+All of a worker's sockets share its database threads (``GAME_DB_THREADS``: one on SQLite, as
+channels' ``database_sync_to_async``, four on PostgreSQL). Three things keep them from becoming
+the bottleneck of a class: a thread keeps its connection between calls; it never waits for the
+channel layer, since the broadcasts of what a call committed are collected
+(``eventlog.collect_broadcasts``) and sent from the event loop once the call returns; and the
+calls queue by urgency (``PriorityExecutor``): a player's action or the clock's tick before a
+socket's opening, and those before presence bookkeeping. While a lecture hall joined, 800 socket
+openings and closings queued ahead of the playing tables' actions in one first-come queue, and an
+action waited up to 0.3 s for its 1 ms of work.
 
 A kept connection can die between calls (PostgreSQL restarted, an administrator ended it): before
 each call the thread checks, without a round trip, whether the server has closed it, and a call
@@ -18,11 +22,14 @@ naming this module, if an upgrade changes its signature or stops running calls t
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import select
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from typing import Any
 
 from asgiref.sync import SyncToAsync
@@ -125,24 +132,106 @@ def busy() -> int:
     return len(_busy)
 
 
-_pool: ThreadPoolExecutor | None = None
+# How urgent a database call is: the executor serves the lowest level first.
+URGENT = 0  # a player's or the host's action, a preview, the clock: someone is waiting for it
+NORMAL = 1  # a socket's opening and first state, a stream's repair from the log
+BACKGROUND = 2  # presence bookkeeping: a closed socket, a held-back presence change, the sync sweep
+AGE_SECONDS = 1.0  # a call that has waited this long goes next, whatever its level
+
+_level: contextvars.ContextVar[int] = contextvars.ContextVar("socketdb_level", default=NORMAL)
+
+
+class PriorityExecutor(Executor):
+    """A fixed set of threads serving calls most urgent first, first come first served within a
+    level. A call of a lower level that has waited ``AGE_SECONDS`` goes next, so a busy class can
+    delay presence bookkeeping but never starve it. The level is read from a context variable at
+    submission (``db(..., level=...)`` sets it), since asyncio's ``run_in_executor`` passes none."""
+
+    def __init__(self, workers: int, name: str = "socket-db") -> None:
+        self._cond = threading.Condition()
+        self._queues: list[deque] = [deque() for _ in (URGENT, NORMAL, BACKGROUND)]
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True)
+            for i in range(max(1, workers))
+        ]
+        for t in self._threads:
+            t.start()
+
+    @property
+    def workers(self) -> int:
+        return len(self._threads)
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("cannot schedule new calls after shutdown")
+            self._queues[_level.get()].append((time.monotonic(), future, fn, args, kwargs))
+            self._cond.notify()
+        return future
+
+    def queued(self) -> list[int]:
+        with self._cond:
+            return [len(q) for q in self._queues]
+
+    def _next(self):
+        now = time.monotonic()
+        overdue = [q for q in self._queues[1:] if q and now - q[0][0] >= AGE_SECONDS]
+        if overdue:
+            return min(overdue, key=lambda q: q[0][0]).popleft()
+        for q in self._queues:
+            if q:
+                return q.popleft()
+        return None
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while (item := self._next()) is None:
+                    if self._closed:
+                        return
+                    self._cond.wait()
+            _, future, fn, args, kwargs = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as e:
+                future.set_exception(e)
+            else:
+                future.set_result(result)
+            del item, future, fn, args, kwargs
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._cond:
+            self._closed = True
+            if cancel_futures:
+                for q in self._queues:
+                    while q:
+                        q.popleft()[1].cancel()
+            self._cond.notify_all()
+        if wait:
+            for t in self._threads:
+                if t is not threading.current_thread():
+                    t.join()
+
+
+_pool: PriorityExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def executor() -> ThreadPoolExecutor | None:
-    """The pool of database threads when ``GAME_DB_THREADS`` > 1 (PostgreSQL), else None: the one
-    thread-sensitive thread, as channels does. Several threads let one action's round trips to
-    PostgreSQL overlap another's; the rows each action locks keep a table's changes in order, and
-    the sockets' streams put broadcasts that overtake each other back in seq order."""
+def executor() -> PriorityExecutor:
+    """The worker's database threads (``GAME_DB_THREADS``). Several threads (PostgreSQL) let one
+    action's round trips overlap another's; the rows each action locks keep a table's changes in
+    order, and the sockets' streams put broadcasts that overtake each other back in seq order.
+    SQLite has one: its writes are one at a time anyway, and the thread keeps the one connection."""
     global _pool
     if _pool is not None:  # every socket action asks: no lock once the pool exists
         return _pool
-    n = settings.GAME["DB_THREADS"]
-    if n <= 1:
-        return None
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="socket-db")
+            _pool = PriorityExecutor(settings.GAME["DB_THREADS"])
         return _pool
 
 
@@ -155,7 +244,7 @@ def close_connections(timeout: float = 30) -> None:
     with _pool_lock:
         pool, _pool = _pool, None
     if pool is not None:
-        n = pool._max_workers
+        n = pool.workers
         barrier = threading.Barrier(n, timeout=timeout)
 
         def close_here() -> None:  # n tasks held at a barrier: each runs on a thread of its own
@@ -167,12 +256,13 @@ def close_connections(timeout: float = 30) -> None:
         pool.shutdown(wait=True)
 
 
-def db(fn, *, retry: bool | Callable[..., bool] = False):
-    """``await db(fn)(*args)``: run a service in the sockets' database thread, then send the
+def db(fn, *, retry: bool | Callable[..., bool] = False, level: int = NORMAL):
+    """``await db(fn)(*args)``: run a service in the sockets' database threads, then send the
     broadcasts of what it committed from the event loop (the thread never waits for the layer).
 
     ``retry``: the call may be repeated (True, or a function of its arguments saying so): if the
-    connection broke under it, it is tried once more on a fresh connection."""
+    connection broke under it, it is tried once more on a fresh connection.
+    ``level``: how soon it runs among the calls waiting for a thread (URGENT, NORMAL, BACKGROUND)."""
 
     def collecting(*args, **kwargs):
         again = retry(*args, **kwargs) if callable(retry) else retry
@@ -191,11 +281,14 @@ def db(fn, *, retry: bool | Callable[..., bool] = False):
                         continue
                     return None, e, box
 
-    pool = executor()
-    run = SocketDB(collecting, thread_sensitive=pool is None, executor=pool)
+    run = SocketDB(collecting, thread_sensitive=False, executor=executor())
 
     async def call(*args, **kwargs):
-        result, error, box = await run(*args, **kwargs)
+        token = _level.set(level)
+        try:
+            result, error, box = await run(*args, **kwargs)
+        finally:
+            _level.reset(token)
         if box:
             await send_broadcasts(box)
         if error is not None:

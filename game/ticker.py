@@ -13,7 +13,7 @@ from django.conf import settings
 
 from game import faults, lifecycle
 from game.services import clock
-from game.socketdb import db
+from game.socketdb import URGENT, db
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ async def run_ticker(period: float | None = None) -> None:
     while not lifecycle.draining():  # a draining worker leaves the clock to the others
         try:
             async with lifecycle.work():
-                await db(clock.tick)()
+                await db(clock.tick, level=URGENT)()
         except asyncio.CancelledError:
             raise
         except Exception as e:
