@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from functools import cache
 from importlib import resources
@@ -44,6 +45,7 @@ _IGNORABLE_RANGES = (
     (0xE0000, 0xE0FFF),
 )
 _JOINERS = {"\u200c", "\u200d"}
+_IGNORABLE_RE = re.compile("[" + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in _IGNORABLE_RANGES) + "]")
 MAX_MARKS_PER_LETTER = 4
 
 
@@ -58,6 +60,11 @@ def invisible(ch: str) -> bool:
 def strip_format(text: str) -> str:
     """Text without format characters (Cf: bidirectional controls, zero-width spaces, BOM, tags)
     and without ignorable fillers; a ZWJ or ZWNJ between two visible characters stays."""
+    if text.isprintable() and not _IGNORABLE_RE.search(text):
+        # Nothing to strip: printable text has no format, control or separator character but
+        # the space (and so no joiner), and no ignorable filler. Most chat lines; the loop below
+        # costs a chat line's delivery several times over.
+        return text
     out: list[str] = []
     n = len(text)
     for i, ch in enumerate(text):

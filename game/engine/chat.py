@@ -44,9 +44,12 @@ def clean_text(text: object) -> str:
     """Plain text: control characters other than newlines and tabs are dropped."""
     if not isinstance(text, str):
         raise RuleViolation("invalid", gettext_noop("The message text must be a string."))
-    cleaned = "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn")
-    ).strip()
+    if text.isprintable():  # no "Other" character at all (Cc, Cf, Cs, Co, Cn): nothing to drop
+        cleaned = text.strip()
+    else:
+        cleaned = "".join(
+            ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn")
+        ).strip()
     if not cleaned:
         raise RuleViolation("invalid", gettext_noop("The message is empty: write something first."))
     if len(cleaned) > MAX_TEXT:
