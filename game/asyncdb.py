@@ -123,10 +123,12 @@ async def chat(player_id: int, msg: Any) -> dict[str, Any] | None:
         conn = await link.connection()
         if conn is None:
             return None
-        import psycopg
 
-        async with psycopg.AsyncClientCursor(conn) as cur:
-            await asyncio.wait_for(cur.execute(st.sql, st.params), TIMEOUT_SECONDS)
+        # Server-side binding, prepared on each connection at first use: PostgreSQL plans the
+        # statement once instead of for every line, and psycopg sends the values without quoting
+        # them into the text.
+        async with conn.cursor() as cur:
+            await asyncio.wait_for(cur.execute(st.sql, st.params, prepare=True), TIMEOUT_SECONDS)
             row = await cur.fetchone()
     except Exception as e:
         link.fail(e)
