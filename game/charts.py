@@ -3,7 +3,9 @@
 Every function is pure: it reads ``host.results(session)`` (plain dicts) and the engine
 ``Scenario`` and returns SVG text (or, for ``table_cards``, plain data for the template). No
 chart library, no script: the SVGs carry ``<title>``/``<desc>`` text alternatives, axis labels,
-and a label or an initial beside every colour. All text that reaches the SVG is XML-escaped.
+and a label or an initial beside every colour. Every chart is built through the element builder of
+game/svg.py, which escapes every text and attribute value as it writes them: no markup is written
+here by hand, and a chart reaches the page as the ``SafeString`` ``svg.document`` returns.
 
 The picture the class must see: at every table somebody "won" (a high tactical score), but the
 whole table shares one peace, and that peace rarely lasts. Tactically the parties may win;
@@ -18,7 +20,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext_lazy
+
+from game.svg import Element, document, el, num, path, points
 
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, Noto Sans, sans-serif"
 INK = "#1b1f24"
@@ -46,21 +51,8 @@ EXTRA_CAUSE_LABELS = {
     "no_deal": gettext_lazy("No agreement: the war went on"),
 }
 
-_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 _ID_UNSAFE = re.compile(r"[^a-z0-9_-]")
-
-
-def esc(text: Any) -> str:
-    """XML-escape text for an SVG element or attribute (drops characters XML cannot hold)."""
-    s = _XML_UNSAFE.sub("", "" if text is None else str(text))
-    return (
-        s.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-        .replace("'", "&#39;")
-    )
 
 
 def _id(text: str) -> str:
@@ -100,11 +92,6 @@ def story_of(real: Mapping[str, Any]) -> str:
     if real.get("collapse_year"):
         return gettext("broke in year %(year)s") % {"year": real.get("collapse_year")}
     return ""
-
-
-def _f(x: float) -> str:
-    """A coordinate: short, and never in scientific notation."""
-    return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
 def _truncate(text: str, n: int) -> str:
@@ -272,15 +259,23 @@ def _role_order(styles: Mapping[str, RoleStyle], rows: Iterable[Mapping[str, Any
 # --- SVG frame ------------------------------------------------------------------------------
 
 
-def _frame(uid: str, width: int, height: int, title: str, desc: str, body: str, cls: str = "") -> str:
+def _frame(uid: str, width: int, height: int, title: str, desc: str, body: list, cls: str = "") -> SafeString:
     uid = _id(uid)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {esc(cls)}" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-labelledby="{uid}-title {uid}-desc" font-family="{esc(FONT)}" font-size="16" '
-        f'fill="{INK}">'
-        f'<title id="{uid}-title">{esc(title)}</title>'
-        f'<desc id="{uid}-desc">{esc(desc)}</desc>'
-        f"{body}</svg>"
+    return document(
+        el(
+            "svg",
+            el("title", title, id=f"{uid}-title"),
+            el("desc", desc, id=f"{uid}-desc"),
+            body,
+            xmlns="http://www.w3.org/2000/svg",
+            class_="chart " + cls,
+            viewBox=f"0 0 {num(width)} {num(height)}",
+            role="img",
+            aria_labelledby=f"{uid}-title {uid}-desc",
+            font_family=FONT,
+            font_size=16,
+            fill=INK,
+        )
     )
 
 
@@ -293,18 +288,45 @@ def _text(
     anchor: str = "start",
     weight: str = "normal",
     fill: str = INK,
-    extra: str = "",
-) -> str:
-    w = f' font-weight="{weight}"' if weight != "normal" else ""
-    a = f' text-anchor="{anchor}"' if anchor != "start" else ""
-    return f'<text x="{_f(x)}" y="{_f(y)}" font-size="{size}"{a}{w} fill="{fill}"{extra}>{esc(text)}</text>'
+    **extra: Any,
+) -> Element:
+    return el(
+        "text",
+        text,
+        x=x,
+        y=y,
+        font_size=size,
+        text_anchor=anchor if anchor != "start" else None,
+        font_weight=weight if weight != "normal" else None,
+        fill=fill,
+        **extra,
+    )
 
 
-def _empty(uid: str, width: int, height: int, title: str, message: str, hint: str = "") -> str:
-    body = (
-        f'<rect x="1" y="1" width="{width - 2}" height="{height - 2}" rx="12" fill="#f7f8fa" '
-        f'stroke="{LINE}" stroke-dasharray="6 6"/>'
-        + _text(
+def _halo(colour: str) -> dict[str, Any]:
+    """A label's halo, so that a line crossing it does not hide it."""
+    return {"stroke": colour, "stroke_width": 5, "stroke_linejoin": "round", "paint_order": "stroke"}
+
+
+def _cross(x: float, y: float) -> str:
+    """An ✕ of 10 px centred on (x, y), as a path's ``d``."""
+    return path(("M", x - 5, y - 5), ("L", x + 5, y + 5), ("M", x + 5, y - 5), ("L", x - 5, y + 5))
+
+
+def _empty(uid: str, width: int, height: int, title: str, message: str, hint: str = "") -> SafeString:
+    body = [
+        el(
+            "rect",
+            x=1,
+            y=1,
+            width=width - 2,
+            height=height - 2,
+            rx=12,
+            fill="#f7f8fa",
+            stroke=LINE,
+            stroke_dasharray="6 6",
+        ),
+        _text(
             width / 2,
             height / 2 - (6 if hint else -6),
             message,
@@ -312,9 +334,9 @@ def _empty(uid: str, width: int, height: int, title: str, message: str, hint: st
             anchor="middle",
             weight="600",
             fill=SOFT,
-        )
-        + (_text(width / 2, height / 2 + 26, hint, size=16, anchor="middle", fill=MUTED) if hint else "")
-    )
+        ),
+        _text(width / 2, height / 2 + 26, hint, size=16, anchor="middle", fill=MUTED) if hint else None,
+    ]
     return _frame(uid, width, height, title, message + (" " + hint if hint else ""), body, "chart-empty")
 
 
@@ -326,18 +348,43 @@ def _dot(
     label: str,
     cls: str = "dot",
     data: Mapping[str, Any] | None = None,
-) -> str:
-    attrs = "".join(f' data-{k}="{esc(v)}"' for k, v in (data or {}).items())
+) -> Element:
     size = max(9, round(r * (0.95 if len(s.initial) == 1 else 0.8)))
-    return (
-        f'<g class="{cls}"{attrs}><title>{esc(label)}</title>'
-        f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="{_f(r)}" fill="{s.colour}" stroke="#ffffff" stroke-width="2"/>'
-        f'<text x="{_f(cx)}" y="{_f(cy)}" dy="0.35em" text-anchor="middle" font-size="{size}" '
-        f'font-weight="700" fill="{s.text_colour}" aria-hidden="true">{esc(s.initial)}</text></g>'
+    return el(
+        "g",
+        el("title", label),
+        el("circle", cx=cx, cy=cy, r=r, fill=s.colour, stroke="#ffffff", stroke_width=2),
+        el(
+            "text",
+            s.initial,
+            x=cx,
+            y=cy,
+            dy="0.35em",
+            text_anchor="middle",
+            font_size=size,
+            font_weight="700",
+            fill=s.text_colour,
+            aria_hidden="true",
+        ),
+        class_=cls,
+        **{f"data_{k}": v for k, v in (data or {}).items()},
     )
 
 
-def _legend(styles: Mapping[str, RoleStyle], keys: Sequence[str], x: float, y: float, width: float) -> str:
+def _side_title(y: float, text: str) -> Element:
+    """The title of a chart's vertical axis, written upwards beside it."""
+    return el(
+        "text",
+        text,
+        transform=f"translate(22 {num(y)}) rotate(-90)",
+        text_anchor="middle",
+        font_size=17,
+        font_weight="600",
+        fill=INK,
+    )
+
+
+def _legend(styles: Mapping[str, RoleStyle], keys: Sequence[str], x: float, y: float, width: float) -> list:
     """Role chips: a coloured dot with the initial, then the full name."""
     parts = []
     cx, cy = x, y
@@ -349,13 +396,13 @@ def _legend(styles: Mapping[str, RoleStyle], keys: Sequence[str], x: float, y: f
         parts.append(_dot(cx + 11, cy, 11, s, s.name, cls="legend-dot"))
         parts.append(_text(cx + 28, cy + 5.5, s.name, size=16, weight="600"))
         cx += w + 14
-    return "".join(parts)
+    return parts
 
 
 # --- (a) the scatter ------------------------------------------------------------------------
 
 
-def scatter(results: Mapping[str, Any], scenario: Any) -> str:
+def scatter(results: Mapping[str, Any], scenario: Any) -> SafeString:
     """Every party at every finished table: tactical score (x) against durability (y).
 
     One dot per role per table, in the role's colour with its initial; the parties of one table
@@ -386,35 +433,20 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
 
     n_dots = sum(len(_scores(r)) for r in rows)
     r = 14.0 if n_dots <= 40 else 11.0 if n_dots <= 100 else 8.5
-    body: list[str] = []
+    body: list[Element] = []
     # quadrants: tinted where the lesson lives
-    body.append(
-        f'<rect x="{_f(X(WIN))}" y="{_f(Y(WIN))}" width="{_f(X(100) - X(WIN))}" '
-        f'height="{_f(Y(0) - Y(WIN))}" fill="{BAD_TINT}"/>'
-    )
-    body.append(
-        f'<rect x="{_f(X(WIN))}" y="{_f(Y(100))}" width="{_f(X(100) - X(WIN))}" '
-        f'height="{_f(Y(WIN) - Y(100))}" fill="{GOOD_TINT}"/>'
-    )
+    body.append(el("rect", x=X(WIN), y=Y(WIN), width=X(100) - X(WIN), height=Y(0) - Y(WIN), fill=BAD_TINT))
+    body.append(el("rect", x=X(WIN), y=Y(100), width=X(100) - X(WIN), height=Y(WIN) - Y(100), fill=GOOD_TINT))
     for v in (0, 25, 50, 75, 100):
         gcol = GRID if v != 50 else "#9aa3ad"
-        style = ' stroke-width="1.5" stroke-dasharray="6 5"' if v == 50 else ""
-        body.append(
-            f'<line x1="{_f(X(v))}" y1="{_f(Y(0))}" x2="{_f(X(v))}" y2="{_f(Y(100))}" '
-            f'stroke="{gcol}"{style}/>'
-        )
-        body.append(
-            f'<line x1="{_f(X(0))}" y1="{_f(Y(v))}" x2="{_f(X(100))}" y2="{_f(Y(v))}" '
-            f'stroke="{gcol}"{style}/>'
-        )
-        body.append(_text(X(v), Y(0) + 24, str(v), size=15, anchor="middle", fill=SOFT, extra=' class="num"'))
+        style = {"stroke_width": 1.5, "stroke_dasharray": "6 5"} if v == 50 else {}
+        body.append(el("line", x1=X(v), y1=Y(0), x2=X(v), y2=Y(100), stroke=gcol, **style))
+        body.append(el("line", x1=X(0), y1=Y(v), x2=X(100), y2=Y(v), stroke=gcol, **style))
+        body.append(_text(X(v), Y(0) + 24, str(v), size=15, anchor="middle", fill=SOFT, class_="num"))
         body.append(_text(X(0) - 10, Y(v) + 5, pc(v), size=15, anchor="end", fill=SOFT))
-    body.append(
-        f'<rect x="{_f(X(0))}" y="{_f(Y(100))}" width="{_f(pw)}" height="{_f(ph)}" fill="none" '
-        f'stroke="{LINE}"/>'
-    )
+    body.append(el("rect", x=X(0), y=Y(100), width=pw, height=ph, fill="none", stroke=LINE))
     # quadrant labels (behind the dots, with a halo so a line crossing them does not hide them)
-    q, halo = 14, ' stroke="{}" stroke-width="5" stroke-linejoin="round" paint-order="stroke"'
+    q = 14
     body.append(
         _text(
             X(100) - q,
@@ -424,7 +456,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
             anchor="end",
             weight="700",
             fill=GOOD,
-            extra=halo.format(GOOD_TINT),
+            **_halo(GOOD_TINT),
         )
     )
     body.append(
@@ -436,7 +468,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
             anchor="end",
             weight="700",
             fill=BAD,
-            extra=halo.format(BAD_TINT),
+            **_halo(BAD_TINT),
         )
     )
     body.append(
@@ -446,7 +478,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
             gettext("Gave ground, peace likely to last"),
             size=15,
             fill=SOFT,
-            extra=halo.format(PAPER),
+            **_halo(PAPER),
         )
     )
     body.append(
@@ -457,7 +489,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
             size=15,
             anchor="end",
             fill=SOFT,
-            extra=halo.format(PAPER),
+            **_halo(PAPER),
         )
     )
     # axis titles
@@ -481,10 +513,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
         "Durability: %% of the next %(years)s years at peace",
         horizon,
     ) % {"years": horizon}
-    body.append(
-        f'<text transform="translate(22 {_f(T + ph / 2)}) rotate(-90)" text-anchor="middle" '
-        f'font-size="17" font-weight="600" fill="{INK}">{esc(ylabel)}</text>'
-    )
+    body.append(_side_title(T + ph / 2, ylabel))
 
     # place the dots: the parties of one table share one height (one peace), so dots that would
     # overlap are spread sideways, symmetrically around their true scores; a dot that still hits
@@ -559,8 +588,17 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
                 ys.append(cy)
             y0 = Y(items[0][3])
             lines.append(
-                f'<line class="table-line" x1="{_f(xs[0])}" y1="{_f(y0)}" x2="{_f(xs[-1])}" '
-                f'y2="{_f(y0)}" stroke="{SOFT}" stroke-width="2" stroke-opacity="0.55"/>'
+                el(
+                    "line",
+                    class_="table-line",
+                    x1=xs[0],
+                    y1=y0,
+                    x2=xs[-1],
+                    y2=y0,
+                    stroke=SOFT,
+                    stroke_width=2,
+                    stroke_opacity="0.55",
+                )
             )
             labels.append(
                 _text(
@@ -572,7 +610,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
                     size=15,
                     weight="700",
                     fill=SOFT if held or not story else BAD,
-                    extra=f' class="table-story {"held" if held else "broke"}"',
+                    class_="table-story " + ("held" if held else "broke"),
                 )
             )
             parties = ", ".join(f"{it[1].name} {round(it[2])}" for it in items)
@@ -634,7 +672,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
     body += lines + dots + labels
     # legend
     ly = Y(0) + 88
-    body.append(_legend(styles, [k for k in keys if k in styles] or keys, L, ly, pw))
+    body.extend(_legend(styles, [k for k in keys if k in styles] or keys, L, ly, pw))
     # Two lines: in one, the sentence ran past the chart's right edge and was cut off.
     body.append(
         _text(
@@ -679,7 +717,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> str:
             *detail,
         ]
     )
-    return _frame("scatter", W, H, title, desc, "".join(body), "chart-scatter")
+    return _frame("scatter", W, H, title, desc, body, "chart-scatter")
 
 
 # --- (b) each role across tables ------------------------------------------------------------
@@ -754,17 +792,22 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
         H = TOP + ROW_H * len(mine) + 70
         body = []
         for v in (0, 25, 50, 75, 100):
-            body.append(
-                f'<line x1="{_f(X(v))}" y1="{TOP - 8}" x2="{_f(X(v))}" y2="{TOP + ROW_H * len(mine) - 8}" '
-                f'stroke="{GRID}"/>'
-            )
+            body.append(el("line", x1=X(v), y1=TOP - 8, x2=X(v), y2=TOP + ROW_H * len(mine) - 8, stroke=GRID))
             body.append(_text(X(v), TOP - 16, str(v), size=14, anchor="middle", fill=SOFT))
         nd = no_deal_values.get(key)
         if nd is not None:
             body.append(
-                f'<line class="no-deal" x1="{_f(X(nd))}" y1="{TOP - 8}" x2="{_f(X(nd))}" '
-                f'y2="{TOP + ROW_H * len(mine) - 8}" stroke="{BAD}" stroke-width="2" '
-                f'stroke-dasharray="5 4"/>'
+                el(
+                    "line",
+                    class_="no-deal",
+                    x1=X(nd),
+                    y1=TOP - 8,
+                    x2=X(nd),
+                    y2=TOP + ROW_H * len(mine) - 8,
+                    stroke=BAD,
+                    stroke_width=2,
+                    stroke_dasharray="5 4",
+                )
             )
             body.append(
                 _text(
@@ -810,9 +853,17 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
                     "value": round(v),
                 }
                 body.append(
-                    f'<rect class="bar bar-{field}" x="{X0}" y="{_f(by)}" width="{_f(max(X(v) - X0, 1.5))}" '
-                    f'height="{BAR_H}" rx="3" fill="{fill}"><title>{esc(tip)}'
-                    f"</title></rect>"
+                    el(
+                        "rect",
+                        el("title", tip),
+                        class_=f"bar bar-{field}",
+                        x=X0,
+                        y=by,
+                        width=max(X(v) - X0, 1.5),
+                        height=BAR_H,
+                        rx=3,
+                        fill=fill,
+                    )
                 )
                 body.append(
                     _text(
@@ -821,7 +872,7 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
                         pc(round(v)) if field == "durability" else str(round(v)),
                         size=14,
                         weight="700",
-                        extra=' class="num"',
+                        class_="num",
                     )
                 )
             tac_sum += vals[0]
@@ -853,7 +904,7 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
             w = 22 + 7.4 * len(legend)
             if lx + w > W - 8 and lx > 8:
                 lx, ly = 8, ly + 24
-            body.append(f'<rect x="{_f(lx)}" y="{ly}" width="16" height="16" rx="3" fill="{fill}"/>')
+            body.append(el("rect", x=lx, y=ly, width=16, height=16, rx=3, fill=fill))
             body.append(_text(lx + 22, ly + 13, legend, size=13, fill=SOFT))
             lx += w + 24
         H = max(H, ly + 16 + 24)
@@ -875,7 +926,7 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
             else ngettext("%(role)s at %(n)s finished table.", "%(role)s at %(n)s finished tables.", m)
         ) % {"role": s.name, "n": m, "no_deal": round(nd) if nd is not None else ""}
         desc = " ".join([head, *lines])
-        svg = _frame(f"role-{key}", W, H, title, desc, "".join(body), "chart-role")
+        svg = _frame(f"role-{key}", W, H, title, desc, body, "chart-role")
         out.append(
             {
                 "role": key,
@@ -901,7 +952,7 @@ def _baseline_curve(scenario: Any) -> tuple[float, ...] | None:
         return None
 
 
-def curves(results: Mapping[str, Any], scenario: Any) -> str:
+def curves(results: Mapping[str, Any], scenario: Any) -> SafeString:
     """The survival curve of every table that made a deal, on one chart, with the year each
     collapsed (in its simulated story) marked, and the model's average ceasefire for reference."""
     rows = _ended(results)
@@ -929,26 +980,16 @@ def curves(results: Mapping[str, Any], scenario: Any) -> str:
 
     body = []
     for v in (0, 25, 50, 75, 100):
-        body.append(
-            f'<line x1="{_f(X(0))}" y1="{_f(Y(v / 100))}" x2="{_f(X(years))}" y2="{_f(Y(v / 100))}" '
-            f'stroke="{GRID}"/>'
-        )
+        body.append(el("line", x1=X(0), y1=Y(v / 100), x2=X(years), y2=Y(v / 100), stroke=GRID))
         body.append(_text(X(0) - 10, Y(v / 100) + 5, pc(v), size=15, anchor="end", fill=SOFT))
     for t in range(years + 1):
-        body.append(
-            f'<line x1="{_f(X(t))}" y1="{_f(Y(0))}" x2="{_f(X(t))}" y2="{_f(Y(0) + 6)}" stroke="{SOFT}"/>'
-        )
+        body.append(el("line", x1=X(t), y1=Y(0), x2=X(t), y2=Y(0) + 6, stroke=SOFT))
         body.append(_text(X(t), Y(0) + 24, str(t), size=15, anchor="middle", fill=SOFT))
-    body.append(
-        f'<line x1="{_f(X(0))}" y1="{_f(Y(0))}" x2="{_f(X(years))}" y2="{_f(Y(0))}" stroke="{SOFT}"/>'
-    )
+    body.append(el("line", x1=X(0), y1=Y(0), x2=X(years), y2=Y(0), stroke=SOFT))
     body.append(
         _text(L + pw / 2, H - 22, gettext("Years after the deal"), size=17, anchor="middle", weight="600")
     )
-    body.append(
-        f'<text transform="translate(22 {_f(T + ph / 2)}) rotate(-90)" text-anchor="middle" '
-        f'font-size="17" font-weight="600" fill="{INK}">{esc(gettext("Chance the peace still holds"))}</text>'
-    )
+    body.append(_side_title(T + ph / 2, gettext("Chance the peace still holds")))
     end_labels: list[tuple[float, str, str]] = []
     base = _baseline_curve(scenario)
     if base:
@@ -960,10 +1001,17 @@ def curves(results: Mapping[str, Any], scenario: Any) -> str:
             years,
         ) % {"pct": base_pct, "years": years}
         body.append(
-            f'<polyline class="baseline" points="{" ".join(f"{_f(a)},{_f(b)}" for a, b in pts)}" '
-            f'fill="none" stroke="#9aa3ad" stroke-width="3" stroke-dasharray="3 6" '
-            f'stroke-linecap="round"><title>{esc(base_tip)}</title>'
-            f"</polyline>"
+            el(
+                "polyline",
+                el("title", base_tip),
+                class_="baseline",
+                points=points(pts),
+                fill="none",
+                stroke="#9aa3ad",
+                stroke_width=3,
+                stroke_dasharray="3 6",
+                stroke_linecap="round",
+            )
         )
         end_labels.append((pts[-1][1], gettext("Typical ceasefire %(pct)s") % {"pct": base_pct}, "#6b7480"))
     detail = []
@@ -991,9 +1039,18 @@ def curves(results: Mapping[str, Any], scenario: Any) -> str:
             )
         ) % tip_values
         body.append(
-            f'<polyline class="curve" data-table="{esc(n)}" points="{" ".join(f"{_f(a)},{_f(b)}" for a, b in pts)}" '
-            f'fill="none" stroke="{colour}" stroke-width="3.5" stroke-linejoin="round"'
-            f"{f' stroke-dasharray={chr(34)}{dash}{chr(34)}' if dash else ''}><title>{esc(tip)}</title></polyline>"
+            el(
+                "polyline",
+                el("title", tip),
+                class_="curve",
+                data_table=n,
+                points=points(pts),
+                fill="none",
+                stroke=colour,
+                stroke_width=3.5,
+                stroke_linejoin="round",
+                stroke_dasharray=dash or None,
+            )
         )
         cy = real.get("collapse_year")
         if not real.get("held") and isinstance(cy, int) and 1 <= cy <= len(surv):
@@ -1005,10 +1062,13 @@ def curves(results: Mapping[str, Any], scenario: Any) -> str:
                 "year": cy,
             }
             body.append(
-                f'<g class="collapse"><title>{esc(collapse_tip)}</title>'
-                f'<circle cx="{_f(mx)}" cy="{_f(my)}" r="11" fill="#ffffff" stroke="{BAD}" stroke-width="2.5"/>'
-                f'<path d="M{_f(mx - 5)},{_f(my - 5)} L{_f(mx + 5)},{_f(my + 5)} M{_f(mx + 5)},{_f(my - 5)} '
-                f'L{_f(mx - 5)},{_f(my + 5)}" stroke="{BAD}" stroke-width="2.5" stroke-linecap="round"/></g>'
+                el(
+                    "g",
+                    el("title", collapse_tip),
+                    el("circle", cx=mx, cy=my, r=11, fill="#ffffff", stroke=BAD, stroke_width=2.5),
+                    el("path", d=_cross(mx, my), stroke=BAD, stroke_width=2.5, stroke_linecap="round"),
+                    class_="collapse",
+                )
             )
         end_values = {"table": n, "pct": pc(p_hold), "year": cy}
         if real.get("held"):
@@ -1033,8 +1093,7 @@ def curves(results: Mapping[str, Any], scenario: Any) -> str:
     for (y, label, colour), ly in zip(end_labels, ys, strict=True):
         if abs(ly - y) > 2:
             body.append(
-                f'<line x1="{_f(X(years) + 3)}" y1="{_f(y)}" x2="{_f(X(years) + 12)}" y2="{_f(ly)}" '
-                f'stroke="{colour}" stroke-width="1"/>'
+                el("line", x1=X(years) + 3, y1=y, x2=X(years) + 12, y2=ly, stroke=colour, stroke_width=1)
             )
         body.append(_text(X(years) + 14, ly + 5, label, size=15, weight="700", fill=colour))
     if no_deal:
@@ -1070,7 +1129,7 @@ def curves(results: Mapping[str, Any], scenario: Any) -> str:
             else []
         )
     )
-    return _frame("curves", W, H, title, desc, "".join(body), "chart-curves")
+    return _frame("curves", W, H, title, desc, body, "chart-curves")
 
 
 # --- (d) causes of collapse -----------------------------------------------------------------
@@ -1084,7 +1143,7 @@ def _cause_label(c: Mapping[str, Any]) -> str:
     return str(label)
 
 
-def causes(results: Mapping[str, Any]) -> str:
+def causes(results: Mapping[str, Any]) -> SafeString:
     """The most common causes of collapse across tables, as horizontal bars."""
     items = [c for c in (results or {}).get("causes", ()) if _int(c.get("count")) > 0]
     title = gettext("Why the peace broke: the most common causes")
@@ -1128,27 +1187,36 @@ def causes(results: Mapping[str, Any]) -> str:
         plural = ngettext("%(n)s table", "%(n)s tables", n) % {"n": n}
         fill = "#9aa3ad" if c.get("key") == "no_deal" else BAD
         body.append(
-            f'<rect class="bar" x="{X0}" y="{y + 8}" width="{_f(max(w, 2))}" height="28" rx="4" '
-            f'fill="{fill}"><title>{esc(label + ": " + plural)}</title></rect>'
+            el(
+                "rect",
+                el("title", label + ": " + plural),
+                class_="bar",
+                x=X0,
+                y=y + 8,
+                width=max(w, 2),
+                height=28,
+                rx=4,
+                fill=fill,
+            )
         )
-        body.append(_text(X0 + w + 10, y + 28, plural, size=16, weight="700", extra=' class="num"'))
+        body.append(_text(X0 + w + 10, y + 28, plural, size=16, weight="700", class_="num"))
         lines.append(f"{label}: {n}.")
     desc = " ".join(
         [gettext("How many tables' peace broke down for each cause (or never started: no deal)."), *lines]
     )
-    return _frame("causes", W, H, title, desc, "".join(body), "chart-causes")
+    return _frame("causes", W, H, title, desc, body, "chart-causes")
 
 
 # --- (f) the tables' stories ----------------------------------------------------------------
 
 
-def sparkline(survival: Sequence[float], collapse_year: int | None = None, label: str = "") -> str:
+def sparkline(survival: Sequence[float], collapse_year: int | None = None, label: str = "") -> SafeString:
     """A small survival curve for a table card."""
     W, H, P = 220, 64, 6
     surv = [_clamp(s, 0, 1) for s in survival or ()]
     title = label or gettext("Survival curve")
     if not surv:
-        return _frame("spark", W, H, title, gettext("No curve: no deal."), "", "chart-spark")
+        return _frame("spark", W, H, title, gettext("No curve: no deal."), [], "chart-spark")
     n = len(surv)
 
     def X(t: float) -> float:
@@ -1158,23 +1226,15 @@ def sparkline(survival: Sequence[float], collapse_year: int | None = None, label
         return P + (H - 2 * P) * (1 - p)
 
     pts = [(X(0), Y(1))] + [(X(i + 1), Y(s)) for i, s in enumerate(surv)]
-    area = (
-        f"M{_f(X(0))},{_f(Y(0))} "
-        + " ".join(f"L{_f(a)},{_f(b)}" for a, b in pts)
-        + f" L{_f(X(n))},{_f(Y(0))} Z"
-    )
-    body = (
-        f'<path d="{area}" fill="#e7eef6"/>'
-        f'<polyline points="{" ".join(f"{_f(a)},{_f(b)}" for a, b in pts)}" fill="none" stroke="#24527a" '
-        f'stroke-width="2.5"/>'
-        f'<line x1="{P}" y1="{_f(Y(0))}" x2="{W - P}" y2="{_f(Y(0))}" stroke="{LINE}"/>'
-    )
+    area = path(("M", X(0), Y(0)), *(("L", a, b) for a, b in pts), ("L", X(n), Y(0))) + " Z"
+    body = [
+        el("path", d=area, fill="#e7eef6"),
+        el("polyline", points=points(pts), fill="none", stroke="#24527a", stroke_width=2.5),
+        el("line", x1=P, y1=Y(0), x2=W - P, y2=Y(0), stroke=LINE),
+    ]
     if collapse_year and 1 <= collapse_year <= n:
         mx, my = X(collapse_year), Y(surv[collapse_year - 1])
-        body += (
-            f'<path d="M{_f(mx - 5)},{_f(my - 5)} L{_f(mx + 5)},{_f(my + 5)} M{_f(mx + 5)},{_f(my - 5)} '
-            f'L{_f(mx - 5)},{_f(my + 5)}" stroke="{BAD}" stroke-width="3" stroke-linecap="round"/>'
-        )
+        body.append(el("path", d=_cross(mx, my), stroke=BAD, stroke_width=3, stroke_linecap="round"))
     desc = gettext("Chance of holding: %(first)s after year 1, %(last)s after year %(n)s.") % {
         "first": pc(_pct(surv[0])),
         "last": pc(_pct(surv[-1])),
@@ -1433,4 +1493,4 @@ def _summary(cards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-__all__ = ["causes", "curves", "esc", "role_charts", "role_styles", "scatter", "sparkline", "table_cards"]
+__all__ = ["causes", "curves", "role_charts", "role_styles", "scatter", "sparkline", "table_cards"]

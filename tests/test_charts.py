@@ -17,6 +17,7 @@ import pytest
 from game import charts
 from game.engine import scoring
 from game.engine.scenario import Scenario
+from game.svg import esc
 
 SVG = "{http://www.w3.org/2000/svg}"
 DEFAULT = Path(__file__).resolve().parents[1] / "game" / "scenarios" / "default.json"
@@ -243,7 +244,7 @@ def test_hostile_labels_are_escaped(results, scenario):
     text = all_text(parse(charts.scatter(res, hostile)))
     assert '<script>alert("x")</script> & "Co"' in text  # shown as text, not markup
     assert "<b>boom</b> & ]]>" in all_text(parse(charts.causes(res)))
-    assert charts.esc("<&>\"'") == "&lt;&amp;&gt;&quot;&#39;"
+    assert esc("<&>\"'") == "&lt;&amp;&gt;&quot;&#39;"
 
 
 @pytest.mark.parametrize(
