@@ -1,7 +1,7 @@
 """The data of every debrief chart as a table: the charts' text alternative a screen reader (or an
 instructor who wants the exact numbers) can read cell by cell.
 
-Each function reads what the chart of the same name in ``game.charts`` reads and returns
+Each function reads what the chart of the same name in ``game.charts`` reads (through game/results_rows.py) and returns
 ``{"caption", "head", "rows"}``; rows are lists of cells, the first cell of a row names it (it is
 rendered as a row header). The debrief shows each table under its chart in a closed
 ``<details>`` (templates/game/_chart_table.html).
@@ -14,33 +14,32 @@ from typing import Any
 
 from django.utils.translation import gettext, pgettext
 
-from game.charts import (
-    _baseline_curve,
-    _cause_label,
-    _clamp,
-    _deal,
-    _durability,
-    _ended,
-    _int,
-    _names,
-    _pct,
-    _realized,
-    _role_order,
-    _scores,
-    _style,
+from game.charts import role_styles, style_of
+from game.results_rows import (
+    baseline_curve,
+    cause_label,
+    clamp,
+    durability_of,
+    ended_rows,
+    has_deal,
+    names_at,
     pc,
-    role_styles,
+    realized_of,
+    role_order,
+    scores_of,
+    share_pct,
+    whole,
 )
 
 
 def _n(v: Any) -> int | str:
-    return "—" if v is None else round(_clamp(v))
+    return "—" if v is None else round(clamp(v))
 
 
 def _story(row: Mapping[str, Any]) -> str:
-    if not _deal(row):
+    if not has_deal(row):
         return gettext("No deal")
-    real = _realized(row)
+    real = realized_of(row)
     if real.get("held"):
         return pgettext("a table's simulated peace", "Held")
     if real.get("collapse_year"):
@@ -51,17 +50,17 @@ def _story(row: Mapping[str, Any]) -> str:
 def scatter_table(results: Mapping[str, Any], scenario: Any) -> dict[str, Any]:
     """One row per party per finished table: the scatter's dots."""
     styles = role_styles(scenario, results)
-    rows = _ended(results)
+    rows = ended_rows(results)
     out = []
     for row in rows:
-        for key in _role_order(styles, [row]):
-            sc = _scores(row).get(key)
+        for key in role_order(styles, [row]):
+            sc = scores_of(row).get(key)
             if sc is None:
                 continue
             out.append(
                 [
                     gettext("Table %(table)s, %(role)s")
-                    % {"table": row.get("table"), "role": _style(styles, key).name},
+                    % {"table": row.get("table"), "role": style_of(styles, key).name},
                     _n(sc.get("tactical")),
                     pc(_n(sc.get("durability"))),
                     _n(sc.get("total")),
@@ -86,17 +85,17 @@ def scatter_table(results: Mapping[str, Any], scenario: Any) -> dict[str, Any]:
 def role_table(results: Mapping[str, Any], scenario: Any, key: str) -> dict[str, Any]:
     """One role's bars: its tactical, durability and total score at every finished table."""
     styles = role_styles(scenario, results)
-    name = _style(styles, key).name
+    name = style_of(styles, key).name
     out = []
-    for row in _ended(results):
-        sc = _scores(row).get(key)
+    for row in ended_rows(results):
+        sc = scores_of(row).get(key)
         if sc is None:
             continue
         out.append(
             [
-                (gettext("Table %(table)s") if _deal(row) else gettext("Table %(table)s (no deal)"))
+                (gettext("Table %(table)s") if has_deal(row) else gettext("Table %(table)s (no deal)"))
                 % {"table": row.get("table")},
-                ", ".join(_names(row, key)) or gettext("no player"),
+                ", ".join(names_at(row, key)) or gettext("no player"),
                 _n(sc.get("tactical")),
                 pc(_n(sc.get("durability"))),
                 _n(sc.get("total")),
@@ -117,16 +116,16 @@ def role_table(results: Mapping[str, Any], scenario: Any, key: str) -> dict[str,
 
 def curves_table(results: Mapping[str, Any], scenario: Any) -> dict[str, Any]:
     """Each deal's chance of still holding, year by year, and the model's typical ceasefire."""
-    deals = [r for r in _ended(results) if _deal(r) and _durability(r).get("survival")]
-    years = max((len(_durability(r)["survival"]) for r in deals), default=0)
+    deals = [r for r in ended_rows(results) if has_deal(r) and durability_of(r).get("survival")]
+    years = max((len(durability_of(r)["survival"]) for r in deals), default=0)
     out = []
     for row in deals:
-        surv = list(_durability(row)["survival"])
-        cells = [pc(_pct(s)) for s in surv] + [""] * (years - len(surv))
+        surv = list(durability_of(row)["survival"])
+        cells = [pc(share_pct(s)) for s in surv] + [""] * (years - len(surv))
         out.append([gettext("Table %(table)s") % {"table": row.get("table")}, *cells, _story(row)])
-    base = _baseline_curve(scenario) if deals else None
+    base = baseline_curve(scenario) if deals else None
     if base:
-        cells = [pc(_pct(s)) for s in base[:years]]
+        cells = [pc(share_pct(s)) for s in base[:years]]
         cells += [""] * (years - len(cells))
         out.append([gettext("Typical ceasefire (the model's baseline)"), *cells, ""])
     return {
@@ -144,10 +143,10 @@ def curves_table(results: Mapping[str, Any], scenario: Any) -> dict[str, Any]:
 
 def causes_table(results: Mapping[str, Any]) -> dict[str, Any]:
     """How many tables' peace broke down for each cause."""
-    items = [c for c in (results or {}).get("causes", ()) if _int(c.get("count")) > 0]
-    items.sort(key=lambda c: -_int(c.get("count")))
+    items = [c for c in (results or {}).get("causes", ()) if whole(c.get("count")) > 0]
+    items.sort(key=lambda c: -whole(c.get("count")))
     return {
         "caption": gettext("How many tables' peace broke down for each cause (or never started: no deal)"),
         "head": [gettext("Cause"), gettext("Tables")],
-        "rows": [[_cause_label(c), _int(c.get("count"))] for c in items],
+        "rows": [[cause_label(c), whole(c.get("count"))] for c in items],
     }

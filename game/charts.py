@@ -1,8 +1,7 @@
-"""Server-rendered SVG charts for the debrief, and the per-table stories it shows.
+"""Server-rendered SVG charts for the debrief (its presenters are in game/debrief.py).
 
-Every function is pure: it reads ``host.results(session)`` (plain dicts) and the engine
-``Scenario`` and returns SVG text (or, for ``table_cards``, plain data for the template). No
-chart library, no script: the SVGs carry ``<title>``/``<desc>`` text alternatives, axis labels,
+Every function is pure: it reads ``host.results(session)`` (plain dicts, through
+game/results_rows.py) and the engine ``Scenario`` and returns SVG text. No chart library, no script: the SVGs carry ``<title>``/``<desc>`` text alternatives, axis labels,
 and a label or an initial beside every colour. Every chart is built through the element builder of
 game/svg.py, which escapes every text and attribute value as it writes them: no markup is written
 here by hand, and a chart reaches the page as the ``SafeString`` ``svg.document`` returns.
@@ -14,15 +13,31 @@ strategically there can be no winners.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext_lazy
 
+from game.results_rows import (
+    WIN,
+    baseline_curve,
+    cause_label,
+    clamp,
+    durability_of,
+    ended_rows,
+    has_deal,
+    names_at,
+    pc,
+    realized_of,
+    role_order,
+    scores_of,
+    share_pct,
+    story_of,
+    whole,
+)
 from game.svg import Element, document, el, num, path, points
 
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, Noto Sans, sans-serif"
@@ -42,56 +57,12 @@ FALLBACK_COLOUR = "#6b7480"
 TABLE_COLOURS = ("#332288", "#882255", "#1b1f24", "#6b4c2a", "#3d5a80", "#aa4499", "#4a525c", "#5c3d2e")
 TABLE_DASHES = ("", "8 4", "2 4", "10 4 2 4", "", "8 4", "2 4", "10 4 2 4")
 
-# The quadrant threshold of the scatter: above it a party "won" / the peace "lasted".
-WIN = 50.0
-
-# A factor's cause key that the engine does not label itself.
-EXTRA_CAUSE_LABELS = {
-    "baseline": gettext_lazy("The ordinary risk any ceasefire faces (no single term stood out)"),
-    "no_deal": gettext_lazy("No agreement: the war went on"),
-}
-
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 _ID_UNSAFE = re.compile(r"[^a-z0-9_-]")
 
 
 def _id(text: str) -> str:
     return _ID_UNSAFE.sub("-", str(text).lower())[:40] or "x"
-
-
-def _clamp(v: Any, lo: float = 0.0, hi: float = 100.0) -> float:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return lo
-    if math.isnan(x):
-        return lo
-    return min(max(x, lo), hi)
-
-
-def _int(v: Any) -> int:
-    return round(_clamp(v, -1e9, 1e9))
-
-
-def _pct(v: Any) -> int:
-    """A 0-1 share as a whole percentage."""
-    return round(100 * _clamp(v, 0.0, 1.0))
-
-
-def pc(n: Any) -> str:
-    """A whole percentage as the active language writes it (45%, 45 %)."""
-    # Translators: a percentage; %(number)s is the number. Use your language's spacing
-    # (a no-break space before % in German, French and Russian).
-    return gettext("%(number)s%%") % {"number": n}
-
-
-def story_of(real: Mapping[str, Any]) -> str:
-    """What a table's simulated story did: held, or broke in a given year ("" if neither)."""
-    if real.get("held"):
-        return gettext("held")
-    if real.get("collapse_year"):
-        return gettext("broke in year %(year)s") % {"year": real.get("collapse_year")}
-    return ""
 
 
 def _truncate(text: str, n: int) -> str:
@@ -207,53 +178,12 @@ def role_styles(scenario: Any, results: Mapping[str, Any] | None = None) -> dict
     return out
 
 
-def _style(styles: Mapping[str, RoleStyle], key: str) -> RoleStyle:
+def style_of(styles: Mapping[str, RoleStyle], key: str) -> RoleStyle:
     s = styles.get(key)
     if s is not None:
         return s
     c = FALLBACK_COLOUR
     return RoleStyle(key, str(key).capitalize(), c, (str(key)[:2] or "?").capitalize(), _text_on(c))
-
-
-# --- reading results ------------------------------------------------------------------------
-
-
-def _ended(results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The tables that have an outcome, in table order."""
-    rows = [r for r in (results or {}).get("tables", ()) if r.get("outcome")]
-    return sorted(rows, key=lambda r: r.get("table") or 0)
-
-
-def _deal(row: Mapping[str, Any]) -> bool:
-    return bool((row.get("outcome") or {}).get("agreement"))
-
-
-def _durability(row: Mapping[str, Any]) -> dict[str, Any]:
-    return (row.get("outcome") or {}).get("durability") or {}
-
-
-def _realized(row: Mapping[str, Any]) -> dict[str, Any]:
-    return _durability(row).get("realized") or {}
-
-
-def _scores(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    return (row.get("outcome") or {}).get("scores") or {}
-
-
-def _names(row: Mapping[str, Any], role: str) -> list[str]:
-    for seat in row.get("seats") or ():
-        if seat.get("role") == role:
-            return [str(n) for n in seat.get("names") or ()]
-    return []
-
-
-def _role_order(styles: Mapping[str, RoleStyle], rows: Iterable[Mapping[str, Any]]) -> list[str]:
-    keys = list(styles)
-    for row in rows:
-        for k in _scores(row):
-            if k not in keys:
-                keys.append(k)
-    return keys
 
 
 # --- SVG frame ------------------------------------------------------------------------------
@@ -389,7 +319,7 @@ def _legend(styles: Mapping[str, RoleStyle], keys: Sequence[str], x: float, y: f
     parts = []
     cx, cy = x, y
     for k in keys:
-        s = _style(styles, k)
+        s = style_of(styles, k)
         w = 34 + 10.5 * len(s.name)  # bold 16 px: Cyrillic runs wider than Latin
         if cx + w > x + width and cx > x:
             cx, cy = x, cy + 30
@@ -409,7 +339,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> SafeString:
     are joined by a line, because they share one peace. The lower-right corner is "won at the
     table, lost the peace"."""
     styles = role_styles(scenario, results)
-    rows = _ended(results)
+    rows = ended_rows(results)
     title = gettext("Who won at the table, and did the peace last?")
     W, H = 960, 700
     if not rows:
@@ -421,17 +351,17 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> SafeString:
             gettext("No table has finished yet."),
             gettext("End the session (or wait for agreements) to see every party here."),
         )
-    keys = _role_order(styles, rows)
+    keys = role_order(styles, rows)
     L, R, T, B = 86, 64, 24, 170
     pw, ph = W - L - R, H - T - B
 
     def X(v: Any) -> float:
-        return L + pw * _clamp(v) / 100
+        return L + pw * clamp(v) / 100
 
     def Y(v: Any) -> float:
-        return T + ph * (1 - _clamp(v) / 100)
+        return T + ph * (1 - clamp(v) / 100)
 
-    n_dots = sum(len(_scores(r)) for r in rows)
+    n_dots = sum(len(scores_of(r)) for r in rows)
     r = 14.0 if n_dots <= 40 else 11.0 if n_dots <= 100 else 8.5
     body: list[Element] = []
     # quadrants: tinted where the lesson lives
@@ -505,7 +435,7 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> SafeString:
     )
     horizon = (
         getattr(getattr(scenario, "model", None), "horizon_years", None)
-        or len(_durability(rows[0]).get("survival") or ())
+        or len(durability_of(rows[0]).get("survival") or ())
         or 10
     )
     ylabel = ngettext(
@@ -552,20 +482,20 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> SafeString:
     detail = []
     for row in rows:
         n = row.get("table")
-        sc = _scores(row)
-        deal = _deal(row)
-        real = _realized(row)
+        sc = scores_of(row)
+        deal = has_deal(row)
+        real = realized_of(row)
         held = bool(real.get("held"))
         story = story_of(real)
         items = []
         for k in keys:
             if k not in sc:
                 continue
-            tac, dur = _clamp(sc[k].get("tactical")), _clamp(sc[k].get("durability"))
-            tot = _clamp(sc[k].get("total"))
-            items.append((k, _style(styles, k), tac, dur, tot))
+            tac, dur = clamp(sc[k].get("tactical")), clamp(sc[k].get("durability"))
+            tot = clamp(sc[k].get("total"))
+            items.append((k, style_of(styles, k), tac, dur, tot))
             n_dots += 1
-            if _style(styles, k).mediator:
+            if style_of(styles, k).mediator:
                 continue  # a mediator is drawn but is not a party that "won"
             n_total += 1
             # Whether the peace lasted is the table's realized story, not its expectation: a
@@ -753,12 +683,12 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
     finished table, with the role's no-deal score marked. Returns [{role, name, colour, initial,
     svg, summary}], one per role."""
     styles = role_styles(scenario, results)
-    rows = _ended(results)
+    rows = ended_rows(results)
     out = []
     no_deal_values = {r.key: float(r.no_deal_value) for r in getattr(scenario, "roles", ()) or ()}
-    for key in _role_order(styles, rows):
-        s = _style(styles, key)
-        mine = [(row, _scores(row)[key]) for row in rows if key in _scores(row)]
+    for key in role_order(styles, rows):
+        s = style_of(styles, key)
+        mine = [(row, scores_of(row)[key]) for row in rows if key in scores_of(row)]
         title = gettext("%(role)s: what it won, how long the peace lasted, and what that was worth") % {
             "role": s.name
         }
@@ -787,7 +717,7 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
         TOP, ROW_H, BAR_H, GAP = 64, 78, 17, 4
 
         def X(v: Any, x0: float = X0, x1: float = X1) -> float:
-            return x0 + (x1 - x0) * _clamp(v) / 100
+            return x0 + (x1 - x0) * clamp(v) / 100
 
         H = TOP + ROW_H * len(mine) + 70
         body = []
@@ -825,8 +755,8 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
         for i, (row, sc) in enumerate(mine):
             y = TOP + i * ROW_H
             n = row.get("table")
-            deal = _deal(row)
-            names = _names(row, key)
+            deal = has_deal(row)
+            names = names_at(row, key)
             body.append(_text(8, y + 18, gettext("Table %(table)s") % {"table": n}, size=17, weight="700"))
             body.append(
                 _text(8, y + 39, _truncate(", ".join(names) or gettext("no player"), 26), size=14, fill=SOFT)
@@ -835,7 +765,7 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
                 body.append(_text(8, y + 58, gettext("no deal"), size=14, weight="700", fill=BAD))
             vals = []
             for j, (field, short, _long, _meaning) in enumerate(SERIES):
-                v = _clamp(sc.get(field))
+                v = clamp(sc.get(field))
                 vals.append(v)
                 by = y + j * (BAR_H + GAP)
                 fill = (
@@ -943,23 +873,14 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
 # --- (c) survival curves --------------------------------------------------------------------
 
 
-def _baseline_curve(scenario: Any) -> tuple[float, ...] | None:
-    try:
-        from game.engine.durability import evaluator
-
-        return evaluator(scenario).curve({})[1]
-    except Exception:  # a scenario without a model (or a test double): no reference line
-        return None
-
-
 def curves(results: Mapping[str, Any], scenario: Any) -> SafeString:
     """The survival curve of every table that made a deal, on one chart, with the year each
     collapsed (in its simulated story) marked, and the model's average ceasefire for reference."""
-    rows = _ended(results)
+    rows = ended_rows(results)
     title = gettext("How long would each table's peace hold?")
     W = 960
-    deals = [r for r in rows if _deal(r) and _durability(r).get("survival")]
-    no_deal = [r.get("table") for r in rows if not _deal(r)]
+    deals = [r for r in rows if has_deal(r) and durability_of(r).get("survival")]
+    no_deal = [r.get("table") for r in rows if not has_deal(r)]
     if not deals:
         hint = (
             gettext("No table reached an agreement: there was no peace to hold.")
@@ -970,13 +891,13 @@ def curves(results: Mapping[str, Any], scenario: Any) -> SafeString:
     H = 560
     L, R, T, B = 80, 236, 30, 78
     pw, ph = W - L - R, H - T - B
-    years = max(len(_durability(r)["survival"]) for r in deals)
+    years = max(len(durability_of(r)["survival"]) for r in deals)
 
     def X(t: float) -> float:
         return L + pw * t / years
 
     def Y(p: float) -> float:
-        return T + ph * (1 - _clamp(p, 0, 1))
+        return T + ph * (1 - clamp(p, 0, 1))
 
     body = []
     for v in (0, 25, 50, 75, 100):
@@ -991,10 +912,10 @@ def curves(results: Mapping[str, Any], scenario: Any) -> SafeString:
     )
     body.append(_side_title(T + ph / 2, gettext("Chance the peace still holds")))
     end_labels: list[tuple[float, str, str]] = []
-    base = _baseline_curve(scenario)
+    base = baseline_curve(scenario)
     if base:
         pts = [(X(0), Y(1))] + [(X(i + 1), Y(s)) for i, s in enumerate(base[:years])]
-        base_pct = pc(_pct(base[min(years, len(base)) - 1]))
+        base_pct = pc(share_pct(base[min(years, len(base)) - 1]))
         base_tip = ngettext(
             "Average past ceasefire (the model's baseline): %(pct)s still holding after %(years)s year",
             "Average past ceasefire (the model's baseline): %(pct)s still holding after %(years)s years",
@@ -1017,12 +938,12 @@ def curves(results: Mapping[str, Any], scenario: Any) -> SafeString:
     detail = []
     for i, row in enumerate(deals):
         n = row.get("table")
-        surv = [_clamp(s, 0, 1) for s in _durability(row)["survival"]]
+        surv = [clamp(s, 0, 1) for s in durability_of(row)["survival"]]
         colour = TABLE_COLOURS[i % len(TABLE_COLOURS)]
         dash = TABLE_DASHES[i % len(TABLE_DASHES)]
         pts = [(X(0), Y(1))] + [(X(t + 1), Y(s)) for t, s in enumerate(surv)]
-        real = _realized(row)
-        p_hold = _pct(surv[-1])
+        real = realized_of(row)
+        p_hold = share_pct(surv[-1])
         story = story_of(real)
         tip_values = {"table": n, "pct": pc(p_hold), "years": len(surv), "story": story}
         tip = (
@@ -1135,38 +1056,30 @@ def curves(results: Mapping[str, Any], scenario: Any) -> SafeString:
 # --- (d) causes of collapse -----------------------------------------------------------------
 
 
-def _cause_label(c: Mapping[str, Any]) -> str:
-    key, label = c.get("key"), c.get("label")
-    if not label or label == key:
-        extra = EXTRA_CAUSE_LABELS.get(str(key))
-        return str(extra) if extra else str(key or gettext("Unknown")).replace("_", " ").capitalize()
-    return str(label)
-
-
 def causes(results: Mapping[str, Any]) -> SafeString:
     """The most common causes of collapse across tables, as horizontal bars."""
-    items = [c for c in (results or {}).get("causes", ()) if _int(c.get("count")) > 0]
+    items = [c for c in (results or {}).get("causes", ()) if whole(c.get("count")) > 0]
     title = gettext("Why the peace broke: the most common causes")
     W = 960
     if not items:
         hint = (
             gettext("No simulated peace broke down.")
-            if _ended(results or {})
+            if ended_rows(results or {})
             else gettext("No table has finished yet.")
         )
         return _empty("causes", W, 220, title, gettext("No collapses to explain."), hint)
-    items = sorted(items, key=lambda c: -_int(c.get("count")))
+    items = sorted(items, key=lambda c: -whole(c.get("count")))
     ROW = 52
     T = 16
     H = T + ROW * len(items) + 16
     LX, X0, X1 = 396, 410, 820
-    top = max(_int(c.get("count")) for c in items)
+    top = max(whole(c.get("count")) for c in items)
     body = []
     lines = []
     for i, c in enumerate(items):
         y = T + i * ROW
-        n = _int(c.get("count"))
-        label = _cause_label(c)
+        n = whole(c.get("count"))
+        label = cause_label(c)
         words = label.split()
         # wrap long labels onto two lines
         first, second = label, ""
@@ -1207,13 +1120,13 @@ def causes(results: Mapping[str, Any]) -> SafeString:
     return _frame("causes", W, H, title, desc, body, "chart-causes")
 
 
-# --- (f) the tables' stories ----------------------------------------------------------------
+# --- (e) a table's own curve ----------------------------------------------------------------
 
 
 def sparkline(survival: Sequence[float], collapse_year: int | None = None, label: str = "") -> SafeString:
     """A small survival curve for a table card."""
     W, H, P = 220, 64, 6
-    surv = [_clamp(s, 0, 1) for s in survival or ()]
+    surv = [clamp(s, 0, 1) for s in survival or ()]
     title = label or gettext("Survival curve")
     if not surv:
         return _frame("spark", W, H, title, gettext("No curve: no deal."), [], "chart-spark")
@@ -1236,8 +1149,8 @@ def sparkline(survival: Sequence[float], collapse_year: int | None = None, label
         mx, my = X(collapse_year), Y(surv[collapse_year - 1])
         body.append(el("path", d=_cross(mx, my), stroke=BAD, stroke_width=3, stroke_linecap="round"))
     desc = gettext("Chance of holding: %(first)s after year 1, %(last)s after year %(n)s.") % {
-        "first": pc(_pct(surv[0])),
-        "last": pc(_pct(surv[-1])),
+        "first": pc(share_pct(surv[0])),
+        "last": pc(share_pct(surv[-1])),
         "n": n,
     }
     if collapse_year:
@@ -1245,252 +1158,4 @@ def sparkline(survival: Sequence[float], collapse_year: int | None = None, label
     return _frame("spark", W, H, title, desc, body, "chart-spark")
 
 
-class TableCards(list):
-    """The debrief's table stories (a list), with the session's headline numbers in ``summary``."""
-
-    summary: dict[str, Any]
-
-
-def _terms(scenario: Any, terms: Mapping[str, str] | None) -> list[dict[str, str]]:
-    if not terms:
-        return []
-    out = []
-    issues = list(getattr(scenario, "issues", ()) or ())
-    known = set()
-    for issue in issues:
-        known.add(issue.key)
-        ok = terms.get(issue.key)
-        opt = issue.option(ok) if ok is not None else None
-        out.append(
-            {
-                "issue": issue.name,
-                "option": opt.label if opt else str(ok or "?"),
-                "summary": opt.summary if opt else "",
-            }
-        )
-    for k, v in terms.items():
-        if k not in known:
-            out.append({"issue": str(k), "option": str(v), "summary": ""})
-    return out
-
-
-def _headline(scenario: Any, key: str) -> str:
-    item = scenario.news_item(key) if hasattr(scenario, "news_item") else None
-    return item.headline if item is not None else str(key)
-
-
-def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
-    """Everything the debrief template shows per table (and, in ``.summary``, for the class)."""
-    styles = role_styles(scenario, results)
-    no_deal_values = {r.key: float(r.no_deal_value) for r in getattr(scenario, "roles", ()) or ()}
-    horizon = getattr(getattr(scenario, "model", None), "horizon_years", 10) or 10
-    effects = {e.get("table"): e for e in (results or {}).get("news_effects", ())}
-    say_no_deal = getattr(scenario, "no_deal_label", None)
-    no_deal_label = say_no_deal() if callable(say_no_deal) else str(EXTRA_CAUSE_LABELS["no_deal"])
-    cards = TableCards()
-    all_rows = sorted((results or {}).get("tables", ()), key=lambda r: r.get("table") or 0)
-    for row in all_rows:
-        n = row.get("table")
-        outcome = row.get("outcome") or None
-        dur = _durability(row)
-        real = _realized(row)
-        deal = _deal(row)
-        scores = []
-        lesson_roles = ((outcome or {}).get("lesson") or {}).get("roles") or {}
-        for key in _role_order(styles, [row]):
-            sc = _scores(row).get(key)
-            s = _style(styles, key)
-            les = lesson_roles.get(key) or {}
-            entry = {
-                "key": key,
-                "name": s.name,
-                "colour": s.colour,
-                "initial": s.initial,
-                "names": _names(row, key),
-                "mediator": s.mediator,
-                "no_deal": round(no_deal_values[key]) if key in no_deal_values else None,
-            }
-            if sc:
-                entry.update(
-                    {
-                        "tactical": round(_clamp(sc.get("tactical"))),
-                        "durability": round(_clamp(sc.get("durability"))),
-                        "total": round(_clamp(sc.get("total"))),
-                    }
-                )
-                entry["lost"] = entry["tactical"] - entry["total"]
-                if les:
-                    entry["greedy_total"] = round(_clamp((les.get("greedy") or {}).get("total")))
-                    entry["compromise_total"] = round(_clamp((les.get("compromise") or {}).get("total")))
-                entry["worse_than_no_deal"] = (
-                    deal and entry["no_deal"] is not None and entry["total"] < entry["no_deal"]
-                )
-            scores.append(entry)
-        # A mediator is not a party: it can do well at the table, but it never "won most".
-        scored = [e for e in scores if "tactical" in e and not e["mediator"]]
-        winner = max(scored, key=lambda e: (e["tactical"], e["total"])) if deal and scored else None
-        ep = _pct(dur.get("expected_peace")) if outcome else None
-        news = [{"key": k, "headline": _headline(scenario, k)} for k in row.get("news") or ()]
-        eff = effects.get(n)
-        news_effect = None
-        if eff:
-            before = _pct(eff.get("expected_peace_without_news"))
-            after = _pct(eff.get("expected_peace"))
-            news_effect = {
-                "headlines": [_headline(scenario, k) for k in eff.get("news") or ()],
-                "before": before,
-                "after": after,
-                "change": after - before,
-                "size": abs(after - before),
-            }
-        span = len(dur.get("survival") or ()) or horizon
-        if not outcome:
-            status, tone = gettext("Still negotiating"), "open"
-        elif not deal:
-            status, tone = gettext("No deal"), "bad"
-        elif real.get("held"):
-            status = ngettext("Deal held all %(n)s year", "Deal held all %(n)s years", span) % {"n": span}
-            tone = "good"
-        elif real.get("collapse_year"):
-            status, tone = gettext("Deal broke in year %(year)s") % {"year": real["collapse_year"]}, "bad"
-        else:
-            status, tone = gettext("Deal"), "open"
-        story = ""
-        if outcome and deal and winner:
-            story_values = {
-                "role": winner["name"],
-                "tactical": winner["tactical"],
-                "peace": pc(ep),
-                "years": span,
-                "year": real.get("collapse_year"),
-                "total": winner["total"],
-            }
-            head = (
-                ngettext(
-                    "%(role)s won most at the table (%(tactical)s of 100). The peace was expected to last "
-                    "%(peace)s of the next %(years)s year;",
-                    "%(role)s won most at the table (%(tactical)s of 100). The peace was expected to last "
-                    "%(peace)s of the next %(years)s years;",
-                    span,
-                )
-                % story_values
-            )
-            if real.get("held"):
-                tail = gettext("in the simulation it held.")
-            elif real.get("collapse_year"):
-                tail = (
-                    gettext(
-                        "in the simulation the war came back in year %(year)s, so %(role)s kept %(total)s."
-                    )
-                    % story_values
-                )
-            else:
-                tail = ""
-            story = f"{head} {tail}".strip()
-        elif outcome:
-            story = gettext("%(no_deal)s. Every party got its no-deal score.") % {"no_deal": no_deal_label}
-        factors = []
-        for fx in (dur.get("factors") or ())[:4]:
-            eff_v = float(fx.get("effect") or 0)
-            factors.append(
-                {
-                    "label": fx.get("label") or fx.get("key"),
-                    "effect": eff_v,
-                    "hazard_ratio": fx.get("hazard_ratio"),
-                    "explanation": fx.get("explanation") or "",
-                    "direction": "up" if eff_v > 0.05 else "down" if eff_v < -0.05 else "flat",
-                    "width": min(100, round(abs(eff_v) / 1.5 * 100)),
-                }
-            )
-        reps = dur.get("replays") if deal else None
-        replays = None
-        if reps and reps.get("n"):
-            replays = {
-                "n": reps["n"],
-                "held": reps.get("held", 0),
-                "median": reps.get("median_collapse_year"),
-                "earliest": reps.get("earliest_collapse_year"),
-                "latest": reps.get("latest_collapse_year"),
-            }
-        cards.append(
-            {
-                "number": n,
-                "replays": replays,
-                "id": row.get("id"),
-                "ended": bool(row.get("ended")) or bool(outcome),
-                "has_outcome": bool(outcome),
-                "deal": deal,
-                "status": status,
-                "tone": tone,
-                "terms": _terms(scenario, (outcome or {}).get("agreement")),
-                "expected_peace": ep,
-                "p_hold": _pct(dur.get("p_hold")) if outcome else None,
-                "horizon": len(dur.get("survival") or ()) or horizon,
-                "held": bool(real.get("held")),
-                "collapse_year": real.get("collapse_year"),
-                "cause": real.get("cause") or "",
-                "scores": scores,
-                "winner": winner,
-                "story": story,
-                "news": news,
-                "news_effect": news_effect,
-                "factors": factors,
-                "spark": sparkline(
-                    dur.get("survival") or (),
-                    real.get("collapse_year"),
-                    gettext("Table %(table)s: chance the peace holds, year by year") % {"table": n},
-                )
-                if deal
-                else "",
-            }
-        )
-    cards.summary = _summary(cards)
-    return cards
-
-
-def _summary(cards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    finished = [c for c in cards if c["has_outcome"]]
-    deals = [c for c in finished if c["deal"]]
-    parties = [e for c in finished for e in c["scores"] if "tactical" in e and not e.get("mediator")]
-    deal_parties = [e for c in deals for e in c["scores"] if "tactical" in e and not e.get("mediator")]
-    winners = [c["winner"] for c in deals if c["winner"]]
-    best = None
-    if deal_parties:
-        top = max(deal_parties, key=lambda e: (e["tactical"], e["total"]))
-        table = next(c["number"] for c in deals if top in c["scores"])
-        best = {**top, "table": table}
-    return {
-        "tables": len(cards),
-        "finished": len(finished),
-        "open": len(cards) - len(finished),
-        "deals": len(deals),
-        "no_deals": len(finished) - len(deals),
-        "collapsed": sum(1 for c in deals if not c["held"]),
-        "held": sum(1 for c in deals if c["held"]),
-        "mean_peace": round(sum(c["expected_peace"] for c in deals) / len(deals)) if deals else None,
-        "parties": len(parties),
-        # What each table's realized story says, like "Deals that broke down": a party "kept the
-        # peace" only if its table's deal held in the simulation.
-        "won_lost": sum(
-            1
-            for c in deals
-            if not c["held"]
-            for e in c["scores"]
-            if e.get("tactical", 0) >= WIN and not e.get("mediator")
-        ),
-        "won_kept": sum(
-            1
-            for c in deals
-            if c["held"]
-            for e in c["scores"]
-            if e.get("tactical", 0) >= WIN and not e.get("mediator")
-        ),
-        "worse_than_no_deal": sum(1 for e in deal_parties if e.get("worse_than_no_deal")),
-        "winners_tactical": round(sum(w["tactical"] for w in winners) / len(winners)) if winners else None,
-        "winners_total": round(sum(w["total"] for w in winners) / len(winners)) if winners else None,
-        "best": best,
-        "news_tables": sum(1 for c in cards if c["news"]),
-    }
-
-
-__all__ = ["causes", "curves", "role_charts", "role_styles", "scatter", "sparkline", "table_cards"]
+__all__ = ["causes", "curves", "role_charts", "role_styles", "scatter", "sparkline", "style_of"]

@@ -24,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from game import access, chart_tables, charts, export, lifecycle, privacy
+from game import debrief as debrief_presenters
 from game import host as host_services
 from game.engine import scoring
 from game.i18n import request_language
@@ -465,7 +466,7 @@ def debrief(request: HttpRequest, code: str) -> HttpResponse:
             "curves_table": chart_tables.curves_table(res, scenario),
             "causes_svg": charts.causes(res),
             "causes_table": chart_tables.causes_table(res),
-            "tables": charts.table_cards(res, scenario),
+            "tables": debrief_presenters.table_cards(res, scenario),
             "lesson_rows": _lesson_rows(scenario),
         },
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from game import charts
+from game import charts, debrief
 from game.engine import scoring
 from game.engine.scenario import Scenario
 from game.svg import esc
@@ -204,7 +204,7 @@ def test_causes_lists_every_cause(results):
 
 
 def test_table_cards_tell_each_story(results, scenario):
-    cards = charts.table_cards(results, scenario)
+    cards = debrief.table_cards(results, scenario)
     assert [c["number"] for c in cards] == [1, 2, 3, 4, 5]
     one = cards[0]
     assert one["deal"] and one["terms"][0]["issue"] == "Exchange of territory"
@@ -268,7 +268,7 @@ def test_empty_results_give_valid_charts(res, scenario):
         assert not dots(root)
     for c in charts.role_charts(res, scenario):
         assert_accessible(parse(c["svg"]))
-    cards = charts.table_cards(res, scenario)
+    cards = debrief.table_cards(res, scenario)
     assert cards.summary["finished"] == 0 and cards.summary["best"] is None
 
 
@@ -280,7 +280,7 @@ def test_only_no_deal_tables(scenario):
     assert "no peace to hold" in all_text(curves).lower()
     causes = parse(charts.causes(res))
     assert "No agreement" in all_text(causes)
-    cards = charts.table_cards(res, scenario)
+    cards = debrief.table_cards(res, scenario)
     assert cards.summary["deals"] == 0 and cards.summary["no_deals"] == 2
     assert all(c["spark"] == "" for c in cards)
 
@@ -320,7 +320,7 @@ def test_the_summary_and_the_scatter_follow_each_tables_realized_story(scenario)
         }
 
     broke = {"tables": [table(1, False)], "roles": [], "causes": [], "news_effects": []}
-    s = charts.table_cards(broke, scenario).summary
+    s = debrief.table_cards(broke, scenario).summary
     assert (s["collapsed"], s["deals"]) == (1, 1)
     assert s["won_kept"] == 0 and s["won_lost"] == 3
     svg = charts.scatter(broke, scenario)
@@ -329,6 +329,6 @@ def test_the_summary_and_the_scatter_follow_each_tables_realized_story(scenario)
     assert "Won, and the peace lasted" not in text
     assert "0 won and kept the peace" in svg
     held = {"tables": [table(1, True)], "roles": [], "causes": [], "news_effects": []}
-    s = charts.table_cards(held, scenario).summary
+    s = debrief.table_cards(held, scenario).summary
     assert s["won_kept"] == 3 and s["won_lost"] == 0
     assert "T1 · held" in all_text(parse(charts.scatter(held, scenario)))

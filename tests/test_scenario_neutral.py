@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from game import bot_runner, bots, charts, scenario_io
+from game import bot_runner, bots, charts, debrief, scenario_io
 from game import host as host_services
 from game.models import Player
 from game.services import clock, seating, snapshots
@@ -154,7 +154,7 @@ def test_a_mediator_is_never_the_top_scorer_and_is_not_counted_as_a_party(played
     session = played
     scenario = session.engine_scenario()
     res = host_services.results(session)
-    cards = charts.table_cards(res, scenario)
+    cards = debrief.table_cards(res, scenario)
     deal = next(c for c in cards if c["deal"])
     mediator = next(e for e in deal["scores"] if e["key"] == "mediator")
     assert mediator["mediator"] and "tactical" in mediator
@@ -188,7 +188,7 @@ def test_a_mediator_beating_the_parties_at_the_table_still_does_not_crown_it(kar
             },
         },
     }
-    cards = charts.table_cards({"tables": [row]}, scenario)
+    cards = debrief.table_cards({"tables": [row]}, scenario)
     assert cards[0]["winner"]["key"] == "azerbaijan"
     assert cards.summary["best"]["key"] == "azerbaijan"
     assert cards.summary["won_kept"] == 1  # Azerbaijan won (55 ≥ 50) and its peace held; not the mediator

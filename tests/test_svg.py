@@ -17,7 +17,7 @@ import pytest
 from django.template import Context, Template
 from django.utils.safestring import SafeString
 
-from game import charts, svg
+from game import charts, debrief, svg
 from game.engine.scenario import Scenario
 from tests.test_charts import DEALS, SVG, all_text, make_results
 
@@ -76,10 +76,11 @@ def test_only_the_document_is_safe():
 
 
 def test_no_markup_is_written_by_hand_in_the_charts():
-    """Every chart goes through the builder: no string in charts.py (or in the charts' data
-    tables) holds a tag, so nothing can reach the page without being escaped."""
+    """Every chart goes through the builder: no string in charts.py (or in the debrief's
+    presenters, or the charts' data tables) holds a tag, so nothing can reach the page without
+    being escaped."""
     tag = re.compile(r"<\s*/?\s*[A-Za-z!?]")
-    for module in ("game/charts.py", "game/chart_tables.py"):
+    for module in ("game/charts.py", "game/debrief.py", "game/results_rows.py", "game/chart_tables.py"):
         tree = ast.parse((ROOT / module).read_text())
         strings = [
             n.value
@@ -137,7 +138,7 @@ def hostile(scenario):
 def _charts(scenario, res) -> tuple[list[str], list[str]]:
     """The charts that show a hostile name, and the others (the survival curves and the table cards'
     sparklines show tables, not names)."""
-    cards = charts.table_cards(res, scenario)
+    cards = debrief.table_cards(res, scenario)
     named = [
         charts.scatter(res, scenario),
         charts.causes(res),

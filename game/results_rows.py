@@ -1,0 +1,134 @@
+"""Reading the debrief's results: what ``host.results(session)`` says about each table, in the
+words every view of the debrief shares (the charts, their data tables, the table cards).
+
+Pure functions over those plain dicts, forgiving of missing fields (a table still negotiating has
+no outcome; a scenario may leave a label out): a number that cannot be read counts as the low end
+of its range, a missing label is named from its key.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.utils.translation import gettext, gettext_lazy
+
+# The quadrant threshold of the scatter: above it a party "won" / the peace "lasted".
+WIN = 50.0
+
+# A factor's cause key that the engine does not label itself.
+EXTRA_CAUSE_LABELS = {
+    "baseline": gettext_lazy("The ordinary risk any ceasefire faces (no single term stood out)"),
+    "no_deal": gettext_lazy("No agreement: the war went on"),
+}
+
+
+def clamp(v: Any, lo: float = 0.0, hi: float = 100.0) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return lo
+    if math.isnan(x):
+        return lo
+    return min(max(x, lo), hi)
+
+
+def whole(v: Any) -> int:
+    return round(clamp(v, -1e9, 1e9))
+
+
+def share_pct(v: Any) -> int:
+    """A 0-1 share as a whole percentage."""
+    return round(100 * clamp(v, 0.0, 1.0))
+
+
+def pc(n: Any) -> str:
+    """A whole percentage as the active language writes it (45%, 45 %)."""
+    # Translators: a percentage; %(number)s is the number. Use your language's spacing
+    # (a no-break space before % in German, French and Russian).
+    return gettext("%(number)s%%") % {"number": n}
+
+
+def story_of(real: Mapping[str, Any]) -> str:
+    """What a table's simulated story did: held, or broke in a given year ("" if neither)."""
+    if real.get("held"):
+        return gettext("held")
+    if real.get("collapse_year"):
+        return gettext("broke in year %(year)s") % {"year": real.get("collapse_year")}
+    return ""
+
+
+def ended_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The tables that have an outcome, in table order."""
+    rows = [r for r in (results or {}).get("tables", ()) if r.get("outcome")]
+    return sorted(rows, key=lambda r: r.get("table") or 0)
+
+
+def has_deal(row: Mapping[str, Any]) -> bool:
+    return bool((row.get("outcome") or {}).get("agreement"))
+
+
+def durability_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    return (row.get("outcome") or {}).get("durability") or {}
+
+
+def realized_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    return durability_of(row).get("realized") or {}
+
+
+def scores_of(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return (row.get("outcome") or {}).get("scores") or {}
+
+
+def names_at(row: Mapping[str, Any], role: str) -> list[str]:
+    for seat in row.get("seats") or ():
+        if seat.get("role") == role:
+            return [str(n) for n in seat.get("names") or ()]
+    return []
+
+
+def role_order(styles: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    keys = list(styles)
+    for row in rows:
+        for k in scores_of(row):
+            if k not in keys:
+                keys.append(k)
+    return keys
+
+
+def cause_label(c: Mapping[str, Any]) -> str:
+    key, label = c.get("key"), c.get("label")
+    if not label or label == key:
+        extra = EXTRA_CAUSE_LABELS.get(str(key))
+        return str(extra) if extra else str(key or gettext("Unknown")).replace("_", " ").capitalize()
+    return str(label)
+
+
+def baseline_curve(scenario: Any) -> tuple[float, ...] | None:
+    try:
+        from game.engine.durability import evaluator
+
+        return evaluator(scenario).curve({})[1]
+    except Exception:  # a scenario without a model (or a test double): no reference line
+        return None
+
+
+__all__ = [
+    "EXTRA_CAUSE_LABELS",
+    "WIN",
+    "baseline_curve",
+    "cause_label",
+    "clamp",
+    "durability_of",
+    "ended_rows",
+    "has_deal",
+    "names_at",
+    "pc",
+    "realized_of",
+    "role_order",
+    "scores_of",
+    "share_pct",
+    "story_of",
+    "whole",
+]
