@@ -875,7 +875,7 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
 
 def curves(results: Mapping[str, Any], scenario: Any) -> SafeString:
     """The survival curve of every table that made a deal, on one chart, with the year each
-    collapsed (in its simulated story) marked, and the model's average ceasefire for reference."""
+    collapsed (in its simulated story) marked, and the model's typical ceasefire for reference."""
     rows = ended_rows(results)
     title = gettext("How long would each table's peace hold?")
     W = 960
@@ -917,8 +917,8 @@ def curves(results: Mapping[str, Any], scenario: Any) -> SafeString:
         pts = [(X(0), Y(1))] + [(X(i + 1), Y(s)) for i, s in enumerate(base[:years])]
         base_pct = pc(share_pct(base[min(years, len(base)) - 1]))
         base_tip = ngettext(
-            "Average past ceasefire (the model's baseline): %(pct)s still holding after %(years)s year",
-            "Average past ceasefire (the model's baseline): %(pct)s still holding after %(years)s years",
+            "Typical ceasefire (the model's baseline): %(pct)s still holding after %(years)s year",
+            "Typical ceasefire (the model's baseline): %(pct)s still holding after %(years)s years",
             years,
         ) % {"pct": base_pct, "years": years}
         body.append(

@@ -12,9 +12,10 @@ from typing import Any
 from django.utils.translation import gettext, ngettext
 
 from game.charts import role_styles, sparkline, style_of
+from game.engine.durability import NO_DEAL_CAUSE_KEY
 from game.results_rows import (
-    EXTRA_CAUSE_LABELS,
     WIN,
+    cause_message,
     clamp,
     durability_of,
     has_deal,
@@ -68,7 +69,7 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
     horizon = getattr(getattr(scenario, "model", None), "horizon_years", 10) or 10
     effects = {e.get("table"): e for e in (results or {}).get("news_effects", ())}
     say_no_deal = getattr(scenario, "no_deal_label", None)
-    no_deal_label = say_no_deal() if callable(say_no_deal) else str(EXTRA_CAUSE_LABELS["no_deal"])
+    no_deal_label = say_no_deal() if callable(say_no_deal) else cause_message(NO_DEAL_CAUSE_KEY)
     cards = TableCards()
     all_rows = sorted((results or {}).get("tables", ()), key=lambda r: r.get("table") or 0)
     for row in all_rows:
@@ -220,7 +221,7 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
                 "spark": sparkline(
                     dur.get("survival") or (),
                     real.get("collapse_year"),
-                    gettext("Table %(table)s: chance the peace holds, year by year") % {"table": n},
+                    gettext("Table %(table)s: chance the peace still holds, year by year") % {"table": n},
                 )
                 if deal
                 else "",

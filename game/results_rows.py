@@ -12,16 +12,17 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import get_language, gettext
+
+from game.engine import messages
+from game.engine.durability import BASELINE_CAUSE_KEY, NO_DEAL_CAUSE_KEY
 
 # The quadrant threshold of the scatter: above it a party "won" / the peace "lasted".
 WIN = 50.0
 
-# A factor's cause key that the engine does not label itself.
-EXTRA_CAUSE_LABELS = {
-    "baseline": gettext_lazy("The ordinary risk any ceasefire faces (no single term stood out)"),
-    "no_deal": gettext_lazy("No agreement: the war went on"),
-}
+# The causes that are not a factor of the scenario, and the engine's sentence that names each (in
+# every language of game/engine/messages.py): the one wording of each, wherever it is shown.
+CAUSE_MESSAGES = {BASELINE_CAUSE_KEY: "baseline_cause", NO_DEAL_CAUSE_KEY: "no_deal_label"}
 
 
 def clamp(v: Any, lo: float = 0.0, hi: float = 100.0) -> float:
@@ -97,11 +98,18 @@ def role_order(styles: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]) -> 
     return keys
 
 
+def cause_message(key: str) -> str:
+    """The engine's name of a cause that is not a factor (``baseline``, ``no_deal``), in the
+    active language."""
+    return messages.text(get_language() or "en", CAUSE_MESSAGES[key])
+
+
 def cause_label(c: Mapping[str, Any]) -> str:
     key, label = c.get("key"), c.get("label")
     if not label or label == key:
-        extra = EXTRA_CAUSE_LABELS.get(str(key))
-        return str(extra) if extra else str(key or gettext("Unknown")).replace("_", " ").capitalize()
+        if str(key) in CAUSE_MESSAGES:
+            return cause_message(str(key))
+        return str(key or gettext("Unknown")).replace("_", " ").capitalize()
     return str(label)
 
 
@@ -115,10 +123,11 @@ def baseline_curve(scenario: Any) -> tuple[float, ...] | None:
 
 
 __all__ = [
-    "EXTRA_CAUSE_LABELS",
+    "CAUSE_MESSAGES",
     "WIN",
     "baseline_curve",
     "cause_label",
+    "cause_message",
     "clamp",
     "durability_of",
     "ended_rows",

@@ -21,18 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from game.engine import bot, rules, scoring
+from game.engine import bot, messages, rules, scoring
 from game.engine.backtest import spearman
 from game.engine.durability import BASELINE_CAUSE_KEY, NO_DEAL_CAUSE_KEY, seed_from
 from game.engine.scenario import Scenario
 
 ROUNDS_PER_PHASE = 6
 MAX_PAGE_GAMES = 500
-
-CAUSE_LABELS = {
-    BASELINE_CAUSE_KEY: "The ordinary risk any ceasefire faces (no single term stood out)",
-    NO_DEAL_CAUSE_KEY: "No agreement: the war went on",
-}
 
 
 @dataclass
@@ -221,7 +216,13 @@ def summarise(
         {
             "key": k,
             "label": factor_labels.get(k)
-            or (scenario.no_deal_label() if k == NO_DEAL_CAUSE_KEY else CAUSE_LABELS.get(k, k)),
+            or (
+                scenario.no_deal_label()
+                if k == NO_DEAL_CAUSE_KEY
+                else messages.text(scenario.language, "baseline_cause")
+                if k == BASELINE_CAUSE_KEY
+                else k
+            ),
             "count": c,
             "share": c / n if n else 0.0,
             "after_deal": k != NO_DEAL_CAUSE_KEY,

@@ -62,7 +62,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "no_deal_cause": "No agreement: the war goes on.",
         "no_deal_label": "No agreement: the war goes on",
-        "baseline_cause": "The ordinary risk that any settlement breaks down",
+        "baseline_cause": "The ordinary risk any ceasefire faces (no single term stood out)",
         "conflict": (
             "These options cannot be combined: {a} excludes {b}. Choose another option for one of the two issues."
         ),
@@ -121,7 +121,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "no_deal_cause": "Угоди немає: війна триває.",
         "no_deal_label": "Угоди немає: війна триває",
-        "baseline_cause": "Звичайний ризик, що будь-яке врегулювання зірветься",
+        "baseline_cause": "Звичайний ризик, що загрожує будь-якому припиненню вогню (жодна умова не виділялася)",
         "conflict": (
             "Ці варіанти не можна поєднати: {a} виключає {b}. Виберіть інший варіант для одного з двох питань."
         ),
@@ -178,7 +178,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "no_deal_cause": "Соглашения нет: война продолжается.",
         "no_deal_label": "Соглашения нет: война продолжается",
-        "baseline_cause": "Обычный риск того, что любое урегулирование сорвётся",
+        "baseline_cause": "Обычный риск, которому подвержено любое прекращение огня (ни одно условие не выделялось)",
         "conflict": (
             "Эти варианты нельзя совместить: {a} исключает {b}. Выберите другой вариант по одному из двух вопросов."
         ),
@@ -235,7 +235,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "no_deal_cause": "Keine Einigung: Der Krieg geht weiter.",
         "no_deal_label": "Keine Einigung: Der Krieg geht weiter",
-        "baseline_cause": "Das gewöhnliche Risiko, dass jede Regelung zerbricht",
+        "baseline_cause": "Das gewöhnliche Risiko jedes Waffenstillstands (keine einzelne Bedingung stach heraus)",
         "conflict": (
             "Diese Optionen lassen sich nicht verbinden: {a} schließt {b} aus. Wählen Sie für eine der "
             "beiden Fragen eine andere Option."
@@ -318,7 +318,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "no_deal_cause": "Pas d\u2019accord" + NBSP + ": la guerre continue.",
         "no_deal_label": "Pas d\u2019accord" + NBSP + ": la guerre continue",
-        "baseline_cause": "Le risque ordinaire que tout règlement s\u2019effondre",
+        "baseline_cause": "Le risque ordinaire de tout cessez-le-feu (aucune clause ne se détachait)",
         "conflict": (
             "Ces options ne peuvent pas être combinées"
             + NBSP
