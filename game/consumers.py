@@ -563,7 +563,7 @@ class PlayerConsumer(GameSocket):
             return
         for e in await db(eventlog.visible_events, retry=True)(table_id, self.role, since):
             if e.seq <= state["seq"]:
-                await self.send_json(snapshots.localize_event(e.to_wire(), self.scenario))
+                await self.send_json(wire.localize_event(e.to_wire(), self.scenario))
         # The replay covered everything up to the snapshot; later events stay buffered.
         await stream.advance(state["seq"])
 
@@ -586,7 +586,7 @@ class PlayerConsumer(GameSocket):
 
     async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:
         if chat_rules.can_read(audience, self.role):
-            await self.send_json(snapshots.localize_event(event, self.scenario))
+            await self.send_json(wire.localize_event(event, self.scenario))
             self.last_visible = max(self.last_visible, event["seq"])
             if event.get("kind") == "seats" and not self._still_seated(event.get("data") or {}):
                 # A host may have moved this player: re-read the seat if it changed.
@@ -607,19 +607,17 @@ class PlayerConsumer(GameSocket):
         if message.get("what") == "handed":
             # The instructor gave this device another player's seat: the page reloads into it.
             await self.send_json(
-                {
-                    "type": "reload",
-                    "message": self.say(gettext_lazy("Your instructor gave you back your seat: loading it.")),
-                }
+                wire.notice(
+                    "reload", self.say(gettext_lazy("Your instructor gave you back your seat: loading it."))
+                )
             )
             await self.close(code=4000)
             return
         if message.get("what") == "removed":
             await self.send_json(
-                {
-                    "type": "removed",
-                    "message": self.say(gettext_lazy("Your instructor removed you from this session.")),
-                }
+                wire.notice(
+                    "removed", self.say(gettext_lazy("Your instructor removed you from this session."))
+                )
             )
             await self.close_with(CLOSE_FORBIDDEN)
             return
@@ -628,19 +626,19 @@ class PlayerConsumer(GameSocket):
     async def socket_replaced(self, message):
         """This player opened more sockets than allowed; this one is the oldest."""
         await self.send_json(
-            {
-                "type": "replaced",
-                "message": self.say(
+            wire.notice(
+                "replaced",
+                self.say(
                     gettext_lazy("This game is open in another tab or device; this page stopped updating.")
                 ),
-            }
+            )
         )
         self.replaced = True
         await self.close_with(CLOSE_REPLACED)
 
     async def send_sync(self) -> None:
         if self.table_id is not None:
-            await self.send_json({"type": "sync", "seq": self.last_visible})
+            await self.send_json(wire.sync(self.last_visible))
 
     async def disconnect(self, code):
         await super().disconnect(code)
@@ -734,8 +732,7 @@ class HostConsumer(GameSocket):
         await self.send_json(answer)
 
     async def deliver(self, table_id: int, audience: str, event: dict[str, Any]) -> None:
-        event = snapshots.localize_event(event, self.scenario)
-        await self.send_json({**event, "table": table_id, "audience": audience})
+        await self.send_json(wire.host_event(event, table_id, audience, self.scenario))
 
     async def session_changed(self, message):
         if self.refresh_task is None or self.refresh_task.done():
@@ -749,7 +746,7 @@ class HostConsumer(GameSocket):
         return
 
     async def send_sync(self) -> None:
-        await self.send_json({"type": "sync", "seq": {str(t): s.last_seq for t, s in self.streams.items()}})
+        await self.send_json(wire.sync({str(t): s.last_seq for t, s in self.streams.items()}))
 
     async def disconnect(self, code):
         self.closing = True

@@ -27,61 +27,23 @@ def session_by_code(code: str, among=None) -> GameSession | None:
 
 
 def host_state(session_id: int, lang: str | None = None) -> dict[str, Any]:
-    """The dashboard's snapshot, the scenario's words in ``lang`` (the instructor's)."""
+    """The dashboard's snapshot, the scenario's words in ``lang`` (the instructor's): the rows are
+    read here, the frame is built by game/wire/."""
     session = GameSession.objects.get(pk=session_id)
     scenario = session.engine_scenario(lang)
     tables = list(session.tables.all())
     players = list(session.players.all())
     live = seating.live_player_ids(p.pk for p in players)
     seats = seating.seats_by_table(players, live, scenario)
-    out_tables = []
-    for t in tables:
-        state = t.engine_state()
-        out_tables.append(
-            {
-                "id": t.pk,
-                "number": t.number,
-                "seq": t.seq,
-                "seats": seats.get(t.pk) or seating.seats_from([], scenario),
-                "started": state.started,
-                "ended": state.ended,
-                "agreement": state.agreement,
-                "proposals": [
-                    snapshots.localized_proposal(snapshots.proposal_view(scenario, p), scenario)
-                    for p in state.proposals
-                ],
-                "news": list(state.news),
-                "last_activity": t.last_activity.isoformat() if t.last_activity else None,
-                "outcome": snapshots.localized_outcome(t.outcome, scenario, state.news),
-            }
-        )
-    return {
-        "type": "host.state",
-        "session": snapshots.session_payload(session, scenario),
-        "server_time": timezone.now().isoformat(),
-        "roles": [
-            {"key": r.key, "name": r.name, "colour": r.colour, "mediator": r.mediator} for r in scenario.roles
-        ],
-        "issues": snapshots.public_scenario(scenario)["issues"],
-        "necessary_signatories": list(scenario.necessary_signatories),
-        "no_deal_text": scenario.no_deal_label(),
-        "news_items": news_previews(scenario),
-        "players": [
-            {
-                "id": p.pk,
-                "name": p.name,
-                "table": p.table_id,
-                "role": p.role or None,
-                "connected": p.pk in live,
-                "bot": p.is_bot,
-                "stand_in": p.stand_in,
-                "removed": p.removed,
-                "rejoin_code": p.rejoin_code,
-            }
-            for p in players
-        ],
-        "tables": out_tables,
-    }
+    return wire.host_state(
+        scenario,
+        snapshots.session_payload(session, scenario),
+        timezone.now().isoformat(),
+        [(t, t.engine_state(), seats.get(t.pk) or seating.seats_from([], scenario)) for t in tables],
+        players,
+        live,
+        news_previews(scenario),
+    )
 
 
 def news_previews(scenario) -> list[dict[str, Any]]:
@@ -123,7 +85,7 @@ def news_previews(scenario) -> list[dict[str, Any]]:
 
 
 def host_action(session_id: int, msg: dict[str, Any] | wire.HostAction) -> dict[str, Any]:
-    """Apply a dashboard action (a frame, or the action game/wire.py read from it). With a ``ref``
+    """Apply a dashboard action (a frame, or the action game/wire/ read from it). With a ``ref``
     it is applied once: the ref is claimed in the action's own transaction, so a dashboard may send
     it again after ``unavailable`` or a reconnect (a refused action leaves its ref unclaimed)."""
     action = wire.host_action(msg)
@@ -150,7 +112,7 @@ def _stand_in(session: GameSession, a: wire.SeatStandIn) -> None:
     bots.set_stand_in(session.pk, a.player, a.on)
 
 
-# The one dispatch table of the dashboard's actions: each typed action (game/wire.py) and what it does.
+# The one dispatch table of the dashboard's actions: each typed action (game/wire/) and what it does.
 HOST_ACTIONS = {
     wire.SessionStart: lambda s, a: clock.start_session(s.pk),
     wire.PhaseAdvance: lambda s, a: clock.advance_phase(s.pk),
@@ -183,7 +145,7 @@ def results(session: GameSession, lang: str | None = None) -> dict[str, Any]:
     seated = seating.seats_by_table(players, seating.live_player_ids(p.pk for p in players), scenario)
     for t in session.tables.all():
         state = t.engine_state()
-        outcome = snapshots.localized_outcome(t.outcome, scenario, state.news)
+        outcome = wire.localized_outcome(t.outcome, scenario, state.news)
         seats = seated.get(t.pk) or seating.seats_from([], scenario)
         row: dict[str, Any] = {
             "table": t.number,

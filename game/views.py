@@ -23,7 +23,7 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from game import access, chart_tables, charts, export, lifecycle, privacy
+from game import access, chart_tables, charts, export, lifecycle, privacy, wire
 from game import debrief as debrief_presenters
 from game import host as host_services
 from game.engine import scoring
@@ -394,7 +394,7 @@ def host_transcript(request: HttpRequest, code: str, table: int) -> HttpResponse
     for e in events:
         # The scenario's words (news, phases, the outcome's story, a bot's lines) in the
         # instructor's language; the event itself is not changed.
-        e.data = snapshots.localize_event({"kind": e.kind, "data": e.data}, scenario)["data"]
+        e.data = wire.localize_event({"kind": e.kind, "data": e.data}, scenario)["data"]
         e.role_name = role_names.get((e.data or {}).get("role"), "") if isinstance(e.data, dict) else ""
         if e.kind == "proposal.made":
             prop = e.data.get("proposal") or {}

@@ -15,7 +15,7 @@ import asyncio
 import pytest
 from django.db import connection
 
-from game import asyncdb
+from game import asyncdb, wire
 from game.models import ClientRef, Event, GameTable
 from game.services import clock, eventlog, moves, seating, snapshots
 from game.services.errors import ServiceError
@@ -184,7 +184,7 @@ def reference_state(player_id: int) -> dict:
         "type": "state",
         "seq": 0,
         "session": snapshots.session_payload(session, scenario),
-        **snapshots.public_scenario(scenario),
+        **wire.public_scenario(scenario),
         "you": {"id": player.pk, "name": player.name, "role": role, "brief": "", "values": {}},
         "table": None,
         "proposals": [],
@@ -222,7 +222,7 @@ def reference_state(player_id: int) -> dict:
         "ended": state.ended,
         "agreement": state.agreement,
     }
-    out["proposals"] = [snapshots.proposal_view(scenario, p) for p in state.proposals]
+    out["proposals"] = [wire.proposal_view(scenario, p) for p in state.proposals]
     chats = eventlog.visible_events(table.pk, role)
     out["chat"] = [
         {"seq": e.seq, "at": e.at.isoformat(), **e.data} for e in chats if e.kind == "chat.message"

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
+from game import wire
 from game.engine import rules
 from game.engine.rules import RuleViolation
 from game.engine.scenario import Scenario
@@ -27,16 +28,8 @@ def _ends_at_iso(session: GameSession) -> str | None:
 
 
 def phase_payload(scenario: Scenario, session: GameSession) -> dict[str, Any]:
-    p = scenario.phases[session.phase_index]
-    return {
-        "key": p.key,
-        "name": p.name,
-        "index": session.phase_index,
-        "ends_at": _ends_at_iso(session),
-        "agreement": p.agreement,
-        "paused": session.paused_remaining is not None,
-        "remaining": session.paused_remaining,
-    }
+    """The session's current phase, as the frames carry it (game/wire/)."""
+    return wire.phase(scenario, session.phase_index, _ends_at_iso(session), session.paused_remaining)
 
 
 def _lock_session(session_id: int) -> GameSession:

@@ -211,7 +211,7 @@ def chat_statement(player_id: int, action: Any, now: datetime | None = None) -> 
     except RuleViolation:
         return None
     now = now or timezone.now()
-    answer = {"type": "ack", "ref": ref}
+    answer = wire.ack(ref)
     data = {"channel": action.channel, "role": role, "name": name, "text": text}
     at = db_value(Event, "at", now)
     sql = (

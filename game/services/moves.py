@@ -24,7 +24,7 @@ from game.models import (
     Player,
     scenario_for,
 )
-from game.services import clock, eventlog, snapshots
+from game.services import clock, eventlog
 from game.services.errors import ServiceError, refusal
 
 
@@ -42,19 +42,11 @@ def apply_action(
     new_state, engine_events = rules.apply(scenario, state, action)
     saved: list[Event] = []
     for ev in engine_events:
-        data = dict(ev.data)
+        current = None
         if ev.kind == "phase.changed":
             session = session or table.session
-            data["phase"] = clock.phase_payload(scenario, session)
-        elif ev.kind == "proposal.made":
-            p = new_state.proposal(data["proposal"]["id"])
-            if p is not None:
-                data["proposal"] = snapshots.proposal_view(scenario, p)
-        elif ev.kind == "proposal.answered":
-            p = new_state.proposal(data["proposal"])
-            if p is not None:
-                data["pending"] = list(rules.pending_signatures(scenario, p))
-                data["status"] = p.status
+            current = clock.phase_payload(scenario, session)
+        data = wire.event_data(scenario, new_state, ev.kind, ev.data, current)
         saved.append(eventlog.append(table, ev.kind, data, ev.visibility, now))
     if new_state.ended and not state.ended:
         saved.append(_finish(table, scenario, new_state, now, session or table.session))
@@ -102,7 +94,7 @@ def player_action(
     *,
     texts: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Apply a player's action that changes the game (a frame, or the action game/wire.py read
+    """Apply a player's action that changes the game (a frame, or the action game/wire/ read
     from it). Returns the ack; raises ServiceError (a WireError for a frame it cannot read) on
     refusal.
 
@@ -227,4 +219,4 @@ def preview(player_id: int, msg: dict[str, Any] | wire.Preview, lang: str | None
     except RuleViolation as e:
         raise refusal(e) from e
     result = scoring.preview(scenario, role, terms, news=news)
-    return {"type": "preview", "ref": action.ref, "terms": terms, **result}
+    return wire.preview(action.ref, terms, result)

@@ -1,19 +1,5 @@
-"""The wire: every frame a player's or an instructor's socket may send, read in one place.
-
-A frame is a JSON object with a ``type`` and, for anything that changes the game, a ``ref``
-(docs/protocol.md). Here a frame's header (its ``ref`` and ``type``) and then its fields are
-checked for shape -- whole numbers, text, lists -- and it becomes a typed action, one frozen
-dataclass per ``type``, found in one dispatch table per socket (``PLAYER_FRAMES``,
-``HOST_FRAMES``). A frame that cannot be read is refused with a ``WireError``; what the game's
-rules say about a readable action (a package with an unknown option, a chat channel one may not
-use, a phase that does not allow it) is the engine's ``RuleViolation`` or a service's
-``ServiceError``, decided further in. Nothing here touches the database.
-
-The sockets (game/consumers.py) read every frame here; the services accept the typed actions,
-and read a plain dict (from the bots or a test) through the same functions, so there is one
-reading of each field. The frames the server sends back are built by ``ack`` and ``error`` here,
-and by the snapshots (game/services/snapshots.py, game/host.py) for ``state`` and ``host.state``.
-"""
+"""The incoming half of the wire (game/wire/): every frame a player's or an instructor's socket may
+send, read into a typed action or refused with a ``WireError``."""
 
 from __future__ import annotations
 
@@ -320,20 +306,39 @@ def host_action(msg: dict[str, Any] | HostAction) -> HostAction:
     return read(msg, ref)
 
 
-# -- frames the server sends -------------------------------------------------------------------
-
-
-def ack(ref: str | None) -> dict[str, Any]:
-    """The answer to an action that was applied (or, with the same ``ref``, applied before)."""
-    return {"type": "ack", "ref": ref}
-
-
-def error(ref: Any, code: str, message: str, **extra: Any) -> dict[str, Any]:
-    """A refusal: nothing changed. A ``ref`` that could not be read is not echoed."""
-    return {
-        "type": "error",
-        "ref": ref if isinstance(ref, str) and len(ref) <= MAX_REF_LENGTH else None,
-        "code": code,
-        "message": message,
-        **extra,
-    }
+__all__ = [
+    "HOST_FRAMES",
+    "MAX_REF_LENGTH",
+    "MUTATING",
+    "MUTATING_ACTIONS",
+    "PLAYER_FRAMES",
+    "ChatSend",
+    "ClockPause",
+    "ClockResume",
+    "Hello",
+    "HostAction",
+    "HostHello",
+    "NewsInject",
+    "PhaseAdvance",
+    "PhaseExtend",
+    "PlayerAction",
+    "Preview",
+    "ProposalAnswer",
+    "ProposalMake",
+    "ProposalWithdraw",
+    "SeatHandOver",
+    "SeatMove",
+    "SeatReadmit",
+    "SeatRemove",
+    "SeatStandIn",
+    "SeatsFillBots",
+    "SessionEnd",
+    "SessionStart",
+    "TableAdd",
+    "WireError",
+    "header",
+    "host_action",
+    "player_action",
+    "ref_of",
+    "unknown",
+]
