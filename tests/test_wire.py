@@ -184,3 +184,46 @@ def test_any_json_object_is_either_read_or_refused_with_a_wire_error(frame):
             assert e.code in ("invalid", "unknown_type") and str(e.message)
         else:
             assert type(action).__name__ and getattr(action, "ref", None) == frame.get("ref")
+
+
+# -- frames the server sends -------------------------------------------------------------------
+
+
+def test_the_public_scenario_is_the_scenarios_own_dict_without_what_stays_on_the_server():
+    """One function writes a scenario's items (Scenario.to_dict); what every student reads is its
+    public fields: no brief, no points, no model, no voice."""
+    import json
+    from pathlib import Path
+
+    from game.engine.scenario import Scenario
+
+    data = json.loads((Path(wire.__file__).parents[1] / "scenarios" / "default.json").read_text())
+    scenario = Scenario.from_dict(data)
+    full = scenario.to_dict()
+    public = wire.public_scenario(scenario)
+    assert list(public) == [
+        "roles",
+        "issues",
+        "news_items",
+        "necessary_signatories",
+        "horizon_years",
+        "moral",
+        "no_deal_text",
+    ]
+    assert public["roles"] == [
+        {k: r[k] for k in ("key", "name", "colour", "description", "mediator")} for r in full["roles"]
+    ]
+    assert public["issues"] == [
+        {
+            "key": i["key"],
+            "name": i["name"],
+            "description": i["description"],
+            "options": [{k: o[k] for k in ("key", "label", "summary", "commits")} for o in i["options"]],
+        }
+        for i in full["issues"]
+    ]
+    assert public["news_items"] == [{"key": n["key"], "headline": n["headline"]} for n in full["news"]]
+    text = json.dumps(public)
+    for secret in ("brief", "points", "loadings", "no_deal_value", "voice", "value_effects", "factors"):
+        assert f'"{secret}"' not in text
+    assert Scenario.from_dict(full).to_dict() == full  # the full form is unchanged

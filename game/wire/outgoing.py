@@ -18,6 +18,14 @@ from game.wire.incoming import MAX_REF_LENGTH
 # their language. The services read the rows (game/services/snapshots.py, game/host.py) and hand
 # them here; nothing below touches the database.
 
+# What every student may read of the scenario: its briefs, points and model stay on the server.
+PUBLIC_FIELDS = {
+    "role": ("key", "name", "colour", "description", "mediator"),
+    "issue": ("key", "name", "description", "options"),
+    "option": ("key", "label", "summary", "commits"),
+    "news": ("key", "headline"),
+}
+
 
 def ack(ref: str | None) -> dict[str, Any]:
     """The answer to an action that was applied (or, with the same ``ref``, applied before)."""
@@ -52,38 +60,14 @@ def preview(ref: str | None, terms: dict[str, str], result: dict[str, Any]) -> d
 
 def public_scenario(scenario: Scenario) -> dict[str, Any]:
     """The scenario as every student reads it (in the scenario's language)."""
+    d = scenario.to_dict(PUBLIC_FIELDS)
     return {
-        "roles": [
-            {
-                "key": r.key,
-                "name": r.name,
-                "colour": r.colour,
-                "description": r.description,
-                "mediator": r.mediator,
-            }
-            for r in scenario.roles
-        ],
-        "issues": [
-            {
-                "key": i.key,
-                "name": i.name,
-                "description": i.description,
-                "options": [
-                    {
-                        "key": o.key,
-                        "label": o.label,
-                        "summary": o.summary,
-                        "commits": list(o.commits),
-                    }
-                    for o in i.options
-                ],
-            }
-            for i in scenario.issues
-        ],
-        "news_items": [{"key": n.key, "headline": n.headline} for n in scenario.news],
-        "necessary_signatories": list(scenario.necessary_signatories),
+        "roles": d["roles"],
+        "issues": d["issues"],
+        "news_items": d["news"],
+        "necessary_signatories": d["necessary_signatories"],
         "horizon_years": scenario.model.horizon_years,
-        "moral": scenario.moral,
+        "moral": d["moral"],
         "no_deal_text": scenario.no_deal_label(),
     }
 
@@ -342,6 +326,7 @@ def host_state(
 
 
 __all__ = [
+    "PUBLIC_FIELDS",
     "ack",
     "error",
     "event_data",
