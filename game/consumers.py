@@ -409,30 +409,31 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
             )
             return
         try:
-            ref, _kind = wire.header(msg)
+            head = wire.header(msg)  # read once: handle() reads the fields with it
         except wire.WireError as e:
             await self.send_error(e.ref, e.code, e.message)
             return
+        ref, kind = head
         if not self.limiter.allow():
             await self.send_error(ref, "rate_limited", gettext_lazy("Too many messages: wait a few seconds."))
             return
         try:
             async with lifecycle.work():
                 if lifecycle.draining():
-                    raise faults.Restarting(f"{msg['type']} arrived while draining")
-                await self.handle(msg)
+                    raise faults.Restarting(f"{kind} arrived while draining")
+                await self.handle(msg, head)
         except ServiceError as e:
             await self.send_error(ref, e.code, e.message)
         except Exception as e:
             if not faults.is_unavailable(e):
-                log.exception("unexpected failure handling %s", msg.get("type"))
+                log.exception("unexpected failure handling %s", kind)
                 await self.send_error(
                     ref, "invalid", gettext_lazy("The server could not handle that message; nothing changed.")
                 )
                 return
             # The database or channel layer is out (or this worker is restarting): nothing
             # changed, and the same message with the same ref may be sent again.
-            faults.report(msg["type"], e, f"ref {ref}" if ref else "")
+            faults.report(kind, e, f"ref {ref}" if ref else "")
             restarting = isinstance(e, faults.Restarting)
             await self.send_error(
                 ref,
@@ -441,7 +442,8 @@ class GameSocket(DirectDispatch, AsyncWebsocketConsumer):
                 retry_after=faults.RETRY_AFTER,
             )
 
-    async def handle(self, msg: dict[str, Any]) -> None:
+    async def handle(self, msg: dict[str, Any], head: tuple[str | None, str]) -> None:
+        """Apply a frame whose header (``ref``, ``type``) ``receive`` has read."""
         raise NotImplementedError
 
     # -- delivery -------------------------------------------------------------------------
@@ -567,8 +569,8 @@ class PlayerConsumer(GameSocket):
         # The replay covered everything up to the snapshot; later events stay buffered.
         await stream.advance(state["seq"])
 
-    async def handle(self, msg: dict[str, Any]) -> None:
-        action = wire.player_action(msg)
+    async def handle(self, msg: dict[str, Any], head: tuple[str | None, str]) -> None:
+        action = wire.player_action(msg, head)
         if isinstance(action, wire.Hello):
             await self._seat_and_state(action.since)
             if action.ref is not None:
@@ -714,8 +716,8 @@ class HostConsumer(GameSocket):
                 self.streams[t["id"]] = TableStream(self, t["id"], t["seq"])
         await self.send_json(state)
 
-    async def handle(self, msg: dict[str, Any]) -> None:
-        action = wire.host_action(msg)
+    async def handle(self, msg: dict[str, Any], head: tuple[str | None, str]) -> None:
+        action = wire.host_action(msg, head)
         if not await self._allowed():
             await self.send_error(
                 action.ref, "forbidden", gettext_lazy("You no longer have access to this session.")

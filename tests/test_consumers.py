@@ -569,3 +569,29 @@ async def test_a_host_action_sent_twice_with_one_ref_is_applied_once(make_sessio
     await host.close()
     for cl in c.values():
         await cl.close()
+
+
+async def test_a_frames_header_is_read_once(make_session, seat_clients, monkeypatch):
+    """The socket reads a frame's ref and type once (before the rate limit) and hands them on:
+    the wire does not read them again when it reads the fields."""
+    from game import wire
+    from game.wire import incoming
+
+    session = await db(make_session)(start=True)
+    c = await seat_clients(session)
+    calls = []
+    real = incoming.header
+
+    def counted(msg):
+        calls.append(msg.get("type"))
+        return real(msg)
+
+    monkeypatch.setattr(incoming, "header", counted)
+    monkeypatch.setattr(wire, "header", counted)
+    ref = await c["us"].send("chat.send", channel="table", text="once")
+    assert (await c["us"].answer(ref))["type"] == "ack"
+    ref = await c["us"].send("package.preview", terms=first_terms(c["us"].state))
+    assert (await c["us"].answer(ref))["type"] == "preview"
+    assert calls == ["chat.send", "package.preview"]
+    for x in c.values():
+        await x.close()

@@ -148,11 +148,14 @@ def unknown(kind: Any, ref: str | None) -> WireError:
     )
 
 
-def player_action(msg: dict[str, Any] | PlayerAction) -> PlayerAction:
-    """A player's frame as its typed action (an action already read is returned as it is)."""
+def player_action(
+    msg: dict[str, Any] | PlayerAction, head: tuple[str | None, str] | None = None
+) -> PlayerAction:
+    """A player's frame as its typed action (an action already read is returned as it is).
+    ``head``: the frame's header when the socket has read it already (``header``)."""
     if not isinstance(msg, dict):
         return msg
-    ref, kind = header(msg)
+    ref, kind = head if head is not None else header(msg)
     read = PLAYER_FRAMES.get(kind)
     if read is None:
         raise unknown(kind, ref)
@@ -295,11 +298,12 @@ HOST_FRAMES = {
 }
 
 
-def host_action(msg: dict[str, Any] | HostAction) -> HostAction:
-    """An instructor's frame as its typed action (an action already read is returned as it is)."""
+def host_action(msg: dict[str, Any] | HostAction, head: tuple[str | None, str] | None = None) -> HostAction:
+    """An instructor's frame as its typed action (an action already read is returned as it is).
+    ``head``: the frame's header when the socket has read it already (``header``)."""
     if not isinstance(msg, dict):
         return msg
-    ref, kind = header(msg)
+    ref, kind = head if head is not None else header(msg)
     read = HOST_FRAMES.get(kind)
     if read is None:
         raise unknown(kind, ref)
