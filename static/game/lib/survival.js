@@ -1,23 +1,26 @@
-// A small SVG helper: build elements, draw survival curves and effect bars.
-// No library, no innerHTML: every label goes in through textContent.
+// The client's survival curve: the chance the peace still holds at the end of each year, drawn
+// in SVG for the player's own outcome and the live preview beside the proposal builder. (The
+// debrief's curves are drawn by the server, game/charts.py; tests/browser/test_front_end_modules.py
+// checks that both draw the same years at the same proportions.) Labels go in as text.
 
-import { fmt, gettext, ngettext, pct, pgettext } from "./i18n.js";
+import { fmt, gettext, ngettext, pct, pgettext } from "../i18n.js";
+import { svg as s } from "./dom.js";
 
-const NS = "http://www.w3.org/2000/svg";
 let uid = 0;
 
-/** Create an SVG element with attributes and children (nodes or strings). */
-export function s(tag, attrs = {}, children = []) {
-  const node = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v !== null && v !== undefined && v !== false) node.setAttribute(k, String(v));
-  }
-  for (const c of [].concat(children)) {
-    if (c === null || c === undefined) continue;
-    node.append(typeof c === "string" ? document.createTextNode(c) : c);
-  }
-  return node;
+/** The curve's points: year 0 at 1 (the deal is signed), then year t at survival[t-1], in the
+ * chart's coordinates (x grows with the year, y falls as the chance falls). */
+export function survivalPoints(survival, { width = 640, height = 300, mini = false } = {}) {
+  const m = margins(mini);
+  const W = width - m.l - m.r;
+  const H = height - m.t - m.b;
+  const T = survival.length;
+  const x = (t) => m.l + (T ? (t / T) * W : 0);
+  const y = (v) => m.t + (1 - v) * H;
+  return [[0, 1], ...survival.map((v, i) => [i + 1, v])].map(([t, v]) => ({ year: t, proportion: v, x: x(t), y: y(v) }));
 }
+
+const margins = (mini) => (mini ? { t: 8, r: 10, b: 18, l: 30 } : { t: 18, r: 64, b: 48, l: 76 });
 
 /**
  * A survival curve: the chance the peace still holds at the end of each year.
@@ -30,7 +33,7 @@ export function s(tag, attrs = {}, children = []) {
  */
 export function survivalChart({ width = 640, height = 300, mini = false, title = gettext("Chance the peace holds, year by year") } = {}) {
   const id = `svgc${++uid}`;
-  const m = mini ? { t: 8, r: 10, b: 18, l: 30 } : { t: 18, r: 64, b: 48, l: 76 };
+  const m = margins(mini);
   const W = width - m.l - m.r;
   const H = height - m.t - m.b;
   const titleEl = s("title", { id: `${id}-t` }, title);
@@ -130,21 +133,4 @@ export function survivalChart({ width = 640, height = 300, mini = false, title =
   }
 
   return { el: svg, update };
-}
-
-/**
- * A diverging bar around a centre line for one factor's effect (log hazard ratio).
- * Negative (lowers the risk) goes left, positive (raises it) goes right.
- */
-export function effectBar(effect, maxAbs, { width = 220, height = 18 } = {}) {
-  const half = width / 2;
-  const scale = maxAbs > 0 ? (half - 2) / maxAbs : 0;
-  const len = Math.max(Math.abs(effect) * scale, effect === 0 ? 0 : 2);
-  const x0 = effect < 0 ? half - len : half;
-  const cls = effect < 0 ? "bar-good" : effect > 0 ? "bar-bad" : "bar-none";
-  return s("svg", { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", class: "effect-bar", "aria-hidden": "true", focusable: "false" }, [
-    s("rect", { x: 0, y: 0, width, height, class: "bar-track", rx: 3 }),
-    s("rect", { x: x0, y: 3, width: len, height: height - 6, class: cls, rx: 2 }),
-    s("line", { x1: half, x2: half, y1: 0, y2: height, class: "bar-zero" }),
-  ]);
 }
