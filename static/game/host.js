@@ -1,21 +1,20 @@
 // The instructor's live dashboard: one WebSocket to /ws/host/<code>/, a snapshot (host.state)
 // on connect and whenever the session changes, and every table event in between.
 // Plain ES module, no build step. Controls are ordinary forms that POST to the fallback view;
-// while the socket is open they are sent over it instead.
+// while the socket is open they are sent over it instead. Built with the shared element builder
+// (lib/dom.js: text as text, no HTML strings), role chips from lib/roles.js, and the table
+// cards' view (host/tables.js).
 
 import { fmt, gettext, ngettext, pct, pgettext } from "./i18n.js";
+import { h, sentence, setChildren } from "./lib/dom.js";
+import { roleBadge } from "./lib/roles.js";
+import { tableView } from "./host/tables.js";
 
 const root = document.querySelector("[data-host]");
 document.documentElement.classList.add("js");
 
 const $ = (sel, el = document) => el.querySelector(sel);
 const $$ = (sel, el = document) => Array.from(el.querySelectorAll(sel));
-
-const ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ESC[c]);
-/** A translated sentence as HTML: its words escaped, its %(name)s placeholders filled with the
- * given HTML (role chips, links), which the caller has escaped. */
-const fmtHTML = (text, html) => fmt(esc(text), html);
 
 const code = root?.dataset.code;
 // The socket speaks the page's language (errors, the scenario's words).
@@ -44,27 +43,8 @@ let resendRound = 0;
 
 const roleOf = (key) => S?.roles.find((r) => r.key === key) || { key, name: key, colour: "#6b7480" };
 
-
-function roleChip(key, { short = false, extra = "" } = {}) {
-  const r = roleOf(key);
-  const name = short ? initials(r) : r.name;
-  // The colour comes from the page's role classes (.role-<key> in host.html's nonce'd style):
-  // no inline style attribute, which the Content-Security-Policy would refuse.
-  return `<span class="role-chip role-${esc(r.key)}${extra ? " " + extra : ""}" title="${esc(r.name)}">${esc(name)}</span>`;
-}
-
-function initials(r) {
-  const words = String(r.name || r.key).split(/[\s-]+/).filter(Boolean);
-  if (words.length > 1) return words.slice(0, 2).map((w) => w[0]).join("").toUpperCase();
-  const clash = (S?.roles || []).some((o) => o.key !== r.key && String(o.name)[0]?.toUpperCase() === String(r.name)[0]?.toUpperCase());
-  return clash ? r.name.slice(0, 2) : r.name.slice(0, 1).toUpperCase();
-}
-
-function optionLabel(issueKey, optionKey) {
-  const issue = S?.issues.find((i) => i.key === issueKey);
-  const opt = issue?.options.find((o) => o.key === optionKey);
-  return { issue: issue?.name || issueKey, option: opt?.label || optionKey };
-}
+/** A role's chip (its colour from the page's .role-<key> rules), by name or by initials. */
+const roleChip = (key, { short = false } = {}) => roleBadge(roleOf(key), { short, roles: S?.roles || [] });
 
 function ago(iso) {
   if (!iso) return gettext("no activity yet");
@@ -167,12 +147,21 @@ function renderCounts() {
 function renderPhases() {
   const { status, phase, phases } = S.session;
   const idx = phase ? phase.index : -1;
-  $("#phase-steps").innerHTML = phases
-    .map((p, i) => {
-      const cls = status === "ended" || i < idx ? "done" : status === "running" && i === idx ? "current" : "";
-      return `<li class="${cls}"${cls === "current" ? ' aria-current="step"' : ""}><span class="step-n" aria-hidden="true">${cls === "done" ? "✓" : i + 1}</span> ${esc(p.name)}${p.agreement ? ` <span class="step-tag">${esc(gettext("deals possible"))}</span>` : ""}</li>`;
-    })
-    .join("");
+  const steps = phases.map((p, i) => {
+    const cls = status === "ended" || i < idx ? "done" : status === "running" && i === idx ? "current" : "";
+    return { cls, name: p.name, n: i + 1, agreement: Boolean(p.agreement) };
+  });
+  setChildren($("#phase-steps"), [steps, gettext("deals possible")], () =>
+    steps.map((st) =>
+      h(
+        "li",
+        { class: st.cls || null, "aria-current": st.cls === "current" ? "step" : null },
+        h("span", { class: "step-n", "aria-hidden": "true", text: st.cls === "done" ? "✓" : String(st.n) }),
+        ` ${st.name}${st.agreement ? " " : ""}`,
+        st.agreement ? h("span", { class: "step-tag", text: gettext("deals possible") }) : null,
+      ),
+    ),
+  );
   const key = status === "running" && phase ? phase.key : status;
   if (lastPhaseKey !== null && key !== lastPhaseKey) {
     $("#phase-announce").textContent = status === "running" && phase ? fmt(gettext("Phase: %(phase)s"), { phase: phase.name }) : status === "ended" ? gettext("The session has ended.") : "";
@@ -261,198 +250,55 @@ function renderLobby() {
   const bots = S.players.filter((p) => !p.removed && p.bot);
   const tables = new Map(S.tables.map((t) => [t.id, t]));
   if (!people.length && !bots.length) {
-    setHTML(list, `<li class="lobby-empty">${esc(gettext("Nobody has joined yet. Show the code."))}</li>`);
+    setChildren(list, "empty", () => h("li", { class: "lobby-empty", text: gettext("Nobody has joined yet. Show the code.") }));
     return;
   }
-  const items = people.map((p) => {
+  const rows = people.map((p) => {
     const t = tables.get(p.table);
-    const where = t && p.role
-      ? `<span class="where">${esc(fmt(gettext("T%(n)s"), { n: t.number }))} ${roleChip(p.role)}</span>`
-      : `<span class="where waiting">${esc(gettext("waiting for a seat"))}</span>`;
-    return `<li class="lobby-item${p.connected ? " on" : " off"}">
-      <span class="conn-dot" aria-hidden="true"></span><span class="name">${esc(p.name)}</span>
-      <span class="visually-hidden">${esc(p.connected ? gettext("online") : gettext("offline"))}</span>
-      ${p.stand_in ? `<span class="mark-away">${esc(gettext("away · bot plays"))}</span>` : ""}${where}</li>`;
+    return { name: p.name, connected: Boolean(p.connected), stand_in: Boolean(p.stand_in), table: t && p.role ? t.number : null, role: p.role };
   });
-  if (bots.length) items.push(`<li class="lobby-item bots"><span class="mark-bot">${esc(gettext("bot"))}</span> <span class="name">${esc(fmt(ngettext("%(n)s bot", "%(n)s bots", bots.length), { n: bots.length }))}</span></li>`);
-  setHTML(list, items.join(""));
-}
-
-function setHTML(el, html) {
-  if (el._html !== html) {
-    el.innerHTML = html;
-    el._html = html;
-  }
-}
-
-function tableStatus(t) {
-  if (t.outcome || t.ended) {
-    if (t.agreement != null || t.outcome?.agreement) return { label: gettext("Agreement reached"), tone: "good" };
-    return { label: gettext("Ended: no deal"), tone: "bad" };
-  }
-  if (!t.started) return { label: gettext("Waiting to start"), tone: "idle" };
-  const ph = S.session.phase;
-  return { label: ph ? fmt(gettext("Negotiating · %(phase)s"), { phase: ph.name }) : gettext("Negotiating"), tone: "live" };
+  setChildren(list, [rows, bots.length, S.roles], () => {
+    const items = rows.map((p) =>
+      h(
+        "li",
+        { class: `lobby-item${p.connected ? " on" : " off"}` },
+        h("span", { class: "conn-dot", "aria-hidden": "true" }),
+        h("span", { class: "name", text: p.name }),
+        " ",
+        h("span", { class: "visually-hidden", text: p.connected ? gettext("online") : gettext("offline") }),
+        " ",
+        p.stand_in ? h("span", { class: "mark-away", text: gettext("away · bot plays") }) : null,
+        p.table !== null
+          ? h("span", { class: "where" }, `${fmt(gettext("T%(n)s"), { n: p.table })} `, roleChip(p.role))
+          : h("span", { class: "where waiting", text: gettext("waiting for a seat") }),
+      ),
+    );
+    if (bots.length) {
+      items.push(
+        h(
+          "li",
+          { class: "lobby-item bots" },
+          h("span", { class: "mark-bot", text: gettext("bot") }),
+          " ",
+          h("span", { class: "name", text: fmt(ngettext("%(n)s bot", "%(n)s bots", bots.length), { n: bots.length }) }),
+        ),
+      );
+    }
+    return items;
+  });
 }
 
 function transcriptUrl(n) {
   return transcriptBase.replace(/\/0\/$/, `/${n}/`);
 }
 
-function proposalHTML(p, t) {
-  const terms = Object.entries(p.terms || {})
-    .map(([ik, ok]) => {
-      const l = optionLabel(ik, ok);
-      return `<li><span class="term-issue">${esc(l.issue)}</span> ${esc(l.option)}</li>`;
-    })
-    .join("");
-  const required = new Set(p.required || []);
-  const answers = S.roles
-    .map((r) => {
-      const a = (p.answers || {})[r.key];
-      const mark = a === "accept" ? "✓" : a === "reject" ? "✗" : "·";
-      const word = a === "accept" ? gettext("accepted") : a === "reject" ? gettext("rejected") : gettext("no answer yet");
-      const must = required.has(r.key);
-      const title = fmt(must ? gettext("%(role)s: %(answer)s (must sign)") : gettext("%(role)s: %(answer)s"), { role: r.name, answer: word });
-      const said = fmt(must ? gettext("%(role)s %(answer)s, must sign") : gettext("%(role)s %(answer)s"), { role: r.name, answer: word });
-      return `<li class="ans ans-${a || "none"}${must ? " must" : ""}" title="${esc(title)}">${roleChip(r.key, { short: true })}<span class="ans-mark" aria-hidden="true">${mark}</span><span class="visually-hidden">${esc(said)}</span></li>`;
-    })
-    .join("");
-  const pendingRoles = (p.pending || []).map((k) => roleOf(k).name);
-  const agreed = p.status === "agreed";
-  // A counter to another role's proposal is also its author's rejection of that one.
-  const countered = (t.proposals || []).find((q) => q.id === p.replaces);
-  const counterNote = p.replaces
-    ? ` <span class="prop-meta">${esc(fmt(countered && countered.author !== p.author ? gettext("counters #%(id)s (and rejects it)") : gettext("replaces #%(id)s"), { id: p.replaces }))}</span>`
-    : "";
-  const counteredBy = (t.proposals || []).filter((q) => q.replaces === p.id && q.author !== p.author).map((q) => `#${q.id}`);
-  const head = fmtHTML(gettext("%(id)s by %(role)s"), { id: `<span class="prop-id">#${esc(p.id)}</span>`, role: roleChip(p.author) });
-  return `<li class="prop${agreed ? " agreed" : ""}">
-    <p class="prop-head">${head}${counterNote}${counteredBy.length ? ` <span class="prop-meta">${esc(fmt(gettext("countered by %(ids)s"), { ids: counteredBy.join(", ") }))}</span>` : ""}</p>
-    <ul class="terms">${terms}</ul>
-    <ul class="answers" aria-label="${esc(gettext("Answers"))}">${answers}</ul>
-    ${!agreed && pendingRoles.length ? `<p class="needs">${esc(fmt(gettext("Waiting for %(roles)s"), { roles: pendingRoles.join(", ") }))}</p>` : ""}
-  </li>`;
-}
-
-function outcomeHTML(t) {
-  const o = t.outcome;
-  if (!o) return "";
-  const d = o.durability || {};
-  const r = d.realized || {};
-  const durability = pct(Number(d.expected_peace) || 0);
-  const story = esc(
-    !o.agreement
-      ? `${(S && S.no_deal_text) || gettext("No agreement")}.`
-      : r.held
-        ? fmt(gettext("Durability %(pct)s · held in the simulation"), { pct: durability })
-        : r.collapse_year
-          ? fmt(gettext("Durability %(pct)s · broke in year %(year)s (simulated)"), { pct: durability, year: r.collapse_year })
-          : fmt(gettext("Durability %(pct)s"), { pct: durability }),
-  );
-  const scores = S.roles
-    .filter((role) => o.scores?.[role.key])
-    .map((role) => {
-      const s = o.scores[role.key];
-      return `<li>${roleChip(role.key, { short: true })} <span class="num" title="${esc(gettext("tactical score, then total"))}">${Math.round(s.tactical)} → <strong>${Math.round(s.total)}</strong></span></li>`;
-    })
-    .join("");
-  return `<div class="tc-outcome ${o.agreement ? "deal" : "nodeal"}"><p>${story}</p><p class="mini-legend">${esc(gettext("Scores: won at the table → total"))}</p><ul class="mini-scores" aria-label="${esc(gettext("Scores: won at the table, then total"))}">${scores}</ul></div>`;
-}
-
-function tableCardHTML(t) {
-  const st = tableStatus(t);
-  const playersById = new Map(S.players.map((p) => [p.id, p]));
-  const seats = (t.seats || [])
-    .map((seat) => {
-      const people = (seat.players || [])
-        .map((p) => {
-          const full = playersById.get(p.id);
-          const standIn = full?.stand_in;
-          const isBot = full ? full.bot : p.bot;
-          const on = p.connected || isBot || standIn;
-          const said = isBot ? gettext("bot") : p.connected ? gettext("online") : gettext("offline");
-          return `<span class="person ${on ? "on" : "off"}"><span class="conn-dot" aria-hidden="true"></span>${esc(p.name)}<span class="visually-hidden">, ${esc(said)}</span>${isBot ? ` <span class="mark-bot">${esc(gettext("bot"))}</span>` : ""}${standIn ? ` <span class="mark-away">${esc(gettext("away · bot plays"))}</span>` : ""}</span>`;
-        })
-        .join("");
-      return `<li class="seat">${roleChip(seat.role)}<span class="seat-people">${people || `<span class="seat-empty">${esc(gettext("empty seat"))}</span>`}</span></li>`;
-    })
-    .join("");
-  const open = (t.proposals || []).filter((p) => p.status === "open");
-  const agreed = (t.proposals || []).find((p) => p.status === "agreed" || p.id === t.agreement);
-  const shown = open.slice(-3).reverse();
-  const more = open.length > 3 ? `<p class="more">${esc(fmt(ngettext("+ %(n)s more in the transcript", "+ %(n)s more in the transcript", open.length - 3), { n: open.length - 3 }))}</p>` : "";
-  const props = agreed
-    ? `<div class="tc-props"><h4>${esc(gettext("Agreement"))}</h4><ul class="props">${proposalHTML(agreed, t)}</ul></div>`
-    : open.length
-      ? `<div class="tc-props"><h4>${esc(gettext("On the table"))} <span class="count num">${open.length}</span></h4><ul class="props">${shown.map((p) => proposalHTML(p, t)).join("")}</ul>${more}</div>`
-      : t.started && !t.ended
-        ? `<p class="tc-quiet">${esc(gettext("No proposal on the table yet."))}</p>`
-        : "";
-  const news = (t.news || []).length
-    ? `<ul class="tc-news" aria-label="${esc(fmt(gettext("News that reached table %(n)s"), { n: t.number }))}">${t.news.map((k) => `<li><span class="tc-news-tag">${esc(gettext("News"))}</span> ${esc(S.news_items.find((n) => n.key === k)?.headline || k)}</li>`).join("")}</ul>`
-    : "";
-  const badge =
-    t.agreement != null || t.outcome?.agreement
-      ? `<span class="agree-badge yes">✓ ${esc(gettext("Agreement"))}</span>`
-      : t.ended
-        ? `<span class="agree-badge no">${esc(gettext("No deal"))}</span>`
-        : t.started
-          ? `<span class="agree-badge pending">${esc(gettext("No agreement yet"))}</span>`
-          : "";
-  const url = transcriptUrl(t.number);
-  return `<header class="tc-head">
-      <h3><a href="${esc(url)}" target="_blank" rel="noopener">${esc(fmt(gettext("Table %(n)s"), { n: t.number }))}<span class="visually-hidden"> ${esc(gettext("transcript (opens in a new tab)"))}</span></a></h3>
-      ${badge}
-    </header>
-    <p class="tc-status tone-${st.tone}">${esc(st.label)}</p>
-    <ul class="seats">${seats}</ul>
-    ${props}
-    ${outcomeHTML(t)}
-    ${news}
-    <p class="tc-foot"><span class="tc-activity">${esc(gettext("Last activity"))} <span data-ago="${esc(t.last_activity || "")}">${esc(ago(t.last_activity))}</span></span>
-      <a class="tc-link" href="${esc(url)}" target="_blank" rel="noopener">${esc(gettext("Transcript →"))}<span class="visually-hidden"> ${esc(fmt(gettext("of table %(n)s, private channels included (opens in a new tab)"), { n: t.number }))}</span></a></p>`;
-}
-
 function renderTables() {
-  const grid = $("#table-grid");
-  if (!S.tables.length) {
-    setHTML(grid, `<p class="empty">${esc(gettext("No tables yet: they open as students join."))}</p>`);
-    return;
-  }
-  // keyed update: only the cards whose content changed are replaced (keeps focus elsewhere)
-  const existing = new Map($$(".table-card", grid).map((el) => [el.dataset.table, el]));
-  if (grid.querySelector(".empty")) grid.innerHTML = "";
-  let prev = null;
-  for (const t of S.tables) {
-    const id = String(t.id);
-    let el = existing.get(id);
-    if (!el) {
-      el = document.createElement("article");
-      el.className = "table-card card";
-      el.dataset.table = id;
-    }
-    existing.delete(id);
-    const html = tableCardHTML(t);
-    if (el._html !== html) {
-      el.innerHTML = html;
-      el._html = html;
-    }
-    const st = tableStatus(t);
-    el.dataset.tone = st.tone;
-    const want = prev ? prev.nextSibling : grid.firstChild;
-    if (want !== el) grid.insertBefore(el, want);
-    prev = el;
-  }
-  for (const el of existing.values()) el.remove();
+  tableView({ S, ago, transcriptUrl }).render($("#table-grid"));
 }
 
 function fillSelect(select, options) {
   const keep = select.value;
-  const html = options.map((o) => `<option value="${esc(o.value)}">${esc(o.label)}</option>`).join("");
-  if (select._html !== html) {
-    select.innerHTML = html;
-    select._html = html;
+  if (setChildren(select, options, () => options.map((o) => h("option", { value: String(o.value), text: o.label })))) {
     if (options.some((o) => String(o.value) === keep)) select.value = keep;
   }
 }
@@ -512,11 +358,16 @@ function renderControls() {
   renderNewsPreview();
   const targets = $("#target-tables");
   const chosen = new Set($$("input[name=tables]:checked", targets).map((i) => i.value));
-  setHTML(
-    targets,
-    S.tables
-      .map((t) => `<label class="${t.ended ? "ended" : ""}"><input type="checkbox" name="tables" value="${t.id}"${chosen.has(String(t.id)) ? " checked" : ""}${t.ended ? " disabled" : ""}> ${esc(fmt(t.ended ? gettext("Table %(n)s (ended)") : gettext("Table %(n)s"), { n: t.number }))}</label>`)
-      .join(""),
+  const boxes = S.tables.map((t) => ({ id: String(t.id), n: t.number, ended: Boolean(t.ended), checked: chosen.has(String(t.id)) }));
+  setChildren(targets, boxes, () =>
+    boxes.map((b) =>
+      h(
+        "label",
+        { class: b.ended ? "ended" : "" },
+        h("input", { type: "checkbox", name: "tables", value: b.id, checked: b.checked, disabled: b.ended }),
+        ` ${fmt(b.ended ? gettext("Table %(n)s (ended)") : gettext("Table %(n)s"), { n: b.n })}`,
+      ),
+    ),
   );
   $("#debrief-link").classList.toggle("secondary", st !== "ended");
 }
@@ -526,16 +377,15 @@ function renderNewsPreview() {
   const item = S.news_items.find((n) => n.key === $("#news-select").value);
   const box = $("#news-preview");
   if (!item) {
-    setHTML(box, "");
+    setChildren(box, null, () => []);
     return;
   }
   const fx = item.effects || {};
   const byRole = new Map();
   for (const p of fx.points || []) {
     if (!byRole.has(p.role)) byRole.set(p.role, []);
-    byRole.get(p.role).push(`${esc(p.option)} <strong class="num">${p.change > 0 ? "+" : "\u2212"}${Math.abs(p.change)}</strong>`);
+    byRole.get(p.role).push(p);
   }
-  const points = [...byRole].map(([r, list]) => `<li>${roleChip(r)}: ${list.join("; ")}</li>`).join("");
   const d = fx.durability;
   const change = d ? Math.round(100 * d.after) - Math.round(100 * d.before) : 0;
   const size = Math.abs(change);
@@ -544,13 +394,35 @@ function renderNewsPreview() {
     : change > 0
       ? fmt(ngettext("(+%(n)s point: deals become more durable)", "(+%(n)s points: deals become more durable)", size), { n: size })
       : fmt(ngettext("(\u2212%(n)s point: deals become less durable)", "(\u2212%(n)s points: deals become less durable)", size), { n: size });
-  const dur = d
-    ? `<p class="np-dur">${fmtHTML(gettext("Durability of the compromise deal: %(change)s"), { change: `<strong class="num">${esc(pct(d.before))} → ${esc(pct(d.after))}</strong>` })} ${esc(changeText)}</p>`
-    : "";
-  setHTML(
-    box,
-    `<p class="np-body">${esc(item.body || "")}</p>${points ? `<p class="np-head">${esc(gettext("Points it changes (each student sees only their own):"))}</p><ul class="np-points">${points}</ul>` : `<p class="np-head">${esc(gettext("It changes nobody's points."))}</p>`}${dur}`,
-  );
+  setChildren(box, [item, S.roles], () => [
+    h("p", { class: "np-body", text: item.body || "" }),
+    byRole.size
+      ? [
+          h("p", { class: "np-head", text: gettext("Points it changes (each student sees only their own):") }),
+          h(
+            "ul",
+            { class: "np-points" },
+            [...byRole].map(([r, list]) =>
+              h(
+                "li",
+                {},
+                roleChip(r),
+                ": ",
+                list.map((p, i) => [i ? "; " : "", `${p.option} `, h("strong", { class: "num", text: `${p.change > 0 ? "+" : "\u2212"}${Math.abs(p.change)}` })]),
+              ),
+            ),
+          ),
+        ]
+      : h("p", { class: "np-head", text: gettext("It changes nobody's points.") }),
+    d
+      ? h(
+          "p",
+          { class: "np-dur" },
+          ...sentence(gettext("Durability of the compromise deal: %(change)s"), { change: h("strong", { class: "num", text: `${pct(d.before)} → ${pct(d.after)}` }) }),
+          ` ${changeText}`,
+        )
+      : null,
+  ]);
 }
 
 // --- applying events between snapshots -----------------------------------------------------
@@ -678,15 +550,17 @@ function connect() {
     if (ev.code === 4403) {
       setConn("denied", gettext("No access"));
       $("#conn-banner-title").textContent = gettext("This dashboard no longer has access: you signed out, or the session's owner removed you.");
-      $("#conn-banner-text").innerHTML = fmtHTML(gettext("%(link)s to get live updates."), {
-        link: `<a href="/admin/login/?next=${encodeURIComponent(location.pathname)}">${esc(gettext("Sign in again"))}</a>`,
-      });
+      $("#conn-banner-text").replaceChildren(
+        ...sentence(gettext("%(link)s to get live updates."), {
+          link: h("a", { href: `/admin/login/?next=${encodeURIComponent(location.pathname)}`, text: gettext("Sign in again") }),
+        }),
+      );
       return;
     }
     if (ev.code === 4404) {
       setConn("missing", gettext("No such session"));
       $("#conn-banner-title").textContent = gettext("This session no longer exists.");
-      $("#conn-banner-text").innerHTML = `<a href="/host/">${esc(gettext("Back to your sessions"))}</a>.`;
+      $("#conn-banner-text").replaceChildren(h("a", { href: "/host/", text: gettext("Back to your sessions") }), ".");
       return;
     }
     if (opened) retry = 0;
