@@ -1,13 +1,14 @@
 // The instructor's live dashboard: one WebSocket to /ws/host/<code>/, a snapshot (host.state)
 // on connect and whenever the session changes, and every table event in between.
 // Plain ES module, no build step. Controls are ordinary forms that POST to the fallback view;
-// while the socket is open they are sent over it instead. Built with the shared element builder
-// (lib/dom.js: text as text, no HTML strings), role chips from lib/roles.js, and the table
-// cards' view (host/tables.js).
+// while the socket is open they are sent over it instead. Composed of the shared modules in
+// lib/ (the socket with its reconnect policy and watchdog, the element builder, role chips) and
+// the table cards' view (host/tables.js). Text goes in as text: no HTML strings.
 
 import { fmt, gettext, ngettext, pct, pgettext } from "./i18n.js";
 import { h, sentence, setChildren } from "./lib/dom.js";
 import { roleBadge } from "./lib/roles.js";
+import { gameSocket } from "./lib/socket.js";
 import { tableView } from "./host/tables.js";
 
 const root = document.querySelector("[data-host]");
@@ -23,21 +24,11 @@ const transcriptBase = root?.dataset.transcriptBase || "";
 
 let S = null; // the latest host.state
 const seen = new Map(); // table id -> highest seq applied
-let ws = null;
-let retry = 0;
-let retryTimer = null;
-let retryAt = 0;
+let sock = null; // the shared game socket (lib/socket.js)
+let retryAt = 0; // when the socket tries again, while offline
 let helloTimer = null;
-let refSeq = 0;
 let clockOffset = 0; // server time minus local time, ms
 let lastPhaseKey = null;
-// Actions waiting for the server's answer, under their ref: kept across `unavailable` answers and
-// reconnects and sent again with the same ref (applied once), until acknowledged or refused.
-const pending = new Map(); // ref -> { msg, label, buttons, sentAt, waiting }
-const RETRYABLE = new Set(["unavailable", "rate_limited"]);
-let everOnline = false;
-let resendTimer = null;
-let resendRound = 0;
 
 // --- small helpers -------------------------------------------------------------------------
 
@@ -519,104 +510,56 @@ function setConn(state, text) {
   root.classList.toggle("is-offline", bad);
 }
 
-function connect() {
-  clearTimeout(retryTimer);
-  retryTimer = null;
-  if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) return;
-  setConn("connecting", gettext("Connecting…"));
-  const proto = location.protocol === "https:" ? "wss" : "ws";
-  const sock = new WebSocket(`${proto}://${location.host}/ws/host/${encodeURIComponent(code)}/${langQuery}`);
-  ws = sock;
-  let opened = false;
-  sock.addEventListener("open", () => {
-    opened = true;
-    everOnline = true;
-    setConn("online", gettext("Live"));
-    flushPending();
-  });
-  sock.addEventListener("message", (ev) => {
-    let msg;
-    try {
-      msg = JSON.parse(ev.data);
-    } catch {
-      return;
-    }
-    onMessage(msg);
-  });
-  sock.addEventListener("close", (ev) => {
-    if (ws !== sock) return;
-    ws = null;
-    renderPendingNote(); // the actions stay pending: they are sent again once reconnected
-    if (ev.code === 4403) {
-      setConn("denied", gettext("No access"));
-      $("#conn-banner-title").textContent = gettext("This dashboard no longer has access: you signed out, or the session's owner removed you.");
-      $("#conn-banner-text").replaceChildren(
-        ...sentence(gettext("%(link)s to get live updates."), {
-          link: h("a", { href: `/admin/login/?next=${encodeURIComponent(location.pathname)}`, text: gettext("Sign in again") }),
-        }),
-      );
-      return;
-    }
-    if (ev.code === 4404) {
-      setConn("missing", gettext("No such session"));
-      $("#conn-banner-title").textContent = gettext("This session no longer exists.");
-      $("#conn-banner-text").replaceChildren(h("a", { href: "/host/", text: gettext("Back to your sessions") }), ".");
-      return;
-    }
-    if (opened) retry = 0;
-    // 1012: the server is restarting and drained this socket; another worker takes it at once.
-    const delay = ev.code === 1012 ? Math.random() * 800 : Math.min(15000, 700 * 2 ** retry) * (0.8 + Math.random() * 0.4);
-    retry = Math.min(retry + 1, 6);
-    retryAt = Date.now() + delay;
+function onStatus(status, info) {
+  retryAt = status === "offline" ? info.retryAt : 0;
+  if (status === "open") setConn("online", gettext("Live"));
+  else if (status === "offline") {
     setConn("offline", gettext("Offline"));
     $("#conn-banner-title").textContent = gettext("Connection lost.");
     updateRetryText();
-    retryTimer = setTimeout(connect, delay);
-  });
+  } else setConn("connecting", gettext("Connecting…"));
+}
+
+/** 4403: signed out or removed from the session; 4404: no such session. No retry by the
+ * backoff; "Reconnect now", the network coming back or the page shown again still try (the
+ * instructor may have signed in again in another tab). */
+function onClose(closeCode) {
+  renderPendingNote(); // the actions stay pending: they are sent again once reconnected
+  if (closeCode === 4403) {
+    setConn("denied", gettext("No access"));
+    $("#conn-banner-title").textContent = gettext("This dashboard no longer has access: you signed out, or the session's owner removed you.");
+    $("#conn-banner-text").replaceChildren(
+      ...sentence(gettext("%(link)s to get live updates."), {
+        link: h("a", { href: `/admin/login/?next=${encodeURIComponent(location.pathname)}`, text: gettext("Sign in again") }),
+      }),
+    );
+    return false;
+  }
+  if (closeCode === 4404) {
+    setConn("missing", gettext("No such session"));
+    $("#conn-banner-title").textContent = gettext("This session no longer exists.");
+    $("#conn-banner-text").replaceChildren(h("a", { href: "/host/", text: gettext("Back to your sessions") }), ".");
+    return false;
+  }
+  return true;
 }
 
 function updateRetryText() {
-  if (!retryTimer) return;
+  if (!retryAt) return;
   const s = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
   $("#conn-banner-text").textContent = fmt(gettext("Reconnecting in %(s)s s… The dashboard may be out of date; controls still work (the page reloads)."), { s });
 }
 
-function send(msg) {
-  if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-  ws.send(JSON.stringify(msg));
-  return true;
-}
-
-function sendPending(p) {
-  if (send(p.msg)) p.sentAt = Date.now();
-}
-
-function flushPending() {
-  clearTimeout(resendTimer);
-  resendTimer = null;
-  for (const p of pending.values()) sendPending(p);
-}
-
-function scheduleResend(hintSeconds) {
-  if (resendTimer) return;
-  resendRound += 1;
-  const backoff = Math.min(5000, 1000 * 2 ** (resendRound - 1));
-  resendTimer = setTimeout(flushPending, Math.max(backoff, (Number(hintSeconds) || 0) * 1000) * (0.8 + Math.random() * 0.4));
-}
+const send = (msg) => Boolean(sock && sock.send(msg));
 
 function renderPendingNote() {
-  const waiting = [...pending.values()].filter((p) => p.waiting || !(ws && ws.readyState === WebSocket.OPEN));
+  const open = sock && sock.isOpen();
+  const waiting = [...(sock ? sock.outbox.values() : [])].filter((p) => p.waiting || !open);
   const note = $("#pending-note");
   if (!note) return;
   note.hidden = !waiting.length;
   if (waiting.length) $("#pending-text").textContent = fmt(gettext("your move will be sent: %(moves)s."), { moves: waiting.map((p) => fmt(gettext("“%(label)s”"), { label: p.label })).join(", ") });
 }
-
-// An action that got no answer on an open socket for a long while is sent again (same ref).
-setInterval(() => {
-  if (!ws || ws.readyState !== WebSocket.OPEN || resendTimer) return;
-  for (const p of pending.values()) if (p.sentAt && Date.now() - p.sentAt > 20000) sendPending(p);
-}, 5000);
 
 function scheduleHello(ms) {
   if (helloTimer) return;
@@ -649,24 +592,8 @@ function onMessage(msg) {
       if (behind) scheduleHello(0);
       break;
     }
-    case "ack":
-      if (msg.ref && pending.has(msg.ref)) {
-        const p = pending.get(msg.ref);
-        resendRound = 0;
-        clearPending(msg.ref, p);
-        toast(`✓ ${fmt(gettext("Done: %(label)s"), { label: p.label })}`);
-        if (p.then === "debrief") location.assign(root.dataset.debriefUrl);
-      }
-      break;
     case "error":
-      if (msg.ref && pending.has(msg.ref) && RETRYABLE.has(msg.code)) {
-        // Not a refusal: the database is out or the server is restarting. Sent again.
-        pending.get(msg.ref).waiting = true;
-        scheduleResend(msg.retry_after);
-        renderPendingNote();
-        break;
-      }
-      if (msg.ref && pending.has(msg.ref)) clearPending(msg.ref, pending.get(msg.ref));
+      // An error that answers none of this page's actions (those are the socket's).
       showError(msg.message || gettext("Something went wrong."), msg.code);
       break;
     default:
@@ -677,12 +604,11 @@ function onMessage(msg) {
 // --- controls ------------------------------------------------------------------------------
 
 function pendingHas(btn) {
-  for (const p of pending.values()) if (p.buttons.includes(btn)) return true;
+  for (const p of sock ? sock.outbox.values() : []) if (p.buttons.includes(btn)) return true;
   return false;
 }
 
-function clearPending(ref, p) {
-  pending.delete(ref);
+function clearPending(p) {
   renderPendingNote();
   for (const b of p.buttons) b.removeAttribute("aria-busy");
   if (S) renderControls();
@@ -804,7 +730,7 @@ document.addEventListener("submit", async (ev) => {
   const question = confirmText(form, submitter);
   // Offline after having been live: the action waits and is sent once reconnected. Never live
   // (no WebSocket through this network): the ordinary form POST.
-  const online = (ws && ws.readyState === WebSocket.OPEN) || everOnline;
+  const online = Boolean(sock && (sock.isOpen() || sock.everOpened));
   let msg = null;
   if (online) {
     msg = buildMessage(form, submitter);
@@ -848,13 +774,22 @@ document.addEventListener("submit", async (ev) => {
 
 /** Send a host action with a ref, kept until answered (and resent in order if need be). */
 function queueAction(msg, label, buttons, then = "") {
-  const ref = `h${Date.now().toString(36)}${(refSeq++).toString(36)}${Math.random().toString(36).slice(2, 7)}`;
-  const entry = { msg: { ...msg, ref }, label, buttons, sentAt: 0, waiting: false, then };
-  pending.set(ref, entry);
   $("#alert").hidden = true;
-  if (resendTimer) entry.waiting = true; // earlier actions wait for their resend: keep the order
-  else sendPending(entry);
-  renderPendingNote();
+  const entry = {
+    label,
+    buttons,
+    onAck() {
+      clearPending(entry);
+      toast(`✓ ${fmt(gettext("Done: %(label)s"), { label })}`);
+      if (then === "debrief") location.assign(root.dataset.debriefUrl);
+    },
+    onError(m) {
+      clearPending(entry);
+      showError(m.message || gettext("Something went wrong."), m.code);
+    },
+    onPending: () => renderPendingNote(),
+  };
+  sock.act(msg, entry, "h");
 }
 
 // --- wiring --------------------------------------------------------------------------------
@@ -872,10 +807,7 @@ function init() {
   $("#alert-close").addEventListener("click", () => {
     $("#alert").hidden = true;
   });
-  $("#reconnect-now").addEventListener("click", () => {
-    retry = 0;
-    connect();
-  });
+  $("#reconnect-now").addEventListener("click", () => sock.reconnectNow());
   // The rejoin code of the student chosen in the seat tools (never shown elsewhere: the
   // dashboard may be projected by mistake).
   $("#rejoin-player").addEventListener("change", renderRejoin);
@@ -891,17 +823,8 @@ function init() {
   setInterval(() => {
     for (const el of $$("[data-ago]")) el.textContent = ago(el.dataset.ago);
   }, 5000);
-  window.addEventListener("online", () => {
-    retry = 0;
-    connect();
-  });
-  document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible" && !ws) {
-      retry = 0;
-      connect();
-    }
-  });
-  connect();
+  sock = gameSocket(`/ws/host/${encodeURIComponent(code)}/${langQuery}`, { onMessage, onStatus, onClose, onOutbox: renderPendingNote });
+  sock.connect();
 }
 
 init();

@@ -1,10 +1,12 @@
 // The projector page: what the class sees. It listens on the instructor's socket and shows only
 // what is meant for everyone: how to join, the clock, the phase and what it allows, the news
 // headlines, how many tables have finished, and at the end the way on to the debrief. It never
-// sends a control and never shows a table's proposals or chat. Text goes in through
-// textContent only.
+// sends a control and never shows a table's proposals or chat. Text goes in as text (the shared
+// element builder); the socket is the shared one (lib/socket.js: its reconnect policy and watchdog).
 
 import { fmt, gettext, listText, ngettext } from "./i18n.js";
+import { h } from "./lib/dom.js";
+import { gameSocket } from "./lib/socket.js";
 
 const root = document.getElementById("pj");
 const $ = (id) => document.getElementById(id);
@@ -15,8 +17,7 @@ const langQuery = root.dataset.lang ? `?lang=${encodeURIComponent(root.dataset.l
 let S = null; // the latest host.state
 const seen = new Map(); // table id -> highest seq seen
 let offset = 0; // server clock minus local clock, ms
-let ws = null;
-let retry = 0;
+let sock = null;
 let helloTimer = null;
 
 function mmss(seconds) {
@@ -27,12 +28,7 @@ function mmss(seconds) {
   return h ? `${h}:${two(m)}:${two(s % 60)}` : `${two(m)}:${two(s % 60)}`;
 }
 
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
-}
+const el = (tag, text, cls) => h(tag, { class: cls || null, text });
 
 /** What the current phase allows, in a sentence for the whole room. */
 export function phaseAllows(phases, index) {
@@ -145,7 +141,7 @@ function hello(ms = 0) {
   if (helloTimer) return;
   helloTimer = setTimeout(() => {
     helloTimer = null;
-    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "hello" }));
+    sock.send({ type: "hello" });
   }, ms);
 }
 
@@ -174,45 +170,34 @@ function onEvent(m) {
   render();
 }
 
-function connect() {
-  const proto = location.protocol === "https:" ? "wss" : "ws";
-  const sock = new WebSocket(`${proto}://${location.host}/ws/host/${encodeURIComponent(code)}/${langQuery}`);
-  ws = sock;
-  sock.addEventListener("open", () => {
-    retry = 0;
-    $("pj-conn").hidden = true;
-  });
-  sock.addEventListener("message", (e) => {
-    let m;
-    try {
-      m = JSON.parse(e.data);
-    } catch {
-      return;
-    }
-    if (m.type === "host.state") {
-      for (const t of m.tables) seen.set(t.id, Math.max(seen.get(t.id) ?? 0, t.seq));
-      if (m.server_time) offset = Date.parse(m.server_time) - Date.now();
-      S = m;
-      render();
-    } else if (m.type === "event") {
-      onEvent(m);
-    } else if (m.type === "sync") {
-      if (Object.entries(m.seq || {}).some(([id, n]) => (seen.get(Number(id)) ?? 0) < n)) hello(0);
-    }
-  });
-  sock.addEventListener("close", (e) => {
-    if (ws !== sock) return;
-    ws = null;
-    if (e.code === 4403 || e.code === 4404) {
-      $("pj-conn").hidden = false;
-      $("pj-conn").textContent = e.code === 4403 ? gettext("Sign in as the instructor to show this page.") : gettext("This session no longer exists.");
-      return;
-    }
+function onMessage(m) {
+  if (m.type === "host.state") {
+    for (const t of m.tables) seen.set(t.id, Math.max(seen.get(t.id) ?? 0, t.seq));
+    if (m.server_time) offset = Date.parse(m.server_time) - Date.now();
+    S = m;
+    render();
+  } else if (m.type === "event") {
+    onEvent(m);
+  } else if (m.type === "sync") {
+    if (Object.entries(m.seq || {}).some(([id, n]) => (seen.get(Number(id)) ?? 0) < n)) hello(0);
+  }
+}
+
+function onStatus(status) {
+  if (status === "open") $("pj-conn").hidden = true;
+  else if (status === "offline" || status === "reconnecting") {
     $("pj-conn").hidden = false;
     $("pj-conn").textContent = gettext("Reconnecting…");
-    retry = Math.min(retry + 1, 6);
-    setTimeout(connect, Math.min(15000, 700 * 2 ** retry));
-  });
+  }
+}
+
+function onClose(code) {
+  if (code === 4403 || code === 4404) {
+    $("pj-conn").hidden = false;
+    $("pj-conn").textContent = code === 4403 ? gettext("Sign in as the instructor to show this page.") : gettext("This session no longer exists.");
+    return false;
+  }
+  return true;
 }
 
 // The QR code comes with a fixed size and no viewBox: give it one so it scales.
@@ -223,7 +208,5 @@ if (qr && !qr.getAttribute("viewBox") && qr.getAttribute("width")) {
   qr.removeAttribute("height");
 }
 setInterval(tick, 250);
-window.addEventListener("online", () => {
-  if (!ws) connect();
-});
-connect();
+sock = gameSocket(`/ws/host/${encodeURIComponent(code)}/${langQuery}`, { onMessage, onStatus, onClose });
+sock.connect();
