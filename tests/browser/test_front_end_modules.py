@@ -170,6 +170,154 @@ def test_a_socket_drained_for_a_restart_comes_back_at_once_on_both_pages(server,
         ctx.close()
 
 
+# --- the survival curve ---------------------------------------------------------------------
+
+DRAW_JS = """
+async (survival) => {
+  const m = await import("/static/game/lib/survival.js");
+  const chart = m.survivalChart({ width: 640, height: 300 });
+  document.body.append(chart.el);
+  chart.update(survival);
+  const el = chart.el;
+  return {
+    line: el.querySelector(".chart-line").getAttribute("d"),
+    area: el.querySelector(".chart-area").getAttribute("d"),
+    ticks: [...el.querySelectorAll(".tick-x")].map((t) => t.textContent),
+    end: el.querySelector(".end-label").textContent,
+    desc: el.querySelector("desc").textContent,
+  };
+}
+"""
+
+
+def _pairs(text: str) -> list[tuple[float, float]]:
+    return [(float(a), float(b)) for a, b in re.findall(r"(-?[\d.]+),(-?[\d.]+)", text)]
+
+
+def _normalised(points: list[tuple[float, float]], y_zero: float) -> list[tuple[float, float]]:
+    """Chart coordinates as (year, proportion): the first point is year 0 at a proportion of 1,
+    the last is the last year; y_zero is where the proportion 0 is drawn."""
+    (x0, y_one), (xn, _) = points[0], points[-1]
+    years = len(points) - 1
+    return [
+        (round(years * (x - x0) / (xn - x0), 2), round((y_zero - y) / (y_zero - y_one), 2)) for x, y in points
+    ]
+
+
+@pytest.mark.parametrize(
+    "survival",
+    [
+        [0.95, 0.9, 0.84, 0.8, 0.77, 0.73, 0.7, 0.66, 0.63, 0.6],
+        [0.5, 0.3, 0.2, 0.12, 0.08],
+        [1.0, 1.0, 0.99, 0.97, 0.95, 0.9, 0.85, 0.8, 0.75, 0.71, 0.68, 0.66, 0.64, 0.62, 0.6],
+    ],
+    ids=["ten-years", "five-years-steep", "fifteen-years"],
+)
+def test_the_clients_survival_curve_agrees_with_the_servers(server, browser, survival):
+    from game import charts
+
+    page = browser.new_page()
+    try:
+        page.goto(server.base + "/")
+        client = page.evaluate(DRAW_JS, survival)
+    finally:
+        page.close()
+
+    # The client: its line from year 0 to the last year; its area closes along the proportion 0.
+    line = _pairs(client["line"])
+    area = _pairs(client["area"])
+    client_curve = _normalised(line, y_zero=area[-1][1])
+
+    # The server: the debrief's small curve of a table (a polyline from year 0, an area that
+    # starts on the proportion 0).
+    svg = charts.sparkline(survival)
+    poly = re.search(r'<polyline[^>]*points="([^"]+)"', svg).group(1)
+    server_area = re.search(r'<path d="M([-\d.]+),([-\d.]+)', svg)
+    server_curve = _normalised(_pairs(poly), y_zero=float(server_area.group(2)))
+
+    expected = [(0.0, 1.0)] + [(float(i + 1), round(p, 2)) for i, p in enumerate(survival)]
+    assert client_curve == expected
+    assert server_curve == expected
+    # The same years on the axis, and the same last proportion in words.
+    years = len(survival)
+    step = 1 if years <= 12 else -(-years // 10)
+    assert client["ticks"] == [str(t) for t in range(0, years + 1, step)]
+    last = f"{round(100 * survival[-1])}%"
+    assert client["end"] == last
+    assert last in client["desc"]
+    assert last in svg
+
+
+# --- the element builder and the keyed list update --------------------------------------------
+
+DOM_JS = """
+async () => {
+  const { h, keyedList, setChildren } = await import("/static/game/lib/dom.js");
+  const out = {};
+  // Text is text: markup in a name stays characters.
+  const p = h("p", { class: "x", dataset: { n: "1" } }, "<b>bold</b>", h("span", { text: "<i>" }));
+  out.builtHTML = p.innerHTML;
+  out.builtText = p.textContent;
+  out.dataN = p.dataset.n;
+
+  const list = h("ul");
+  document.body.append(list);
+  let builds = 0;
+  const opts = {
+    key: (it) => it.id,
+    sig: (it) => [it.label],
+    build: (it) => { builds += 1; return h("li", {}, it.label, h("button", { "data-action": "go", text: "Go" })); },
+  };
+  keyedList(list, [{ id: 1, label: "a" }, { id: 2, label: "b" }, { id: 3, label: "c" }], opts);
+  const [one, two, three] = [...list.children];
+  out.first = { builds, text: list.textContent };
+  two.querySelector("button").focus();
+  // Reordered, one changed (2), one removed (3), one new (4).
+  keyedList(list, [{ id: 2, label: "B" }, { id: 1, label: "a" }, { id: 4, label: "d" }], opts);
+  await new Promise((r) => setTimeout(r, 0));
+  out.second = {
+    builds,
+    text: list.textContent,
+    keys: [...list.children].map((li) => li.dataset.key),
+    oneKept: list.children[1] === one,
+    twoRebuilt: list.children[0] !== two,
+    threeGone: !list.contains(three),
+    focusFollowed: document.activeElement === list.children[0].querySelector("button"),
+  };
+  // Nothing changed: nothing rebuilt.
+  keyedList(list, [{ id: 2, label: "B" }, { id: 1, label: "a" }, { id: 4, label: "d" }], opts);
+  out.third = { builds };
+  const box = h("div");
+  out.set = [setChildren(box, [1], () => [h("i", { text: "x" })]), setChildren(box, [1], () => []), box.childNodes.length];
+  return out;
+}
+"""
+
+
+def test_the_element_builder_sets_text_as_text_and_the_keyed_list_keeps_what_did_not_change(server, browser):
+    page = browser.new_page()
+    try:
+        page.goto(server.base + "/")
+        out = page.evaluate(DOM_JS)
+    finally:
+        page.close()
+    assert out["builtHTML"] == "&lt;b&gt;bold&lt;/b&gt;<span>&lt;i&gt;</span>"
+    assert out["builtText"] == "<b>bold</b><i>"
+    assert out["dataN"] == "1"
+    assert out["first"] == {"builds": 3, "text": "aGobGocGo"}
+    assert out["second"] == {
+        "builds": 5,  # 2 changed, 4 is new; 1 kept as it was
+        "text": "BGoaGodGo",
+        "keys": ["2", "1", "4"],
+        "oneKept": True,
+        "twoRebuilt": True,
+        "threeGone": True,
+        "focusFollowed": True,
+    }
+    assert out["third"] == {"builds": 5}
+    assert out["set"] == [True, False, 1]
+
+
 POLICY_JS = """
 async () => {
   const { backoff, resendDelay, WATCHDOG_MS } = await import("/static/game/lib/socket.js");
