@@ -2,13 +2,15 @@
 // on connect and whenever the session changes, and every table event in between.
 // Plain ES module, no build step. Controls are ordinary forms that POST to the fallback view;
 // while the socket is open they are sent over it instead. Composed of the shared modules in
-// lib/ (the socket with its reconnect policy and watchdog, the element builder, role chips) and
-// the table cards' view (host/tables.js). Text goes in as text: no HTML strings.
+// lib/ (the socket with its reconnect policy and watchdog, the element builder, role chips),
+// the table cards' view (host/tables.js) and the events' applier (host/events.js). Text goes
+// in as text: no HTML strings.
 
 import { fmt, gettext, ngettext, pct, pgettext } from "./i18n.js";
 import { h, sentence, setChildren } from "./lib/dom.js";
 import { roleBadge } from "./lib/roles.js";
 import { gameSocket } from "./lib/socket.js";
+import { applyEvent } from "./host/events.js";
 import { tableView } from "./host/tables.js";
 
 const root = document.querySelector("[data-host]");
@@ -416,76 +418,7 @@ function renderNewsPreview() {
   ]);
 }
 
-// --- applying events between snapshots -----------------------------------------------------
-
-function applyEvent(msg) {
-  if (!S) return;
-  const t = S.tables.find((x) => x.id === msg.table);
-  if (!t) {
-    scheduleHello(300); // a table we do not know yet
-    return;
-  }
-  const last = seen.get(t.id) ?? t.seq ?? 0;
-  if (msg.seq <= last) return; // already in the snapshot
-  if (msg.seq > last + 1) scheduleHello(300); // a gap: fetch a fresh snapshot
-  seen.set(t.id, msg.seq);
-  t.seq = msg.seq;
-  t.last_activity = msg.at || t.last_activity;
-  const d = msg.data || {};
-  switch (msg.kind) {
-    case "proposal.made": {
-      const p = { ...d.proposal, required: d.proposal?.required || [], pending: [] };
-      t.proposals = [...(t.proposals || []).filter((x) => x.id !== p.id), p];
-      for (const id of d.closed || []) setStatus(t, id, "replaced");
-      scheduleHello(600); // the snapshot knows who still has to sign
-      break;
-    }
-    case "proposal.answered": {
-      const p = (t.proposals || []).find((x) => x.id === d.proposal);
-      if (p) p.answers = { ...(p.answers || {}), [d.role]: d.answer };
-      scheduleHello(600);
-      break;
-    }
-    case "proposal.withdrawn":
-      setStatus(t, d.proposal, "withdrawn");
-      break;
-    case "agreement.reached":
-      t.agreement = d.proposal;
-      t.ended = true;
-      setStatus(t, d.proposal, "agreed");
-      for (const id of d.closed || []) setStatus(t, id, "closed");
-      break;
-    case "game.ended":
-      t.ended = true;
-      t.outcome = d;
-      break;
-    case "phase.changed":
-      if (d.phase && S.session.status === "running") S.session.phase = { ...S.session.phase, ...d.phase };
-      t.started = true;
-      break;
-    case "news":
-      t.news = [...new Set([...(t.news || []), d.key])];
-      break;
-    case "seats":
-      if (Array.isArray(d.seats)) t.seats = d.seats;
-      break;
-    case "presence":
-      for (const seat of t.seats || []) {
-        if (seat.role !== d.role) continue;
-        for (const p of seat.players || []) if (p.name === d.name) p.connected = !!d.connected;
-      }
-      for (const p of S.players) if (p.name === d.name && p.table === t.id) p.connected = !!d.connected;
-      break;
-    default:
-      break; // chat and anything new: only the activity time changes (never shown on the projector)
-  }
-  queueRender();
-}
-
-function setStatus(t, id, status) {
-  const p = (t.proposals || []).find((x) => x.id === id);
-  if (p) p.status = status;
-}
+// --- applying events between snapshots (host/events.js) --------------------------------------
 
 let renderQueued = false;
 function queueRender() {
@@ -585,7 +518,7 @@ function onMessage(msg) {
       break;
     }
     case "event":
-      applyEvent(msg);
+      if (applyEvent(S, seen, msg, scheduleHello)) queueRender();
       break;
     case "sync": {
       const behind = Object.entries(msg.seq || {}).some(([id, n]) => (seen.get(Number(id)) ?? 0) < n);
