@@ -11,6 +11,15 @@ configurations run servers with an environment of their own, stripped of DJANGO_
 
 import os
 
+from django.conf import global_settings
+
 os.environ["DJANGO_DEBUG"] = "1"
 
 from negotiation.settings import *  # noqa: F403
+
+# Every in-process test that opens a session makes its instructor (tests/conftest.py) and so hashes
+# a password: PBKDF2 at Django's 1,000,000 iterations costs about 0.2 s of CPU each time, in well
+# over a hundred tests of each pass. The tests hash with MD5 instead, as Django's testing
+# documentation advises; the real hashers stay listed after it, so a hash made by a server process
+# (negotiation.settings, PBKDF2) still verifies here. Servers the tests start keep the real ones.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *global_settings.PASSWORD_HASHERS]
