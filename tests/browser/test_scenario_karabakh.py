@@ -102,6 +102,10 @@ def test_a_karabakh_game_with_bots_speaks_its_own_words_from_join_to_debrief(
     host.goto(f"{srv.base}/host/{code}/")
     host.get_by_role("button", name="Fill empty seats with bots").click()
     expect(host.locator(".seat").filter(has_text=LONG_NAMES["mediator"]).first).to_be_visible()
+    # Start once the dashboard shows both bots seated: pressed before that news reaches it, Start
+    # asks what to do with the empty seats (a dialog this test does not answer), and the session
+    # stayed in the lobby on a loaded machine.
+    expect(host.locator(".seat .mark-bot")).to_have_count(2, timeout=30_000)
     host.get_by_role("button", name=re.compile("Start the negotiation")).click()
     confirm = host.get_by_role("button", name=re.compile(r"^Start"))
     if confirm.count() > 1:
