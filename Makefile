@@ -125,11 +125,19 @@ $(AXE_STAMP): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
 axe: $(AXE_STAMP)
 
 # The whole suite (Redis, PostgreSQL, Chromium, two workers; nothing skipped), then the database
-# tests again on PostgreSQL; each pass lists its ten slowest tests.
+# tests again on PostgreSQL; each pass lists its ten slowest tests. Most of the suite's time is
+# spent waiting (servers starting, browsers, outages that last their length: about 0.6 of a core
+# used on average), so each pass runs on TEST_WORKERS pytest-xdist processes. A test file stays on
+# one of them (--dist loadfile), as its module-scoped servers and browser expect, and files are
+# handed out in collection order (the long browser files first, short files last, so both
+# processes finish together; xdist's default reorder would leave the one-test files, among them
+# the slowest, to the end). TEST_WORKERS=0 runs a pass in one process.
+TEST_WORKERS ?= 2
+XDIST := $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 test: install system-deps axe
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q --durations=10 $(PYTEST_ARGS)
-	$(BIN)/python tests/run_with_postgres.py -q -p no:cacheprovider --durations=10 $(PG_TESTS)
+	$(BIN)/python -m pytest -q $(XDIST) --durations=10 $(PYTEST_ARGS)
+	$(BIN)/python tests/run_with_postgres.py -q -p no:cacheprovider $(XDIST) --durations=10 $(PG_TESTS)
 
 # The lane for the change at hand: the engine, the services and the socket tests on SQLite and
 # the in-memory channel layer (no Redis, PostgreSQL or Chromium); about a minute and a half.
