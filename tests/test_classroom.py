@@ -358,7 +358,10 @@ def test_a_server_without_collected_static_files_refuses_to_start_and_names_the_
     assert out.returncode == 0 and out.stdout.strip() == "served", out.stderr
     # a collection older than a source file is refused too (it would serve the old version)
     manifest = tmp_path / "staticfiles" / "staticfiles.json"
-    old = time.time() - 3600
+    # an hour before the newest source file (not before now: in a checkout older than an hour,
+    # no file would be newer than the collection)
+    newest = max(p.stat().st_mtime for p in (ROOT / "static").rglob("*") if p.is_file())
+    old = newest - 3600
     os.utime(manifest, (old, old))
     out = subprocess.run(probe, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "changed since they were collected" in out.stderr
