@@ -7,7 +7,6 @@ import gc
 import itertools
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -369,15 +368,18 @@ def test_seed_from_is_stable_across_processes():
     assert D.seed_from("x") == 2697552496229297191  # fixed: must never depend on hash()
 
 
-def test_a_what_if_answers_well_under_a_millisecond():
-    ev = D.evaluator(DEFAULT)
-    ev.evaluate(ALL_PACKAGES[0])
-    start = time.perf_counter()
-    for _ in range(4):
-        for terms in ALL_PACKAGES:
-            ev.evaluate(terms, ("summer_offensive",))
-    per = (time.perf_counter() - start) / (4 * len(ALL_PACKAGES))
-    assert per < 1e-3
+def test_a_what_if_is_computed_once_per_package_and_news_then_looked_up(monkeypatch):
+    """A table's repeated what-ifs cost a look-up: the curve of a (package, news) is computed once
+    per evaluator. (How long a what-if takes is measured by ``make bench``: bench/bench_engine.py.)"""
+    ev = D.Evaluator(DEFAULT)
+    computed: list[Any] = []
+    real = ev._compute
+    monkeypatch.setattr(ev, "_compute", lambda *a: computed.append(a) or real(*a))
+    first = [ev.evaluate(terms, ("summer_offensive",)) for terms in ALL_PACKAGES]
+    for _ in range(3):
+        again = [ev.evaluate(terms, ("summer_offensive",)) for terms in ALL_PACKAGES]
+        assert again == first
+    assert len(computed) == len(ALL_PACKAGES)
 
 
 # -- acceptance, moderation, mean and base (the model's interactions) -----------------------------
