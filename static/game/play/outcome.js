@@ -6,7 +6,7 @@ import { fixed, fmt, fmt1, gettext, listNodes, ngettext, num, pct, pct1, pgettex
 import { h, sentence } from "../lib/dom.js";
 import { survivalChart } from "../lib/survival.js";
 import { effectBar } from "../lib/effect_bar.js";
-import { $, S, myPoints, myRole, optionOf, requiredFor, roleChip, you } from "./state.js";
+import { $, S, myRole, optionOf, requiredFor, roleChip, termsList, you } from "./state.js";
 
 // --- the outcome ------------------------------------------------------------------------------
 
@@ -73,20 +73,7 @@ export function renderOutcome() {
   // the terms
   const termsBox = $("outcome-terms");
   if (agreed) {
-    const ul = h("ul", { class: "p-terms" });
-    for (const i of S.issues) {
-      const opt = optionOf(i.key, o.agreement[i.key]);
-      const mp = myPoints(i.key, o.agreement[i.key]);
-      ul.append(
-        h(
-          "li",
-          {},
-          h("span", { class: "t-issue", text: i.name }),
-          h("span", { class: "t-option", text: opt ? opt.label : o.agreement[i.key] || "–" }),
-          h("span", { class: "t-pts num", "aria-label": mp === null ? "" : fmt(gettext("%(points)s of your points"), { points: num(mp) }) }, mp === null ? "" : num(mp)),
-        ),
-      );
-    }
+    const ul = termsList(o.agreement);
     const signers = requiredFor(o.agreement);
     termsBox.replaceChildren(ul, h("p", { class: "p-needs" }, ...sentence(gettext("Signed by %(roles)s."), { roles: listNodes(signers.map((r) => roleChip(r))) })));
   } else {

@@ -6,7 +6,7 @@ import { fmt, fmt1, gettext, listNodes, listText, ngettext, num, pct, pgettext }
 import { h, keyedList, sentence } from "../lib/dom.js";
 import { normaliseTerms, renderActionsEnabled, startCounter } from "./builder.js";
 import { currentView, selectTab } from "./frame.js";
-import { $, PENDING_TEXT, PHONE, S, act, canAct, complete, flash, isOpen, maxPoints, myPoints, myRole, needsLine, optionOf, packagePoints, phase, previewRef, roleChip, roleName, sendRaw, tableEnded, you } from "./state.js";
+import { $, PENDING_TEXT, PHONE, S, act, canAct, complete, flash, isOpen, maxPoints, myRole, needsLine, packagePoints, phase, previewRef, roleChip, roleName, sendRaw, tableEnded, termsList, you } from "./state.js";
 
 // --- proposals on the table -------------------------------------------------------------------
 
@@ -84,20 +84,7 @@ export function proposalCard(p) {
     );
   }
 
-  const terms = h("ul", { class: "p-terms" });
-  for (const i of S.issues) {
-    const o = optionOf(i.key, p.terms[i.key]);
-    const mp = myPoints(i.key, p.terms[i.key]);
-    terms.append(
-      h(
-        "li",
-        {},
-        h("span", { class: "t-issue", text: i.name }),
-        h("span", { class: "t-option", text: o ? o.label : p.terms[i.key] || "–" }),
-        h("span", { class: "t-pts num", title: gettext("Your points"), "aria-label": mp === null ? "" : fmt(gettext("%(points)s of your points"), { points: num(mp) }) }, mp === null ? "" : num(mp)),
-      ),
-    );
-  }
+  const terms = termsList(p.terms, { pointsTitle: gettext("Your points") });
   body.push(terms);
   const pv = open || p.status === "agreed" ? cardPreview(p) : null;
   if (pts !== null) {

@@ -2,8 +2,8 @@
 // building, and the questions every view asks of it (my role, my points, who must sign). Also
 // the page's small helpers (storage, times) and the socket's side the views send through.
 
-import { gettext, listNodes, ngettext } from "../i18n.js";
-import { sentence } from "../lib/dom.js";
+import { fmt, gettext, listNodes, ngettext, num } from "../i18n.js";
+import { h, sentence } from "../lib/dom.js";
 import { roleChip as chip } from "../lib/roles.js";
 
 export const app = document.getElementById("app");
@@ -173,4 +173,26 @@ export function previewRef(kind) {
 export function flash(el, text, isError = false) {
   el.textContent = text || "";
   el.classList.toggle("is-error", isError);
+}
+
+// A package's terms as the cards and the outcome list them: each issue, the option chosen and
+// what it is worth to this student (``pointsTitle``: a tooltip on the points, as on the cards).
+export function termsList(terms, { pointsTitle = null } = {}) {
+  const ul = h("ul", { class: "p-terms" });
+  for (const i of S.issues) {
+    const opt = optionOf(i.key, terms[i.key]);
+    const mp = myPoints(i.key, terms[i.key]);
+    const attrs = { class: "t-pts num", "aria-label": mp === null ? "" : fmt(gettext("%(points)s of your points"), { points: num(mp) }) };
+    if (pointsTitle) attrs.title = pointsTitle;
+    ul.append(
+      h(
+        "li",
+        {},
+        h("span", { class: "t-issue", text: i.name }),
+        h("span", { class: "t-option", text: opt ? opt.label : terms[i.key] || "–" }),
+        h("span", attrs, mp === null ? "" : num(mp)),
+      ),
+    );
+  }
+  return ul;
 }
