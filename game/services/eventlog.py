@@ -207,7 +207,7 @@ def chat_statement(player_id: int, action: Any, now: datetime | None = None) -> 
         return None
     try:
         audience = chat_rules.check_channel(scenario, role, action.channel)
-        text = chat_rules.clean_text(plain(action.text))  # exactly as moves._chat cleans it
+        text = line(action.text)
     except RuleViolation:
         return None
     now = now or timezone.now()
@@ -287,6 +287,12 @@ def plain(text: Any) -> Any:
     """Student text without format characters (bidirectional overrides, zero-width spaces):
     they can disguise what a line says. Anything but a string is left for the engine to refuse."""
     return names.strip_format(text) if isinstance(text, str) else text
+
+
+def line(text: Any) -> str:
+    """A chat line or a note as stored: :func:`plain`, then the engine's cleaning and limits
+    (RuleViolation for an empty or too long line). The one rule for every path that writes one."""
+    return chat_rules.clean_text(plain(text))
 
 
 def append_raw(table_id: int, kind: str, data, audience: str, now: datetime) -> tuple[Event, str]:

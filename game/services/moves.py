@@ -166,9 +166,9 @@ def _chat(
 
     def checked(stage: str) -> dict[str, Any]:
         chat_rules.check_open(stage != GameTable.WAITING, stage == GameTable.ENDED)
-        text = chat_rules.clean_text(eventlog.plain(action.text))
+        text = eventlog.line(action.text)
         data = {"channel": action.channel, "role": seat.role, "name": seat.name, "text": text}
-        translated = _translated(texts, lambda t: chat_rules.clean_text(eventlog.plain(t)))
+        translated = _translated(texts, eventlog.line)
         if translated:
             data["i18n"] = translated
         return data
@@ -188,9 +188,7 @@ def _player_events(table, scenario, seat: Seat, action: wire.PlayerAction, now, 
             terms=terms,
             note=note,
             replaces=action.replaces,
-            note_translations=_translated(texts, lambda t: chat_rules.clean_text(eventlog.plain(t)))
-            if note
-            else {},
+            note_translations=_translated(texts, eventlog.line) if note else {},
         )
     elif isinstance(action, wire.ProposalAnswer):
         engine_action = rules.Answer(role=role, proposal=action.proposal, answer=action.answer)
