@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import CHROMIUM_ARGS, SHOTS, SOCKET_JS, sign_in  # noqa: F401
+from tests.browser.conftest import CHROMIUM_ARGS, SHOTS, SOCKET_JS, join, sign_in  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -86,13 +86,7 @@ def cls(browser, server, staff_state):
         return json.loads(server.manage(*args).strip().splitlines()[-1])["code"]
 
     def student(code: str, name: str, viewport=DESK, *, phone: bool = False) -> Page:
-        page = context(viewport, phone=phone).new_page()
-        page.goto(f"{server.base}/?code={code}")
-        page.get_by_label("Your name").fill(name)
-        page.get_by_role("button", name="Join the table").click()
-        page.wait_for_url(re.compile(r"/play/[A-Z0-9]+/$"))
-        expect(page.locator("#you-badge")).not_to_have_text("Your role")
-        return page
+        return join(context(viewport, phone=phone), server.base, code, name)
 
     def instructor(path: str, viewport=DESK, *, phone: bool = False) -> Page:
         page = context(viewport, phone=phone, staff=True).new_page()
