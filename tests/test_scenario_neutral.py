@@ -117,8 +117,8 @@ def test_every_page_of_a_karabakh_game_speaks_its_own_words(played, staff_user):
         "dashboard": f"/host/{session.code}/",
         "projector": f"/host/{session.code}/projector/",
         "debrief": f"/host/{session.code}/debrief/",
-        "transcript 1": f"/host/{session.code}/table/{t1.pk}/",
-        "transcript 2": f"/host/{session.code}/table/{t2.pk}/",
+        "transcript 1": f"/host/{session.code}/table/{t1.number}/",
+        "transcript 2": f"/host/{session.code}/table/{t2.number}/",
     }
     texts = {}
     for name, url in pages.items():
