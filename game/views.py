@@ -23,7 +23,7 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from game import access, chart_tables, charts, export, lifecycle, privacy, wire
+from game import access, chart_tables, charts, export, lifecycle, privacy, shells, wire
 from game import debrief as debrief_presenters
 from game import host as host_services
 from game.engine import scoring
@@ -46,16 +46,16 @@ class JoinForm(forms.Form):
 @require_GET
 def join_page(request: HttpRequest) -> HttpResponse:
     code = normalise_code(request.GET.get("code", ""))
-    form = JoinForm(initial={"code": code})
-    return render(
-        request,
-        "game/join.html",
-        {
-            "form": form,
-            "rejoin": _my_sessions(request),
-            "intro": _join_intro(code, request_language(request)),
-        },
-    )
+    context = {
+        "form": JoinForm(initial={"code": code}),
+        "rejoin": _my_sessions(request),
+        "intro": _join_intro(code, request_language(request)),
+    }
+    if context["rejoin"]:  # a returning student's own seats: not a page to keep
+        return render(request, "game/join.html", context)
+    # Kept per code and the words the page shows about its scenario (shells.py).
+    intro = tuple(sorted(context["intro"].items())) if context["intro"] else None
+    return shells.page(request, "game/join.html", context, {}, variant=(code, intro))
 
 
 _intros: dict[tuple[str, str | None], tuple[float, dict | None]] = {}
@@ -192,8 +192,17 @@ def play(request: HttpRequest, code: str) -> HttpResponse:
     if player is None:
         return redirect(f"{reverse('join')}?code={code}")
     # The page's socket asks for the scenario's words in the language this page was served in.
-    return render(
-        request, "game/play.html", {"player": player, "code": code, "content_lang": request_language(request)}
+    content_lang = request_language(request)
+    return shells.page(
+        request,
+        "game/play.html",
+        {
+            "player": {"name": shells.mark("name"), "rejoin_code": shells.mark("rejoin")},
+            "code": shells.mark("code"),
+            "content_lang": content_lang,
+        },
+        {"name": player.name, "rejoin": player.rejoin_code, "code": code},
+        variant=content_lang,
     )
 
 
