@@ -110,7 +110,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 # The database-dependent tests that run a second time on a throwaway PostgreSQL cluster.
-PG_TESTS := tests/test_services.py tests/test_consumers.py tests/test_concurrency.py tests/test_foundation.py tests/test_ownership.py tests/test_hardening.py tests/test_fast_paths.py
+PG_TESTS := tests/test_services.py tests/test_consumers.py tests/test_concurrency.py tests/test_foundation.py tests/test_ownership.py tests/test_hardening.py tests/test_fast_paths.py tests/test_sessions.py
 
 # axe-core for the accessibility checks of the browser tests: the npm package at the version and
 # integrity pinned in tests/browser/axe/package-lock.json (npm from Debian if missing), never a CDN.
