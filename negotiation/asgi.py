@@ -31,12 +31,13 @@ from game import lifecycle  # noqa: E402
 from game.routing import websocket_urlpatterns  # noqa: E402
 from game.ticker import TickerMiddleware  # noqa: E402
 from negotiation.origin import SameOriginValidator  # noqa: E402
-from negotiation.startup import static_problem  # noqa: E402
+from negotiation.startup import static_problem, warm_up  # noqa: E402
 
 # A server that could not serve its pages (static files not collected) refuses to start.
 _problem = static_problem()
 if _problem:
     raise ImproperlyConfigured(_problem)
+warm_up()
 
 # The ticker (and the bots) start on the first request of any kind, a health check included;
 # inside, the lifecycle layer answers /healthz and counts requests in flight for the drain.

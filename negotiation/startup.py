@@ -51,3 +51,20 @@ def static_problem() -> str | None:
             f"(e.g. {changed[0]}): {COLLECT_FIX}."
         )
     return None
+
+
+def warm_up() -> None:
+    """Load, before the first request, what a class's first joins would otherwise load while forty
+    students wait on them: the confusable-character table names are checked against (about 20 ms
+    of parsing), the join and player pages' compiled templates, and every language's catalogue."""
+    from django.conf import settings
+    from django.template.loader import get_template
+    from django.utils import translation
+
+    from game import names
+
+    names.name_key("warm-up")
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            for template in ("game/join.html", "game/play.html"):
+                get_template(template)

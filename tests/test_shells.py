@@ -199,3 +199,18 @@ def test_a_marked_value_the_caller_did_not_give_is_refused(probe):
     with pytest.raises(KeyError, match=r"shell_probe\.html"):
         probe("{{ who }}", {"who": shells.mark("who")}, {})
 
+
+def test_a_worker_warms_up_what_the_first_joins_need():
+    """negotiation/asgi.py calls warm_up before the first request: the confusables table is parsed
+    and both pages' templates are compiled in every language, so the first forty joins do not."""
+    from django.template import engines
+
+    from game import names
+    from negotiation.startup import warm_up
+
+    names._prototypes.cache_clear()
+    loader = engines["django"].engine.template_loaders[0]
+    loader.reset()
+    warm_up()
+    assert names._prototypes.cache_info().currsize == 1
+    assert {"game/join.html", "game/play.html"} <= {k.split("-")[0] for k in loader.get_template_cache}
