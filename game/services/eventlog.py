@@ -470,6 +470,58 @@ def player_row(session_code: str, token: str | None) -> PlayerRow | None:
     return PlayerRow(*row) if row else None
 
 
+@dataclass
+class PresenceRow:
+    """What ``presence.announce_presence`` reads of a player, its row locked."""
+
+    pk: int
+    session_id: int
+    table_id: int | None
+    role: str
+    name: str
+    presence: bool
+    presence_at: datetime | None
+
+
+def lock_presence_row(player_id: int) -> PresenceRow | None:
+    """The player's presence, its row locked for the transaction as the ORM's
+    ``select_for_update(of=("self",), no_key=True)`` does: ``FOR NO KEY UPDATE`` on PostgreSQL (a
+    lock that does not block foreign keys), nothing on SQLite (whose write transaction already
+    serialises writers). One plain statement: a socket's opening and closing both read it."""
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
+    with connection.cursor() as c:
+        c.execute(
+            f"SELECT id, session_id, table_id, role, name, presence, presence_at FROM {table_sql(Player)} "
+            f"WHERE id = %s{lock}",
+            [player_id],
+        )
+        row = c.fetchone()
+    if row is None:
+        return None
+    return PresenceRow(row[0], row[1], row[2], row[3], row[4], bool(row[5]), _dt(row[6]))
+
+
+def update_presence(
+    player_id: int,
+    *,
+    last_seen: datetime | None = None,
+    presence: bool | None = None,
+    at: datetime | None = None,
+) -> None:
+    """The player's ``last_seen`` and/or ``presence`` (with ``presence_at``), in one UPDATE."""
+    sets, params = [], []
+    if last_seen is not None:
+        sets.append("last_seen = %s")
+        params.append(db_value(Player, "last_seen", last_seen))
+    if presence is not None:
+        sets += ["presence = %s", "presence_at = %s"]
+        params += [presence, db_value(Player, "presence_at", at)]
+    if not sets:
+        return
+    with connection.cursor() as c:
+        c.execute(f"UPDATE {table_sql(Player)} SET {', '.join(sets)} WHERE id = %s", [*params, player_id])
+
+
 def register_socket(channel_name: str, player_id: int, now: datetime) -> None:
     """A socket's row, inserted or taken over, in one upsert (the ORM's update_or_create took four
     statements)."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -16,7 +15,6 @@ from game.engine.scenario import Scenario
 from game.models import (
     Connection,
     GameTable,
-    Player,
     scenario_for,
 )
 from game.services import eventlog, moves, seating
@@ -104,15 +102,9 @@ def announce_presence(
     checked again (a share lock on the session's row at commit), which deadlocked with a join
     holding that row while it waited for the table's. ``live``: whether the player has a live
     socket, when the caller knows (a socket registered just now); else it is read."""
-    player = (
-        Player.objects.select_for_update(of=("self",), no_key=True)
-        .filter(pk=player_id)
-        .only("pk", "session_id", "table_id", "role", "name", "presence", "presence_at")
-        .first()
-    )
+    player = eventlog.lock_presence_row(player_id)
     if player is None:
         return None
-    fields: dict[str, Any] = {"last_seen": now} if seen else {}
     retry, connected = None, None
     if player.table_id is not None:
         if live is None:
@@ -124,9 +116,12 @@ def announce_presence(
                 retry = wait
             else:
                 connected = live
-                fields.update(presence=live, presence_at=now)
-    if fields:
-        Player.objects.filter(pk=player_id).update(**fields)
+    eventlog.update_presence(
+        player_id,
+        last_seen=now if seen else None,
+        presence=connected,
+        at=now,
+    )
     if connected is not None:
         data = {"role": player.role, "name": player.name, "connected": connected}
         ev, _stage = eventlog.append_raw(player.table_id, "presence", data, "table", now)
