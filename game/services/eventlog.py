@@ -470,6 +470,20 @@ def player_row(session_code: str, token: str | None) -> PlayerRow | None:
     return PlayerRow(*row) if row else None
 
 
+def lock_open_session(code: str) -> GameSession | None:
+    """The session with this code unless it has ended, its row locked for the transaction (``FOR
+    UPDATE`` on PostgreSQL; SQLite's write transaction serialises anyway), as
+    ``open_sessions(code).select_for_update().first()`` but with only the columns a join reads (the
+    rest deferred) and without compiling the query at every join."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    rows = GameSession.objects.raw(
+        f"SELECT id, code, status, table_count, created_at FROM {table_sql(GameSession)} "
+        f"WHERE code = %s AND status <> %s ORDER BY id LIMIT 1{lock}",
+        [code, GameSession.ENDED],
+    )
+    return next(iter(rows), None)
+
+
 @dataclass
 class PresenceRow:
     """What ``presence.announce_presence`` reads of a player, its row locked."""

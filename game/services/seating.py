@@ -119,7 +119,7 @@ def join(code: str, name: str) -> Player:
     try:
         with transaction.atomic():
             # scenario_data deferred: large, and the engine's scenario is cached per process.
-            session = open_sessions(clean).select_for_update().defer("scenario_data").first()
+            session = eventlog.lock_open_session(clean)
             if session is None:
                 if GameSession.objects.filter(code=clean, status=GameSession.ENDED).exists():
                     raise JoinError(
