@@ -6,6 +6,7 @@ Runs on SQLite in the main suite and on PostgreSQL through tests/run_with_postgr
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -124,3 +125,23 @@ def test_many_chat_messages_from_many_threads_get_gap_free_sequence_numbers(make
 
 def test_the_suite_knows_which_database_it_runs_on():
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_joins_at_once_seat_everyone_once_and_each_seats_event_lists_what_was_committed_before_it(
+    make_session,
+):
+    """A join commits its seat first (the class's lock held only for that) and writes the table's
+    seats event in a second transaction that reads the seats once the table's row is locked: in
+    seq order, each event's list contains the previous one's, and the last lists every player."""
+    session = make_session(tables=2)
+    results = at_once(*[(lambda i=i: seating.join(session.code, f"Student {i}")) for i in range(8)])
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert len({(p.table_id, p.role) for p in results}) == 8  # two tables of four roles, each seat once
+    for table in GameTable.objects.filter(session=session):
+        lists = [
+            {(s["role"], pl["name"]) for s in e.data["seats"] for pl in s.get("players", [])}
+            for e in Event.objects.filter(table=table, kind="seats").order_by("seq")
+        ]
+        assert len(lists) == 4
+        assert all(a <= b for a, b in itertools.pairwise(lists)), lists
+        assert len(lists[-1]) == 4

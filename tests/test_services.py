@@ -594,3 +594,27 @@ def test_the_dashboard_and_the_debrief_read_all_seats_at_once_as_each_table_read
     assert len(rows) == 4
     for r in rows:
         assert r["seats"] == seating.seats_of(GameTable.objects.get(pk=r["id"]), scenario)
+
+
+def test_a_join_whose_seats_event_cannot_be_written_still_seats_the_player(make_session, monkeypatch, caplog):
+    """The seat is committed before the table's seats event is written: a database error in the
+    second transaction leaves the join standing (logged), and the table's next seats event lists
+    the player."""
+    from django.db import DatabaseError
+
+    session = make_session()
+    real = seating.seats_changed
+
+    def broken(*args, **kwargs):
+        raise DatabaseError("connection lost")
+
+    monkeypatch.setattr(seating, "seats_changed", broken)
+    with caplog.at_level("WARNING", logger="game.services.seating"):
+        first = seating.join(session.code, "First Student")
+    assert Player.objects.filter(pk=first.pk, table__isnull=False).exists()
+    assert "its seats event not written" in caplog.text
+    monkeypatch.setattr(seating, "seats_changed", real)
+    seating.join(session.code, "Second Student")
+    last = Event.objects.filter(table__session=session, kind="seats").order_by("-seq").first()
+    names = {pl["name"] for s in last.data["seats"] for pl in s.get("players", [])}
+    assert names == {"First Student", "Second Student"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 from collections.abc import Iterable
@@ -10,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -30,6 +31,8 @@ from game.models import (
 )
 from game.services import eventlog, moves
 from game.services.errors import ServiceError
+
+logger = logging.getLogger(__name__)
 
 MAX_TABLES = 200
 
@@ -108,9 +111,18 @@ def clean_name(raw: str) -> str:
 
 
 def join(code: str, name: str) -> Player:
-    """Seat a new player. One transaction of a few statements: the session row locked (which
-    serialises a class's joins), the seat chosen from the counts, the player inserted already
-    seated (a taken name fails on the unique constraint), then the table's ``seats`` event."""
+    """Seat a new player. One short transaction: the session row locked (which serialises a
+    class's joins), the seat chosen from the counts, the player inserted already seated (a taken
+    name fails on the unique constraint). Then, in a transaction of its own, the table's ``seats``
+    event.
+
+    The seats event used to be written under the session's lock too: on PostgreSQL with two busy
+    workers, every statement's round trip waited for its worker's GIL, a join held the class's
+    lock for about 14 ms, and the lock, not the CPU, decided how fast a class could join
+    (docs/performance.md). The event reads the seats once its table's row is locked
+    (``append_raw``), so a later seq never carries an older list. Should writing it fail (the
+    database lost between the two), the join stands and the failure is logged: the seat is
+    committed, and the table's next seats event lists the player."""
     clean = normalise_code(code)
     if not clean:
         raise JoinError("code", gettext_lazy("Type the six-character code your instructor shows."))
@@ -142,7 +154,6 @@ def join(code: str, name: str) -> Player:
             player = Player.objects.create(
                 session=session, name=name, name_key=key, table_id=table_id, role=role
             )
-            seats_changed(session, [GameTable(pk=table_id, session=session)], timezone.now())
     except IntegrityError as e:
         raise JoinError(
             "name",
@@ -157,6 +168,16 @@ def join(code: str, name: str) -> Player:
             ),
             taken=True,
         ) from e
+    try:
+        with transaction.atomic():
+            seats_changed(session, [GameTable(pk=table_id, session=session)], timezone.now())
+    except DatabaseError:
+        logger.warning(
+            "join: player %s seated at table %s, its seats event not written",
+            player.pk,
+            table_id,
+            exc_info=True,
+        )
     return player
 
 
@@ -223,11 +244,14 @@ def _pick_seat(session: GameSession) -> tuple[int, str]:
 
 
 def seats_changed(session: GameSession, tables: Iterable[GameTable], now: datetime) -> None:
-    """Append a ``seats`` event to each table (its seq taken as a chat line's is)."""
+    """Append a ``seats`` event to each table (its seq taken as a chat line's is), the seats read
+    once the table's row is locked, so that events in seq order list the seats in commit order."""
     scenario = session.engine_scenario()
     for t in tables:
-        data = {"seats": seats_of(t, scenario)}
-        eventlog.commit_broadcast(t.pk, [eventlog.append_raw(t.pk, "seats", data, "table", now)[0]])
+        ev, _stage = eventlog.append_raw(
+            t.pk, "seats", lambda _stage, t=t: {"seats": seats_of(t, scenario)}, "table", now
+        )
+        eventlog.commit_broadcast(t.pk, [ev])
     eventlog.notify_session(session.pk, "seats")
 
 
