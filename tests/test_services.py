@@ -40,6 +40,61 @@ def test_every_role_of_every_table_gets_a_player_before_any_role_gets_a_second(m
     assert seats[8:] == [(1, "us"), (1, "russia")]
 
 
+def _one_trip_seats(fn):
+    """Run fn, returning how many of its statements were the one-trip seat (PostgreSQL)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as q:
+        fn()
+    return sum("FOR UPDATE; WITH r(role, pos)" in x["sql"] for x in q.captured_queries)
+
+
+def test_after_a_code_s_first_join_the_seat_is_one_trip_on_postgresql(make_session):
+    """The first join of a code in this process takes the ORM's path and remembers the session;
+    the next ones send the seat in one message (PostgreSQL) and get the same seats."""
+    from django.db import connection
+
+    session = make_session(tables=2)
+    assert _one_trip_seats(lambda: seating.join(session.code, "First")) == 0
+    n = _one_trip_seats(lambda: [seating.join(session.code, f"P{i}") for i in range(5)])
+    assert n == (5 if connection.vendor == "postgresql" else 0)
+    assert roles_of(session) == [
+        (1, "us"),
+        (1, "russia"),
+        (1, "ukraine"),
+        (1, "europe"),
+        (2, "us"),
+        (2, "russia"),
+    ]
+    p = Player.objects.get(session=session, name="P4")
+    assert p.rejoin_code and p.token and p.name_key == "p4" and not p.removed and p.joined_at
+
+
+def test_a_taken_name_on_the_one_trip_path_writes_nothing_and_the_next_join_works(make_session):
+    session = make_session(tables=2)
+    seating.join(session.code, "Ada")
+    with pytest.raises(JoinError) as e:
+        seating.join(session.code, "ADA")
+    assert e.value.field == "name"
+    seating.join(session.code, "Grace")
+    assert [p.name for p in session.players.order_by("id")] == ["Ada", "Grace"]
+    assert roles_of(session) == [(1, "us"), (1, "russia")]
+
+
+def test_a_remembered_session_that_ended_or_gave_its_code_away_is_not_joined(make_session):
+    session = make_session(tables=1)
+    seating.join(session.code, "Before")
+    GameSession.objects.filter(pk=session.pk).update(status=GameSession.ENDED)
+    with pytest.raises(JoinError, match="has ended"):
+        seating.join(session.code, "After")
+    newer = make_session(tables=1)
+    GameSession.objects.filter(pk=newer.pk).update(code=session.code)
+    seating.join(session.code, "After")
+    assert [p.name for p in newer.players.all()] == ["After"]
+    assert [p.name for p in session.players.all()] == ["Before"]
+
+
 def test_as_many_tables_as_needed_opens_a_table_for_every_four_players(make_session):
     session = make_session(tables=0)
     for i in range(9):

@@ -16,7 +16,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -154,6 +154,67 @@ def least_taken_seat(session_id: int, roles: Sequence[str]) -> tuple[int, str, i
         )
         row = c.fetchone()
     return (row[0], row[1], row[2]) if row else None
+
+
+def seat_in_one_trip(
+    session_id: int, code: str, roles: Sequence[str], player: Player
+) -> tuple[GameSession | None, Player | None]:
+    """PostgreSQL: a join's seat in one message to the server, which runs it as one transaction
+    and commits it: the session's row locked, then the least taken seat chosen (as
+    ``least_taken_seat``, with a snapshot taken after the lock) and ``player`` (unsaved, its other
+    fields set) inserted into it. The class's lock is held only while the server runs the two
+    statements; through the ORM it was held across every round trip back to a busy worker
+    (docs/performance.md).
+
+    Returns (the session as locked, or None if this id and code are no longer an open session;
+    the player saved, or None when the seat is left to ``seating.join``'s full path: a session
+    opening tables as students come, once every seat is taken). A taken name raises
+    ``IntegrityError`` and writes nothing. Inside a transaction it runs in a savepoint and
+    commits with it."""
+    fields = [
+        f for f in Player._meta.concrete_fields if not f.primary_key and f.attname not in ("table_id", "role")
+    ]
+    values = [f.get_db_prep_save(f.pre_save(player, add=True), connection) for f in fields]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    role_values = ", ".join(["(%s, %s)"] * len(roles))
+    sql = (
+        f"SELECT id, status, table_count, created_at FROM {table_sql(GameSession)} "
+        "WHERE id = %s AND code = %s AND status <> %s FOR UPDATE; "
+        f"WITH r(role, pos) AS (VALUES {role_values}), "
+        f"seat AS (SELECT t.id AS table_id, r.role, (SELECT COUNT(*) FROM {table_sql(Player)} p "
+        "WHERE p.table_id = t.id AND p.role = r.role AND p.removed = %s) AS taken "
+        f"FROM {table_sql(GameTable)} t CROSS JOIN r WHERE t.session_id = %s "
+        "ORDER BY taken, t.number, r.pos LIMIT 1), "
+        f"s AS (SELECT id FROM {table_sql(GameSession)} WHERE id = %s AND status <> %s "
+        "AND NOT (table_count = 0 AND status = %s AND (SELECT taken FROM seat) >= 1)) "
+        f"INSERT INTO {table_sql(Player)} ({columns}, table_id, role) "
+        f"SELECT {', '.join(['%s'] * len(values))}, seat.table_id, seat.role FROM s, seat "
+        "RETURNING id, table_id, role"
+    )
+    params = [
+        session_id, code, GameSession.ENDED,
+        *[x for i, r in enumerate(roles) for x in (r, i)], False, session_id,
+        session_id, GameSession.ENDED, GameSession.LOBBY,
+        *values,
+    ]  # fmt: skip
+    with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as c:
+        c.execute(sql, params)
+        locked = c.fetchone()
+        c.nextset()
+        seated = c.fetchone()
+    if locked is None:
+        return None, None
+    session = GameSession.from_db(
+        connection.alias,
+        ["id", "code", "status", "table_count", "created_at"],
+        [locked[0], code, *locked[1:]],
+    )
+    if seated is None:
+        return session, None
+    player.pk, player.table_id, player.role = seated
+    player.session = session
+    player._state.adding, player._state.db = False, connection.alias
+    return session, player
 
 
 def seat_rows(table_id: int, fresh: datetime) -> list[tuple]:

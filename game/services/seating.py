@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -111,15 +111,18 @@ def clean_name(raw: str) -> str:
 
 
 def join(code: str, name: str) -> Player:
-    """Seat a new player. One short transaction: the session row locked (which serialises a
-    class's joins), the seat chosen from the counts, the player inserted already seated (a taken
-    name fails on the unique constraint). Then, in a transaction of its own, the table's ``seats``
-    event.
+    """Seat a new player, then write the table's ``seats`` event in a transaction of its own.
 
-    The seats event used to be written under the session's lock too: on PostgreSQL with two busy
-    workers, every statement's round trip waited for its worker's GIL, a join held the class's
-    lock for about 14 ms, and the lock, not the CPU, decided how fast a class could join
-    (docs/performance.md). The event reads the seats once its table's row is locked
+    The seat is one short transaction: the session row locked (which serialises a class's joins),
+    the seat chosen from the counts, the player inserted already seated (a taken name fails on
+    the unique constraint). On PostgreSQL, once this process knows the code's session, that
+    transaction is one message to the server (``eventlog.seat_in_one_trip``); otherwise, and for
+    every case it leaves out, the ORM's (``_seat``).
+
+    Why: on PostgreSQL with two busy workers, every statement's round trip waited for its
+    worker's GIL while the class's lock was held; a join held it for about 14 ms with the seats
+    event inside, and the lock, not the CPU, decided how fast a class could join
+    (docs/performance.md). The seats event reads the seats once its table's row is locked
     (``append_raw``), so a later seq never carries an older list. Should writing it fail (the
     database lost between the two), the join stands and the failure is logged: the seat is
     committed, and the table's next seats event lists the player."""
@@ -129,31 +132,9 @@ def join(code: str, name: str) -> Player:
     name = clean_name(name)
     key = names.name_key(name)  # before the transaction: the class's joins wait for its lock
     try:
-        with transaction.atomic():
-            # scenario_data deferred: large, and the engine's scenario is cached per process.
-            session = eventlog.lock_open_session(clean)
-            if session is None:
-                if GameSession.objects.filter(code=clean, status=GameSession.ENDED).exists():
-                    raise JoinError(
-                        "code",
-                        format_lazy(
-                            gettext_lazy(
-                                "The session {code} has ended; ask your instructor for the new code."
-                            ),
-                            code=clean,
-                        ),
-                    )
-                raise JoinError(
-                    "code",
-                    format_lazy(
-                        gettext_lazy("No session has the code {code}; check it with your instructor."),
-                        code=clean,
-                    ),
-                )
-            table_id, role = _pick_seat(session)
-            player = Player.objects.create(
-                session=session, name=name, name_key=key, table_id=table_id, role=role
-            )
+        session, player = _seat_in_one_trip(clean, name, key)
+        if player is None:
+            session, player = _seat(clean, name, key)
     except IntegrityError as e:
         raise JoinError(
             "name",
@@ -170,15 +151,64 @@ def join(code: str, name: str) -> Player:
         ) from e
     try:
         with transaction.atomic():
-            seats_changed(session, [GameTable(pk=table_id, session=session)], timezone.now())
+            seats_changed(session, [GameTable(pk=player.table_id, session=session)], timezone.now())
     except DatabaseError:
         logger.warning(
             "join: player %s seated at table %s, its seats event not written",
             player.pk,
-            table_id,
+            player.table_id,
             exc_info=True,
         )
     return player
+
+
+# The session each code's joins went to in this process, and its roles: (session id, role keys).
+# Only a guess for the one-trip seat on PostgreSQL, which checks it (the full path corrects it).
+_join_targets: dict[str, tuple[int, tuple[str, ...]]] = {}
+
+
+def _seat_in_one_trip(code: str, name: str, key: str) -> tuple[GameSession | None, Player | None]:
+    """The seat in one message to PostgreSQL once this process knows the code's session;
+    (session or None, None) to take the full path."""
+    target = _join_targets.get(code)
+    if target is None or connection.vendor != "postgresql":
+        return None, None
+    session_id, roles = target
+    player = Player(session_id=session_id, name=name, name_key=key)
+    session, seated = eventlog.seat_in_one_trip(session_id, code, roles, player)
+    if session is None:
+        _join_targets.pop(code, None)
+    return session, seated
+
+
+def _seat(code: str, name: str, key: str) -> tuple[GameSession, Player]:
+    """The seat through the ORM, on every database and for every case: an unknown or ended code
+    (refused), a table opened for the newcomer."""
+    with transaction.atomic():
+        # scenario_data deferred: large, and the engine's scenario is cached per process.
+        session = eventlog.lock_open_session(code)
+        if session is None:
+            if GameSession.objects.filter(code=code, status=GameSession.ENDED).exists():
+                raise JoinError(
+                    "code",
+                    format_lazy(
+                        gettext_lazy("The session {code} has ended; ask your instructor for the new code."),
+                        code=code,
+                    ),
+                )
+            raise JoinError(
+                "code",
+                format_lazy(
+                    gettext_lazy("No session has the code {code}; check it with your instructor."),
+                    code=code,
+                ),
+            )
+        table_id, role = _pick_seat(session)
+        player = Player.objects.create(session=session, name=name, name_key=key, table_id=table_id, role=role)
+    if len(_join_targets) > 1000:
+        _join_targets.clear()
+    _join_targets[code] = (session.pk, tuple(session.engine_scenario().role_keys))
+    return session, player
 
 
 def rejoin(code: str, name: str, rejoin_code: str) -> Player:
