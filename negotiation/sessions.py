@@ -5,6 +5,9 @@
   of times a minute for nothing: a 32-character random key is never taken in practice, and if one
   were, the insert (``save(must_create=True)``) would refuse it and ``create()`` would draw
   another, as it does after a lost race today.
+- Saving a new session: Django inserts it inside a transaction of its own (on PostgreSQL three
+  round trips: BEGIN, INSERT, COMMIT); one INSERT on its own is one, and a taken key still
+  fails alone. Inside a caller's transaction it runs in a savepoint, as Django's does.
 - Reading a session: the player page and the player's socket each read the student's session.
   The ORM built, compiled and turned into a model the query ``Session.objects.get(session_key=...,
   expire_date__gt=now)`` each time, several times the cost of the statement itself; here it is
@@ -13,9 +16,11 @@
 
 from __future__ import annotations
 
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from contextlib import nullcontext
+
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db import connections, router
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
@@ -45,3 +50,21 @@ class SessionStore(DatabaseSessionStore):
             self._session_key = None
             return None
         return row[0]
+
+    def save(self, must_create: bool = False) -> None:
+        if not must_create or self.session_key is None:
+            return super().save(must_create)
+        data = self.encode(self._get_session(no_load=True))
+        alias = router.db_for_write(self.model)
+        connection = connections[alias]
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        expires = connection.ops.adapt_datetimefield_value(self.get_expiry_date())
+        try:
+            savepoint = transaction.atomic(using=alias) if connection.in_atomic_block else nullcontext()
+            with savepoint, connection.cursor() as c:
+                c.execute(
+                    f"INSERT INTO {table} (session_key, session_data, expire_date) VALUES (%s, %s, %s)",
+                    [self.session_key, data, expires],
+                )
+        except IntegrityError as e:
+            raise CreateError from e

@@ -88,3 +88,34 @@ def test_a_taken_key_is_drawn_again(monkeypatch):
     second.create()
     assert second.session_key == "k" * 32
     assert SessionStore("k" * 32).load() == {"y": 2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_session_is_one_insert_outside_a_transaction_and_a_taken_key_is_refused_alone():
+    """Outside any transaction (a request's), the new session is one INSERT committed on its own;
+    a taken key raises CreateError and leaves the connection usable."""
+    from django.contrib.sessions.backends.base import CreateError
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    store = SessionStore()
+    store["x"] = 1
+    with CaptureQueriesContext(connection) as q:
+        store.create()
+    assert [x["sql"].split()[0] for x in q.captured_queries] == ["INSERT"]
+    again = SessionStore(store.session_key)
+    again["y"] = 2
+    with pytest.raises(CreateError):
+        again.save(must_create=True)
+    assert SessionStore(store.session_key).load() == {"x": 1}
+
+
+def test_a_taken_key_inside_a_transaction_leaves_the_transaction_usable():
+    from django.contrib.sessions.backends.base import CreateError
+
+    store = SessionStore()
+    store.create()
+    again = SessionStore(store.session_key)
+    with pytest.raises(CreateError):
+        again.save(must_create=True)
+    assert Session.objects.filter(session_key=store.session_key).count() == 1
