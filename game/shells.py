@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -35,14 +35,17 @@ from django.utils.translation import get_language
 # through a filter (which changes the marker) would give two different pages, and is refused.
 _WORD, _OTHER_WORD = secrets.token_hex(8), secrets.token_hex(8)
 
-MAX_PAGES = 500  # variants kept per process (a variant is a session code and its words)
+MAX_PAGES = 500  # pages kept per process (a template, a language and a variant each)
 
 _pages: dict[tuple, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 _lock = threading.Lock()
 
 
-def mark(name: str) -> str:
-    return f"\ue000{_WORD}:{name}\ue001"
+Marks = Callable[[str], str]  # a value's name -> the marker that stands for it in a kept page
+
+
+def _marks(word: str) -> Marks:
+    return lambda name: f"\ue000{word}:{name}\ue001"
 
 
 _REQUEST_WIDE = {
@@ -65,14 +68,14 @@ class _PathOnly:
 def page(
     request: HttpRequest,
     template: str,
-    context: Mapping[str, object],
+    context: Callable[[Marks], Mapping[str, object]],
     values: Mapping[str, str],
     variant: Hashable = (),
 ) -> HttpResponse:
-    """``render(request, template, context)`` where ``context`` holds ``mark(name)`` for each of
-    ``values`` (the request's own, unescaped), from the page kept for this template, language and
-    ``variant`` (whatever else in ``context`` differs between requests: it must decide the rest
-    of the page)."""
+    """``render(request, template, context(mark))`` from the page kept for this template, language
+    and ``variant``: ``context`` builds the template's context with ``mark(name)`` in place of each
+    of ``values`` (the request's own, unescaped); ``variant`` is whatever else in the context
+    differs between requests (it must decide the rest of the page)."""
     key = (template, get_language(), variant)
     kept = _pages.get(key)
     if kept is None:
@@ -83,8 +86,8 @@ def page(
         if missing:
             raise KeyError(f"{template}: no value for {sorted(missing)}")
         with _lock:
-            if len(_pages) >= MAX_PAGES:
-                _pages.clear()
+            while len(_pages) >= MAX_PAGES:  # the oldest kept page goes first
+                _pages.pop(next(iter(_pages)), None)
             _pages[key] = kept
     text, slots = kept
     # The request-wide values only where the page prints them, as the template's tags would: the
@@ -97,28 +100,16 @@ def page(
     return HttpResponse("".join(out))
 
 
-def _split(request: HttpRequest, template: str, context: Mapping[str, object], word: str):
+def _split(request: HttpRequest, template: str, context: Callable[[Marks], Mapping[str, object]], word: str):
     """The page rendered with the markers of ``word``: its text between the markers, and the
     names of the values that go between."""
-    ctx = {k: _reword(v, word) for k, v in context.items()}
-    ctx["csrf_token"] = _reword(mark("csrf_token"), word)
-    ctx["CSP_NONCE"] = _reword(mark("csp_nonce"), word)
-    ctx["request"] = _PathOnly(_reword(mark("full_path"), word))
+    mark = _marks(word)
+    ctx = dict(context(mark))
+    ctx["csrf_token"] = mark("csrf_token")
+    ctx["CSP_NONCE"] = mark("csp_nonce")
+    ctx["request"] = _PathOnly(mark("full_path"))
     parts = re.split("\ue000" + word + r":(\w+)\ue001", render_to_string(template, ctx, request=request))
     return tuple(parts[0::2]), tuple(parts[1::2])
-
-
-def _reword(value, word: str):
-    """``value`` with the markers' word changed to ``word`` (in strings, dicts, lists, tuples)."""
-    if word == _WORD:
-        return value
-    if isinstance(value, str):
-        return value.replace(_WORD, word)
-    if isinstance(value, dict):
-        return {k: _reword(v, word) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_reword(v, word) for v in value)
-    return value
 
 
 def clear() -> None:

@@ -46,16 +46,28 @@ class JoinForm(forms.Form):
 @require_GET
 def join_page(request: HttpRequest) -> HttpResponse:
     code = normalise_code(request.GET.get("code", ""))
-    context = {
-        "form": JoinForm(initial={"code": code}),
-        "rejoin": _my_sessions(request),
-        "intro": _join_intro(code, request_language(request)),
-    }
-    if context["rejoin"]:  # a returning student's own seats: not a page to keep
-        return render(request, "game/join.html", context)
-    # Kept per code and the words the page shows about its scenario (shells.py).
-    intro = tuple(sorted(context["intro"].items())) if context["intro"] else None
-    return shells.page(request, "game/join.html", context, {}, variant=(code, intro))
+    rejoin = _my_sessions(request)
+    intro = _join_intro(code, request_language(request))
+    if rejoin:  # a returning student's own seats: not a page to keep
+        return render(
+            request,
+            "game/join.html",
+            {"form": JoinForm(initial={"code": code}), "rejoin": rejoin, "intro": intro},
+        )
+    # Kept per language, whether a code was given and the words the page shows about its
+    # scenario (shells.py): the code itself is one of the request's values, so a stream of
+    # made-up codes shares one kept page.
+    return shells.page(
+        request,
+        "game/join.html",
+        lambda mark: {
+            "form": JoinForm(initial={"code": mark("code") if code else ""}),
+            "rejoin": [],
+            "intro": intro,
+        },
+        {"code": code},
+        variant=(bool(code), tuple(sorted(intro.items())) if intro else None),
+    )
 
 
 _intros: dict[tuple[str, str | None], tuple[float, dict | None]] = {}
@@ -196,9 +208,9 @@ def play(request: HttpRequest, code: str) -> HttpResponse:
     return shells.page(
         request,
         "game/play.html",
-        {
-            "player": {"name": shells.mark("name"), "rejoin_code": shells.mark("rejoin")},
-            "code": shells.mark("code"),
+        lambda mark: {
+            "player": {"name": mark("name"), "rejoin_code": mark("rejoin")},
+            "code": mark("code"),
             "content_lang": content_lang,
         },
         {"name": player.name, "rejoin": player.rejoin_code, "code": code},

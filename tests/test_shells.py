@@ -88,7 +88,7 @@ NAMES = st.one_of(
             "Оля Коваленко",
             "{{ code }} {% csrf_token %}",
             "\ue000deadbeef:name\ue001",  # the shape of a marker, with a wrong word
-            shells.mark("code"),  # this process's marker itself, typed as a name
+            shells._marks(shells._WORD)("code"),  # this process's marker itself, typed as a name
         ]
     ),
 )
@@ -154,13 +154,15 @@ def test_a_new_title_is_a_new_page(make_session, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_kept_pages_are_bounded(make_session, monkeypatch):
-    monkeypatch.setattr(shells, "MAX_PAGES", 5)
+def test_made_up_codes_share_one_kept_page(make_session):
+    """The code is one of the request's values, not part of the page's key: a stream of made-up
+    codes (anyone can send them) keeps one page, and each still shows its own code."""
     shells.clear()
     client = Client()
     for i in range(12):
-        client.get(f"/?code=NOPE{i:02d}")
-        assert 1 <= len(shells._pages) <= 5
+        r = client.get(f"/?code=NOPE{i:02d}")
+        assert f'value="NOPE{i:02d}"' in r.content.decode()
+    assert len(shells._pages) == 1
 
 
 @pytest.fixture
@@ -170,7 +172,7 @@ def probe(tmp_path, settings):
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path), *settings.TEMPLATES[0]["DIRS"]]}]
     shells.clear()
 
-    def page(text: str, context: dict, values: dict):
+    def page(text: str, context, values: dict):
         (tmp_path / "game" / "shell_probe.html").write_text(text)
         return shells.page(RequestFactory().get("/"), "game/shell_probe.html", context, values)
 
@@ -179,7 +181,7 @@ def probe(tmp_path, settings):
 
 
 def test_a_kept_page_takes_each_request_s_values(probe):
-    marked = {"code": shells.mark("code")}
+    marked = lambda mark: {"code": mark("code")}  # noqa: E731
     first = probe("one {{ code }} {% csrf_token %}", marked, {"code": "<A>"}).content.decode()
     assert first.startswith('one &lt;A&gt; <input type="hidden" name="csrfmiddlewaretoken" value="')
     second = probe("not read again", marked, {"code": "B&B"}).content.decode()
@@ -192,12 +194,12 @@ def test_a_value_printed_through_a_filter_is_refused(probe, shown):
     """A filter changes the marker, so the page would show it instead of the value: refused at
     once, naming the template."""
     with pytest.raises(ValueError, match=r"shell_probe\.html prints a marked value other than plainly"):
-        probe(f"code {shown}", {"code": shells.mark("code")}, {"code": "A"})
+        probe(f"code {shown}", lambda mark: {"code": mark("code")}, {"code": "A"})
 
 
 def test_a_marked_value_the_caller_did_not_give_is_refused(probe):
     with pytest.raises(KeyError, match=r"shell_probe\.html"):
-        probe("{{ who }}", {"who": shells.mark("who")}, {})
+        probe("{{ who }}", lambda mark: {"who": mark("who")}, {})
 
 
 def test_a_worker_warms_up_what_the_first_joins_need():
@@ -214,3 +216,15 @@ def test_a_worker_warms_up_what_the_first_joins_need():
     warm_up()
     assert names._prototypes.cache_info().currsize == 1
     assert {"game/join.html", "game/play.html"} <= {k.split("-")[0] for k in loader.get_template_cache}
+
+
+def test_kept_pages_are_bounded_the_oldest_going_first(probe, monkeypatch):
+    monkeypatch.setattr(shells, "MAX_PAGES", 3)
+    probe("v {{ code }}", lambda mark: {"code": mark("code")}, {"code": "x"})  # the probe's template
+    request = RequestFactory().get("/")
+    for i in range(6):
+        shells.page(
+            request, "game/shell_probe.html", lambda mark: {"code": mark("code")}, {"code": "x"}, variant=i
+        )
+        assert len(shells._pages) <= 3
+    assert [k[2] for k in shells._pages] == [3, 4, 5]
