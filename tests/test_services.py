@@ -69,6 +69,21 @@ def test_after_a_code_s_first_join_the_seat_is_one_trip_on_postgresql(make_sessi
     ]
     p = Player.objects.get(session=session, name="P4")
     assert p.rejoin_code and p.token and p.name_key == "p4" and not p.removed and p.joined_at
+    joined = list(session.players.order_by("id").values_list("joined_at", flat=True))
+    assert joined == sorted(joined)  # stamped once seated: listed in the order seated
+
+
+def test_a_remembered_session_now_under_another_code_is_not_joined_by_the_old_code(make_session):
+    """The one-trip seat checks the session's id and code together in both of its statements."""
+    first = make_session(tables=1)
+    code = first.code
+    seating.join(code, "First")  # this process now remembers code -> first's id
+    GameSession.objects.filter(pk=first.pk).update(code="ZZZZZ9")
+    second = make_session(tables=1)
+    GameSession.objects.filter(pk=second.pk).update(code=code)
+    seating.join(code, "Second")
+    assert [p.name for p in first.players.all()] == ["First"]
+    assert [p.name for p in second.players.all()] == ["Second"]
 
 
 def test_a_taken_name_on_the_one_trip_path_writes_nothing_and_the_next_join_works(make_session):

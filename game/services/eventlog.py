@@ -170,9 +170,12 @@ def seat_in_one_trip(
     the player saved, or None when the seat is left to ``seating.join``'s full path: a session
     opening tables as students come, once every seat is taken). A taken name raises
     ``IntegrityError`` and writes nothing. Inside a transaction it runs in a savepoint and
-    commits with it."""
+    commits with it. ``joined_at`` is the server's clock once the lock is held
+    (``clock_timestamp()``), so players are listed in the order they were seated."""
     fields = [
-        f for f in Player._meta.concrete_fields if not f.primary_key and f.attname not in ("table_id", "role")
+        f
+        for f in Player._meta.concrete_fields
+        if not f.primary_key and f.attname not in ("table_id", "role", "joined_at")
     ]
     values = [f.get_db_prep_save(f.pre_save(player, add=True), connection) for f in fields]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
@@ -185,16 +188,16 @@ def seat_in_one_trip(
         "WHERE p.table_id = t.id AND p.role = r.role AND p.removed = %s) AS taken "
         f"FROM {table_sql(GameTable)} t CROSS JOIN r WHERE t.session_id = %s "
         "ORDER BY taken, t.number, r.pos LIMIT 1), "
-        f"s AS (SELECT id FROM {table_sql(GameSession)} WHERE id = %s AND status <> %s "
+        f"s AS (SELECT id FROM {table_sql(GameSession)} WHERE id = %s AND code = %s AND status <> %s "
         "AND NOT (table_count = 0 AND status = %s AND (SELECT taken FROM seat) >= 1)) "
-        f"INSERT INTO {table_sql(Player)} ({columns}, table_id, role) "
-        f"SELECT {', '.join(['%s'] * len(values))}, seat.table_id, seat.role FROM s, seat "
-        "RETURNING id, table_id, role"
+        f"INSERT INTO {table_sql(Player)} ({columns}, table_id, role, joined_at) "
+        f"SELECT {', '.join(['%s'] * len(values))}, seat.table_id, seat.role, clock_timestamp() FROM s, seat "
+        "RETURNING id, table_id, role, joined_at"
     )
     params = [
         session_id, code, GameSession.ENDED,
         *[x for i, r in enumerate(roles) for x in (r, i)], False, session_id,
-        session_id, GameSession.ENDED, GameSession.LOBBY,
+        session_id, code, GameSession.ENDED, GameSession.LOBBY,
         *values,
     ]  # fmt: skip
     with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as c:
@@ -203,6 +206,8 @@ def seat_in_one_trip(
         c.nextset()
         seated = c.fetchone()
     if locked is None:
+        if seated is not None:  # cannot happen: the insert names the same open session
+            raise AssertionError(f"a player was seated in session {session_id} without its lock")
         return None, None
     session = GameSession.from_db(
         connection.alias,
@@ -211,7 +216,7 @@ def seat_in_one_trip(
     )
     if seated is None:
         return session, None
-    player.pk, player.table_id, player.role = seated
+    player.pk, player.table_id, player.role, player.joined_at = seated
     player.session = session
     player._state.adding, player._state.db = False, connection.alias
     return session, player

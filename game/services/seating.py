@@ -173,6 +173,8 @@ def _seat_in_one_trip(code: str, name: str, key: str) -> tuple[GameSession | Non
     target = _join_targets.get(code)
     if target is None or connection.vendor != "postgresql":
         return None, None
+    if connection.settings_dict["OPTIONS"].get("server_side_binding"):
+        return None, None  # two statements in one message need psycopg's client-side binding
     session_id, roles = target
     player = Player(session_id=session_id, name=name, name_key=key)
     session, seated = eventlog.seat_in_one_trip(session_id, code, roles, player)
