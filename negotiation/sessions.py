@@ -5,9 +5,10 @@
   of times a minute for nothing: a 32-character random key is never taken in practice, and if one
   were, the insert (``save(must_create=True)``) would refuse it and ``create()`` would draw
   another, as it does after a lost race today.
-- Saving a new session: Django inserts it inside a transaction of its own (on PostgreSQL three
+- Saving a new session on PostgreSQL: Django inserts it inside a transaction of its own (three
   round trips: BEGIN, INSERT, COMMIT); one INSERT on its own is one, and a taken key still
-  fails alone. Inside a caller's transaction it runs in a savepoint, as Django's does.
+  fails alone. Inside a caller's transaction it runs in a savepoint, as Django's does. SQLite
+  keeps Django's transaction, which is where the project's backend queues writers.
 - Reading a session: the player page and the player's socket each read the student's session.
   The ORM built, compiled and turned into a model the query ``Session.objects.get(session_key=...,
   expire_date__gt=now)`` each time, several times the cost of the statement itself; here it is
@@ -52,11 +53,13 @@ class SessionStore(DatabaseSessionStore):
         return row[0]
 
     def save(self, must_create: bool = False) -> None:
-        if not must_create or self.session_key is None:
-            return super().save(must_create)
-        data = self.encode(self._get_session(no_load=True))
         alias = router.db_for_write(self.model)
         connection = connections[alias]
+        # SQLite keeps Django's transaction: the project's backend hands the write lock between
+        # threads only at a transaction's start (negotiation/sqlite3/base.py).
+        if not must_create or self.session_key is None or connection.vendor != "postgresql":
+            return super().save(must_create)
+        data = self.encode(self._get_session(no_load=True))
         table = connection.ops.quote_name(self.model._meta.db_table)
         expires = connection.ops.adapt_datetimefield_value(self.get_expiry_date())
         try:
