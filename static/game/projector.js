@@ -4,8 +4,9 @@
 // sends a control and never shows a table's proposals or chat. Text goes in as text (the shared
 // element builder); the socket is the shared one (lib/socket.js: its reconnect policy and watchdog).
 
-import { fmt, gettext, listText, ngettext } from "./i18n.js";
+import { fmt, gettext, ngettext } from "./i18n.js";
 import { h } from "./lib/dom.js";
+import { phaseAllows as allows } from "./lib/phases.js";
 import { gameSocket } from "./lib/socket.js";
 
 const root = document.getElementById("pj");
@@ -32,17 +33,12 @@ const el = (tag, text, cls) => h(tag, { class: cls || null, text });
 
 /** What the current phase allows, in a sentence for the whole room. */
 export function phaseAllows(phases, index) {
-  const phase = phases[index];
-  if (!phase) return "";
-  const last = index === phases.length - 1;
-  if (phase.agreement) {
-    const now = gettext("Deals can be concluded now: a proposal becomes the agreement the moment every party it needs has accepted it.");
-    return last ? `${now} ${gettext("When the clock runs out, tables without an agreement end with no deal.")}` : now;
-  }
-  const later = phases.filter((p) => p.agreement).map((p) => p.name);
-  return later.length
-    ? fmt(gettext("Talk, propose and answer: nothing is binding yet. Deals can be concluded only in the %(phases)s."), { phases: listText(later) })
-    : gettext("Talk, propose and answer: nothing is binding yet. Deals can be concluded only in the final stage.");
+  return allows(phases, index, {
+    now: gettext("Deals can be concluded now: a proposal becomes the agreement the moment every party it needs has accepted it."),
+    noDeal: gettext("When the clock runs out, tables without an agreement end with no deal."),
+    later: gettext("Talk, propose and answer: nothing is binding yet. Deals can be concluded only in the %(phases)s."),
+    final: gettext("Talk, propose and answer: nothing is binding yet. Deals can be concluded only in the final stage."),
+  });
 }
 
 const finished = (t) => Boolean(t.ended || t.outcome);

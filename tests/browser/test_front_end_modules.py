@@ -347,3 +347,30 @@ def test_one_reconnect_policy_backoff_with_jitter_and_the_watchdogs_limit(server
     assert out["hinted"] == 7000
     # The server syncs every 20 s: three missed syncs and more before a socket is called dead.
     assert out["watchdog"] == 75_000
+
+
+# --- what a phase allows: one rule, each page's words ----------------------------------------------
+
+PHASES_JS = """
+async () => {
+  const { phaseAllows } = await import("/static/game/lib/phases.js");
+  const w = { now: "NOW", noDeal: "NODEAL", later: "LATER %(phases)s", final: "FINAL" };
+  const three = [{ key: "a", name: "Experts" }, { key: "b", name: "Officials" }, { key: "c", name: "Leaders", agreement: true }];
+  const two = [{ key: "a", name: "Talks", agreement: true }, { key: "b", name: "Summit", agreement: true }];
+  const none = [{ key: "a", name: "Talks" }];
+  return [
+    phaseAllows(three, 0, w), phaseAllows(three, 2, w), phaseAllows(two, 0, w), phaseAllows(two, 1, w),
+    phaseAllows(none, 0, w), phaseAllows(three, 5, w),
+  ];
+}
+"""
+
+
+def test_what_a_phase_allows_is_one_rule_in_each_page_s_words(server, browser):
+    page = browser.new_page()
+    try:
+        page.goto(server.base + "/")
+        out = page.evaluate(PHASES_JS)
+    finally:
+        page.close()
+    assert out == ["LATER Leaders", "NOW NODEAL", "NOW", "NOW NODEAL", "FINAL", ""]

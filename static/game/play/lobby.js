@@ -3,6 +3,7 @@
 
 import { fmt, fmt1, gettext, listText, ngettext, num } from "../i18n.js";
 import { h, sentence } from "../lib/dom.js";
+import { phaseAllows as allows } from "../lib/phases.js";
 import { cssKey } from "../lib/roles.js";
 import { currentView, fmtClock, markIntroSeen } from "./frame.js";
 import { $, S, myPoints, myRole, parseTime, phase, roleChip, roleName, started, you } from "./state.js";
@@ -95,18 +96,15 @@ export function setLobbyTitle(seated) {
   $("lobby-title").replaceChildren(...(seated ? sentence(gettext("You play %(role)s"), { role }) : [gettext("Waiting for a seat"), role]));
 }
 
-/** What a phase allows, in a sentence. */
+/** What a phase allows, in a sentence addressed to a student (lib/phases.js). */
 export function phaseAllows(ph) {
   const phases = (S.st && S.st.session.phases) || [];
-  const last = phases.length && phases[phases.length - 1].key === ph.key;
-  if (ph.agreement) {
-    const now = gettext("Deals can be concluded now: a proposal becomes your table's agreement the moment every party it needs has accepted it, and the negotiation ends.");
-    return last ? `${now} ${gettext("When the clock runs out, a table without an agreement ends with no deal.")}` : now;
-  }
-  const later = phases.filter((p) => p.agreement).map((p) => p.name);
-  return later.length
-    ? fmt(gettext("Talk, propose and answer: nothing is binding yet. An agreement can be concluded only in the %(phases)s."), { phases: listText(later) })
-    : gettext("Talk, propose and answer: nothing is binding yet. An agreement can be concluded only in the final stage.");
+  return allows(phases, phases.findIndex((p) => p.key === ph.key), {
+    now: gettext("Deals can be concluded now: a proposal becomes your table's agreement the moment every party it needs has accepted it, and the negotiation ends."),
+    noDeal: gettext("When the clock runs out, a table without an agreement ends with no deal."),
+    later: gettext("Talk, propose and answer: nothing is binding yet. An agreement can be concluded only in the %(phases)s."),
+    final: gettext("Talk, propose and answer: nothing is binding yet. An agreement can be concluded only in the final stage."),
+  });
 }
 
 // --- notices that everyone sees -------------------------------------------------------------------
