@@ -170,6 +170,17 @@ def test_a_socket_drained_for_a_restart_comes_back_at_once_on_both_pages(server,
         ctx.close()
 
 
+def in_a_page(server, browser, js, arg=None):
+    """What ``js`` (an async function of ``arg``) returns, evaluated in a page of the server (so
+    that the modules import from its static files)."""
+    page = browser.new_page()
+    try:
+        page.goto(server.base + "/")
+        return page.evaluate(js) if arg is None else page.evaluate(js, arg)
+    finally:
+        page.close()
+
+
 # --- the survival curve ---------------------------------------------------------------------
 
 DRAW_JS = """
@@ -216,12 +227,7 @@ def _normalised(points: list[tuple[float, float]], y_zero: float) -> list[tuple[
 def test_the_clients_survival_curve_agrees_with_the_servers(server, browser, survival):
     from game import charts
 
-    page = browser.new_page()
-    try:
-        page.goto(server.base + "/")
-        client = page.evaluate(DRAW_JS, survival)
-    finally:
-        page.close()
+    client = in_a_page(server, browser, DRAW_JS, survival)
 
     # The client: its line from year 0 to the last year; its area closes along the proportion 0.
     line = _pairs(client["line"])
@@ -295,12 +301,7 @@ async () => {
 
 
 def test_the_element_builder_sets_text_as_text_and_the_keyed_list_keeps_what_did_not_change(server, browser):
-    page = browser.new_page()
-    try:
-        page.goto(server.base + "/")
-        out = page.evaluate(DOM_JS)
-    finally:
-        page.close()
+    out = in_a_page(server, browser, DOM_JS)
     assert out["builtHTML"] == "&lt;b&gt;bold&lt;/b&gt;<span>&lt;i&gt;</span>"
     assert out["builtText"] == "<b>bold</b><i>"
     assert out["dataN"] == "1"
@@ -334,12 +335,7 @@ async () => {
 
 
 def test_one_reconnect_policy_backoff_with_jitter_and_the_watchdogs_limit(server, browser):
-    page = browser.new_page()
-    try:
-        page.goto(server.base + "/")
-        out = page.evaluate(POLICY_JS)
-    finally:
-        page.close()
+    out = in_a_page(server, browser, POLICY_JS)
     # 500 ms doubling to 10 s; equal jitter: between half the step and the whole step.
     assert out["low"] == [250, 500, 1000, 2000, 4000, 5000, 5000, 5000]
     assert out["high"] == [500, 1000, 2000, 4000, 8000, 10000, 10000, 10000]
@@ -367,10 +363,5 @@ async () => {
 
 
 def test_what_a_phase_allows_is_one_rule_in_each_page_s_words(server, browser):
-    page = browser.new_page()
-    try:
-        page.goto(server.base + "/")
-        out = page.evaluate(PHASES_JS)
-    finally:
-        page.close()
+    out = in_a_page(server, browser, PHASES_JS)
     assert out == ["LATER Leaders", "NOW NODEAL", "NOW", "NOW NODEAL", "FINAL", ""]
