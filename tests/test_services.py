@@ -47,7 +47,7 @@ def _one_trip_seats(fn):
 
     with CaptureQueriesContext(connection) as q:
         fn()
-    return sum("FOR UPDATE; WITH r(role, pos)" in x["sql"] for x in q.captured_queries)
+    return sum("FOR UPDATE; WITH seat AS (" in x["sql"] for x in q.captured_queries)
 
 
 def test_after_a_code_s_first_join_the_seat_is_one_trip_on_postgresql(make_session):

@@ -137,21 +137,27 @@ def commit_broadcast(table_id: int, events: Sequence[Event]) -> None:
         _after_commit(_broadcast_events, table_id, list(events))
 
 
+def _least_taken_seat_sql(session_id: int, roles: Sequence[str]) -> tuple[str, list[Any]]:
+    """The statement choosing the session's least taken seat: (table id, role, players in it),
+    ties broken by table number and then role order. One rule for both ways of seating a player
+    (``least_taken_seat`` and ``seat_in_one_trip``)."""
+    values = ", ".join(["(%s, %s)"] * len(roles))
+    sql = (
+        f"WITH r(role, pos) AS (VALUES {values}) "
+        f"SELECT t.id AS table_id, r.role, (SELECT COUNT(*) FROM {table_sql(Player)} p "
+        "WHERE p.table_id = t.id AND p.role = r.role AND p.removed = %s) AS taken "
+        f"FROM {table_sql(GameTable)} t CROSS JOIN r WHERE t.session_id = %s "
+        "ORDER BY taken, t.number, r.pos LIMIT 1"
+    )
+    return sql, [*[x for i, r in enumerate(roles) for x in (r, i)], False, session_id]
+
+
 def least_taken_seat(session_id: int, roles: Sequence[str]) -> tuple[int, str, int] | None:
     """(table id, role, players in it) of the session's least taken seat, or None without tables."""
     if not roles:
         return None
-    values = ", ".join(["(%s, %s)"] * len(roles))
-    params: list[Any] = [x for i, r in enumerate(roles) for x in (r, i)]
     with connection.cursor() as c:
-        c.execute(
-            f"WITH r(role, pos) AS (VALUES {values}) "
-            f"SELECT t.id, r.role, (SELECT COUNT(*) FROM {table_sql(Player)} p "
-            "WHERE p.table_id = t.id AND p.role = r.role AND p.removed = %s) AS taken "
-            f"FROM {table_sql(GameTable)} t CROSS JOIN r WHERE t.session_id = %s "
-            "ORDER BY taken, t.number, r.pos LIMIT 1",
-            [*params, False, session_id],
-        )
+        c.execute(*_least_taken_seat_sql(session_id, roles))
         row = c.fetchone()
     return (row[0], row[1], row[2]) if row else None
 
@@ -179,15 +185,13 @@ def seat_in_one_trip(
     ]
     values = [f.get_db_prep_save(f.pre_save(player, add=True), connection) for f in fields]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    role_values = ", ".join(["(%s, %s)"] * len(roles))
+    seat_sql, seat_params = _least_taken_seat_sql(session_id, roles)
+    # The session again, and not when the full path would open a table for the newcomer
+    # (``seating._pick_seat``: before the start, tables opened as students come, every seat taken).
     sql = (
         f"SELECT id, status, table_count, created_at FROM {table_sql(GameSession)} "
         "WHERE id = %s AND code = %s AND status <> %s FOR UPDATE; "
-        f"WITH r(role, pos) AS (VALUES {role_values}), "
-        f"seat AS (SELECT t.id AS table_id, r.role, (SELECT COUNT(*) FROM {table_sql(Player)} p "
-        "WHERE p.table_id = t.id AND p.role = r.role AND p.removed = %s) AS taken "
-        f"FROM {table_sql(GameTable)} t CROSS JOIN r WHERE t.session_id = %s "
-        "ORDER BY taken, t.number, r.pos LIMIT 1), "
+        f"WITH seat AS ({seat_sql}), "
         f"s AS (SELECT id FROM {table_sql(GameSession)} WHERE id = %s AND code = %s AND status <> %s "
         "AND NOT (table_count = 0 AND status = %s AND (SELECT taken FROM seat) >= 1)) "
         f"INSERT INTO {table_sql(Player)} ({columns}, table_id, role, joined_at) "
@@ -196,7 +200,7 @@ def seat_in_one_trip(
     )
     params = [
         session_id, code, GameSession.ENDED,
-        *[x for i, r in enumerate(roles) for x in (r, i)], False, session_id,
+        *seat_params,
         session_id, code, GameSession.ENDED, GameSession.LOBBY,
         *values,
     ]  # fmt: skip
