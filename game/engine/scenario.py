@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -526,14 +526,7 @@ class Scenario:
             prebuilt=("roles", "issues", "phases", "news", "model", "translations"),
         )
 
-    def to_dict(self, fields: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
-        """The scenario as plain data, the JSON form ``from_dict`` reads.
-
-        ``fields``: only these fields of each kind of item ("role", "issue", "option", "news"),
-        in that order, and only the scenario's own texts besides (no phases, model or
-        translations): a part of the scenario for a reader, such as what every student may see
-        (game/wire/outgoing.py's ``PUBLIC_FIELDS``)."""
-
+    def to_dict(self) -> dict[str, Any]:
         def plain(x: Any) -> Any:
             if isinstance(x, Mapping):
                 return {k: plain(v) for k, v in x.items()}
@@ -541,37 +534,25 @@ class Scenario:
                 return [plain(v) for v in x]
             return x
 
-        def item(kind: str, x: Any) -> dict[str, Any]:
-            keep = fields.get(kind) if fields is not None else None
-            if keep is None:
-                return plain(vars(x))
-            return {f: plain(getattr(x, f)) for f in keep}
-
-        def issue(i: Issue) -> dict[str, Any]:
-            d = {"key": i.key, "name": i.name, "description": i.description, "options": i.options}
-            if fields is not None and "issue" in fields:
-                d = {f: d[f] for f in fields["issue"]}
-            if "options" in d:
-                d["options"] = [item("option", o) for o in i.options]
-            return d
-
-        head = {
+        return {
             "format": FORMAT,
             "slug": self.slug,
             "title": self.title,
             "description": self.description,
             "moral": self.moral,
             "necessary_signatories": list(self.necessary_signatories),
-            "roles": [item("role", r) for r in self.roles],
-            "issues": [issue(i) for i in self.issues],
-            "news": [item("news", n) for n in self.news],
-        }
-        if fields is not None:
-            return head
-        return {
-            **{k: v for k, v in head.items() if k != "news"},
+            "roles": [plain(vars(r)) for r in self.roles],
+            "issues": [
+                {
+                    "key": i.key,
+                    "name": i.name,
+                    "description": i.description,
+                    "options": [plain(vars(o)) for o in i.options],
+                }
+                for i in self.issues
+            ],
             "phases": [plain(vars(p)) for p in self.phases],
-            "news": head["news"],
+            "news": [plain(vars(n)) for n in self.news],
             "model": {
                 "horizon_years": self.model.horizon_years,
                 "baseline_hazard": self.model.baseline_hazard,

@@ -58,16 +58,30 @@ def preview(ref: str | None, terms: dict[str, str], result: dict[str, Any]) -> d
     return {"type": "preview", "ref": ref, "terms": terms, **result}
 
 
+def _public(kind: str, x: Any) -> dict[str, Any]:
+    """An item's ``PUBLIC_FIELDS`` (an issue's options each as an option; tuples as lists)."""
+    out: dict[str, Any] = {}
+    for f in PUBLIC_FIELDS[kind]:
+        v = getattr(x, f)
+        out[f] = (
+            [_public("option", o) for o in v] if f == "options" else list(v) if isinstance(v, tuple) else v
+        )
+    return out
+
+
+def public_issues(scenario: Scenario) -> list[dict[str, Any]]:
+    return [_public("issue", i) for i in scenario.issues]
+
+
 def public_scenario(scenario: Scenario) -> dict[str, Any]:
     """The scenario as every student reads it (in the scenario's language)."""
-    d = scenario.to_dict(PUBLIC_FIELDS)
     return {
-        "roles": d["roles"],
-        "issues": d["issues"],
-        "news_items": d["news"],
-        "necessary_signatories": d["necessary_signatories"],
+        "roles": [_public("role", r) for r in scenario.roles],
+        "issues": public_issues(scenario),
+        "news_items": [_public("news", n) for n in scenario.news],
+        "necessary_signatories": list(scenario.necessary_signatories),
         "horizon_years": scenario.model.horizon_years,
-        "moral": d["moral"],
+        "moral": scenario.moral,
         "no_deal_text": scenario.no_deal_label(),
     }
 
@@ -288,7 +302,7 @@ def host_state(
         "roles": [
             {"key": r.key, "name": r.name, "colour": r.colour, "mediator": r.mediator} for r in scenario.roles
         ],
-        "issues": public_scenario(scenario)["issues"],
+        "issues": public_issues(scenario),
         "necessary_signatories": list(scenario.necessary_signatories),
         "no_deal_text": scenario.no_deal_label(),
         "news_items": news_items,
