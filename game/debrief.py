@@ -208,7 +208,7 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
                 "terms": _terms(scenario, (outcome or {}).get("agreement")),
                 "expected_peace": ep,
                 "p_hold": share_pct(dur.get("p_hold")) if outcome else None,
-                "horizon": len(dur.get("survival") or ()) or horizon,
+                "horizon": span,
                 "held": bool(real.get("held")),
                 "collapse_year": real.get("collapse_year"),
                 "cause": real.get("cause") or "",

@@ -44,9 +44,9 @@ log = logging.getLogger(__name__)
 
 
 class SocketDB(SyncToAsync):
-    """The sockets' way to the database: like channels' ``database_sync_to_async`` (one thread for
-    all sockets of a worker: thread-sensitive), except that the thread keeps its connection between
-    calls instead of reconnecting for each (a PostgreSQL connect costs more than an action, and on
+    """The sockets' way to the database: like channels' ``database_sync_to_async``, except that it
+    runs on the worker's ``PriorityExecutor`` threads (``GAME_DB_THREADS``), which keep their
+    connection between calls instead of reconnecting for each (a PostgreSQL connect costs more than an action, and on
     SQLite the last connection's close checkpoints the WAL). A connection that failed or was left
     in a transaction is still closed, and reopened by the next call."""
 
