@@ -173,6 +173,7 @@ function applyState(st) {
   const sig = JSON.stringify([st.roles, st.issues]);
   if (sig !== S.scenarioSig) {
     S.scenarioSig = sig;
+    S.scenarioVersion += 1; // what renders from the scenario compares this, not the long signature
     S.roles = new Map((st.roles || []).map((r) => [r.key, r]));
     S.roleOrder = (st.roles || []).map((r) => r.key);
     S.issues = st.issues || [];

@@ -8,18 +8,6 @@ import { svg as s } from "./dom.js";
 
 let uid = 0;
 
-/** The curve's points: year 0 at 1 (the deal is signed), then year t at survival[t-1], in the
- * chart's coordinates (x grows with the year, y falls as the chance falls). */
-export function survivalPoints(survival, { width = 640, height = 300, mini = false } = {}) {
-  const m = margins(mini);
-  const W = width - m.l - m.r;
-  const H = height - m.t - m.b;
-  const T = survival.length;
-  const x = (t) => m.l + (T ? (t / T) * W : 0);
-  const y = (v) => m.t + (1 - v) * H;
-  return [[0, 1], ...survival.map((v, i) => [i + 1, v])].map(([t, v]) => ({ year: t, proportion: v, x: x(t), y: y(v) }));
-}
-
 const margins = (mini) => (mini ? { t: 8, r: 10, b: 18, l: 30 } : { t: 18, r: 64, b: 48, l: 76 });
 
 /**

@@ -3,13 +3,13 @@
 
 import { fmt, gettext, listText, pgettext } from "../i18n.js";
 import { cssKey } from "../lib/roles.js";
-import { say } from "./announce.js";
+import { say, secondsLeft } from "./announce.js";
 import { renderActionsEnabled, renderBuilderMode, renderMeter, updatePickers } from "./builder.js";
 import { arrowTabs, renderChat } from "./chat.js";
 import { noticePhase, renderBrief, renderLobby, renderNews, renderPoints } from "./lobby.js";
 import { renderOutcome } from "./outcome.js";
 import { renderProposals } from "./proposals.js";
-import { $, CODE, PHONE, S, myRole, parseTime, phase, roleName, started, store, tableEnded, you } from "./state.js";
+import { $, CODE, PHONE, S, myRole, phase, roleName, started, store, tableEnded, you } from "./state.js";
 
 // --- views ------------------------------------------------------------------------------------
 
@@ -164,7 +164,7 @@ export function tick() {
     cls += " is-paused";
     label = fmt(gettext("Clock paused with %(time)s left"), { time: fmtClock(rem) });
   } else if (ph.ends_at) {
-    const left = (parseTime(ph.ends_at) - (Date.now() + (S.offset || 0))) / 1000;
+    const left = secondsLeft(ph);
     text = left > 0 ? fmt(gettext("%(time)s left"), { time: fmtClock(left) }) : gettext("Time’s up");
     if (left <= 60) cls += " is-low";
     // Spoken once in the phase's last minute and once at its end, never every second.

@@ -2,11 +2,12 @@
 // the notices everyone sees (a phase starts, news arrives), the seats, the brief and the points.
 
 import { fmt, fmt1, gettext, listText, ngettext, num } from "../i18n.js";
-import { h, sentence } from "../lib/dom.js";
+import { h, sentence, setChildren } from "../lib/dom.js";
 import { phaseAllows as allows } from "../lib/phases.js";
 import { cssKey } from "../lib/roles.js";
+import { secondsLeft } from "./announce.js";
 import { currentView, fmtClock, markIntroSeen } from "./frame.js";
-import { $, S, myPoints, myRole, parseTime, phase, roleChip, roleName, started, you } from "./state.js";
+import { $, S, myPoints, myRole, phase, roleChip, roleName, started, you } from "./state.js";
 
 // --- news -------------------------------------------------------------------------------------
 
@@ -140,7 +141,7 @@ $("notices").addEventListener("click", (e) => {
 
 export function noticePhase(before, ph, { started = false } = {}) {
   if (!ph || !ph.name || currentView() !== "game") return;
-  const clock = ph.paused ? "" : ph.ends_at ? ` ${fmt(gettext("%(time)s on the clock."), { time: fmtClock((parseTime(ph.ends_at) - (Date.now() + (S.offset || 0))) / 1000) })}` : "";
+  const clock = ph.paused ? "" : ph.ends_at ? ` ${fmt(gettext("%(time)s on the clock."), { time: fmtClock(secondsLeft(ph)) })}` : "";
   notify({
     kind: "phase",
     key: `phase-${ph.key}`,
@@ -242,12 +243,8 @@ export function pointsTable() {
   return table;
 }
 
-export let pointsSig = "";
 export function renderPoints() {
-  const sig = JSON.stringify([you().values, S.scenarioSig.length]);
-  if (sig === pointsSig) return;
-  pointsSig = sig;
-  $("points-body").replaceChildren(pointsTable());
+  setChildren($("points-body"), [you().values, S.scenarioVersion], pointsTable);
   const y = you();
   $("points-title").textContent =
     y.no_deal_value !== undefined ? fmt(gettext("Your points · no deal is worth %(value)s"), { value: num(y.no_deal_value) }) : gettext("Your points");

@@ -60,6 +60,7 @@ export const S = {
   activeTab: store.get("tab", "builder"),
   readMarks: store.get("read", null),
   scenarioSig: "",
+  scenarioVersion: 0,
 };
 
 export const you = () => (S.st ? S.st.you : {});
