@@ -48,23 +48,23 @@ def join_page(request: HttpRequest) -> HttpResponse:
     code = normalise_code(request.GET.get("code", ""))
     rejoin = _my_sessions(request)
     intro = _join_intro(code, request_language(request))
+
+    def context(mark):
+        return {
+            "form": JoinForm(initial={"code": mark("code") if code else ""}),
+            "rejoin": rejoin,
+            "intro": intro,
+        }
+
     if rejoin:  # a returning student's own seats: not a page to keep
-        return render(
-            request,
-            "game/join.html",
-            {"form": JoinForm(initial={"code": code}), "rejoin": rejoin, "intro": intro},
-        )
+        return render(request, "game/join.html", context(lambda _name: code))
     # Kept per language, whether a code was given and the words the page shows about its
     # scenario (shells.py): the code itself is one of the request's values, so a stream of
     # made-up codes shares one kept page.
     return shells.page(
         request,
         "game/join.html",
-        lambda mark: {
-            "form": JoinForm(initial={"code": mark("code") if code else ""}),
-            "rejoin": [],
-            "intro": intro,
-        },
+        context,
         {"code": code},
         variant=(bool(code), tuple(sorted(intro.items())) if intro else None),
     )
