@@ -341,6 +341,10 @@ GAME = {
     # Threads per worker for HTTP requests (negotiation/httpthreads.py): each keeps a database
     # connection; more requests than this wait their turn on the event loop.
     "HTTP_THREADS": int(os.environ.get("GAME_HTTP_THREADS", 4)),
+    # The HTTP threads' scheduling priority (Linux nice, 0-19; negotiation/httpthreads.py): while a
+    # lecture hall joins on a machine with no spare core, the tables already playing keep their
+    # pace and the joins take what is left. 0 leaves them at the worker's own priority.
+    "HTTP_NICE": int(os.environ.get("GAME_HTTP_NICE", 19)),
     # PostgreSQL: chat lines sent from the sockets' event loop in one statement (game/asyncdb.py),
     # on up to this many connections per worker (a line that finds them all busy goes through the
     # threads); GAME_LOOP_CHAT=0 sends every line through the threads.
@@ -353,6 +357,11 @@ if GAME["DB_THREADS"] < 1:
     raise ImproperlyConfigured("GAME_DB_THREADS must be at least 1.")
 if GAME["HTTP_THREADS"] < 1:
     raise ImproperlyConfigured("GAME_HTTP_THREADS must be at least 1.")
+if not 0 <= GAME["HTTP_NICE"] <= 19:
+    raise ImproperlyConfigured(
+        "GAME_HTTP_NICE must be from 0 (the worker's own priority) to 19 (the lowest): "
+        "a thread may lower its priority but not raise it above the worker's."
+    )
 
 # Logs: UTC time, level, worker, and the session code and table of the game a line concerns
 # (game/logs.py); GAME_LOG_FORMAT=json for one JSON object per line.
