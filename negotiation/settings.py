@@ -339,8 +339,11 @@ GAME = {
         os.environ.get("GAME_DB_THREADS", 1 if DATABASES["default"]["ENGINE"] == "negotiation.sqlite3" else 4)
     ),
     # Threads per worker for HTTP requests (negotiation/httpthreads.py): each keeps a database
-    # connection; more requests than this wait their turn on the event loop.
-    "HTTP_THREADS": int(os.environ.get("GAME_HTTP_THREADS", 4)),
+    # connection; more requests than this wait their turn on the event loop. Two, not four: at
+    # the lowest priority (below), each thread that holds the interpreter's lock while the system
+    # runs something else keeps the event loop waiting, and with two the playing tables' p99
+    # while a lecture hall joined was 92-145 ms against 134-209 ms with four (docs/performance.md).
+    "HTTP_THREADS": int(os.environ.get("GAME_HTTP_THREADS", 2)),
     # The HTTP threads' scheduling priority (Linux nice, 0-19; negotiation/httpthreads.py): while a
     # lecture hall joins on a machine with no spare core, the tables already playing keep their
     # pace and the joins take what is left. 0 leaves them at the worker's own priority.
