@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import re
 import tempfile
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -186,6 +188,37 @@ async def test_players_on_different_workers_see_each_others_actions_live(departm
         await eventually(
             lambda s=s: {"from worker A", "from worker B"} <= s.texts(), what=f"{s.name} sees both"
         )
+    for s in seats:
+        await s.close()
+
+
+def thread_nices(pid: int) -> dict[int, int]:
+    """Each thread of a process and its nice (field 19 of /proc/PID/task/TID/stat)."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        stat = (task / "stat").read_text()
+        out[int(task.name)] = int(stat[stat.rindex(")") + 2 :].split()[16])
+    return out
+
+
+async def test_each_worker_serves_pages_on_its_lowest_priority_threads_and_plays_on_its_own(department):
+    # GAME_HTTP_NICE (19) and GAME_HTTP_THREADS (2) by default: the join's pages and form run on
+    # two threads the system serves last; the event loop and the database threads, which carry
+    # the tables already playing, keep the worker's priority (docs/performance.md).
+    env = department["env"]
+    code = (await asyncio.to_thread(new_session, env))["code"]
+    seats = await seat_four(department, code)  # pages and forms on both workers
+    await asyncio.to_thread(start, env, code)
+    await seats[0].chat("played at the worker's priority")
+    for s in seats:
+        await eventually(lambda s=s: "played at the worker's priority" in s.texts(), what=f"{s.name} sees it")
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    for w in department["workers"]:
+        nices = thread_nices(w.proc.pid)
+        assert nices[w.proc.pid] == own  # the event loop's thread
+        lowered = [tid for tid, n in nices.items() if n == max(19, own)]
+        assert 1 <= len(lowered) <= 2, nices
+        assert sum(1 for n in nices.values() if n == own) >= 2, nices  # loop and database thread(s)
     for s in seats:
         await s.close()
 
