@@ -37,6 +37,7 @@ from game.results_rows import (
     share_pct,
     story_of,
     whole,
+    won_at_table,
 )
 from game.svg import Element, document, el, num, path, points
 
@@ -500,8 +501,9 @@ def scatter(results: Mapping[str, Any], scenario: Any) -> SafeString:
             n_total += 1
             # Whether the peace lasted is the table's realized story, not its expectation: a
             # deal that broke in year 3 is never counted as "won and kept the peace".
-            n_won_lost += deal and tac >= WIN and not held
-            n_won_kept += deal and tac >= WIN and held
+            won = deal and won_at_table(sc[k])
+            n_won_lost += won and not held
+            n_won_kept += won and held
         if not items:
             continue
         if deal:

@@ -14,7 +14,6 @@ from django.utils.translation import gettext, ngettext
 from game.charts import role_styles, sparkline, style_of
 from game.engine.durability import NO_DEAL_CAUSE_KEY
 from game.results_rows import (
-    WIN,
     cause_message,
     clamp,
     durability_of,
@@ -25,6 +24,8 @@ from game.results_rows import (
     role_order,
     scores_of,
     share_pct,
+    shown_score,
+    won_at_table,
 )
 
 
@@ -96,9 +97,9 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
             if sc:
                 entry.update(
                     {
-                        "tactical": round(clamp(sc.get("tactical"))),
-                        "durability": round(clamp(sc.get("durability"))),
-                        "total": round(clamp(sc.get("total"))),
+                        "tactical": shown_score(sc.get("tactical")),
+                        "durability": shown_score(sc.get("durability")),
+                        "total": shown_score(sc.get("total")),
                     }
                 )
                 entry["lost"] = entry["tactical"] - entry["total"]
@@ -259,14 +260,14 @@ def _summary(cards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             for c in deals
             if not c["held"]
             for e in c["scores"]
-            if e.get("tactical", 0) >= WIN and not e.get("mediator")
+            if "tactical" in e and won_at_table(e) and not e.get("mediator")
         ),
         "won_kept": sum(
             1
             for c in deals
             if c["held"]
             for e in c["scores"]
-            if e.get("tactical", 0) >= WIN and not e.get("mediator")
+            if "tactical" in e and won_at_table(e) and not e.get("mediator")
         ),
         "worse_than_no_deal": sum(1 for e in deal_parties if e.get("worse_than_no_deal")),
         "winners_tactical": round(sum(w["tactical"] for w in winners) / len(winners)) if winners else None,

@@ -39,6 +39,19 @@ def whole(v: Any) -> int:
     return round(clamp(v, -1e9, 1e9))
 
 
+def shown_score(v: Any) -> int:
+    """A 0-100 score as the debrief prints it: a whole number."""
+    return round(clamp(v))
+
+
+def won_at_table(score: Mapping[str, Any]) -> bool:
+    """Whether a party "won at the table": its tactical score, as the debrief prints it, is
+    ``WIN`` or more. The one rule for the scatter's description and the debrief's summary, so
+    that a party printed at 50 is counted as it reads (a raw 49.6 in one place and a printed 50 in
+    the other made the two disagree)."""
+    return shown_score(score.get("tactical")) >= WIN
+
+
 def share_pct(v: Any) -> int:
     """A 0-1 share as a whole percentage."""
     return round(100 * clamp(v, 0.0, 1.0))

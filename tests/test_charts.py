@@ -332,3 +332,51 @@ def test_the_summary_and_the_scatter_follow_each_tables_realized_story(scenario)
     s = debrief.table_cards(held, scenario).summary
     assert s["won_kept"] == 3 and s["won_lost"] == 0
     assert "T1 · held" in all_text(parse(charts.scatter(held, scenario)))
+
+
+@pytest.mark.parametrize(
+    "tactical, counted",
+    [(49.4, False), (49.6, True), (50.0, True), (50.4, True)],
+)
+def test_the_scatter_and_the_summary_count_a_winner_as_the_debrief_prints_its_score(
+    scenario, tactical, counted
+):
+    """ "Won at the table" is one rule: the tactical score as printed (a whole number) is 50 or
+    more. The scatter's description and the debrief's summary sit on one slide; before, the
+    scatter compared the raw 49.6 and the summary the printed 50, and the two numbers differed."""
+    scores = {
+        "us": {"tactical": tactical, "durability": 70.0, "total": 55.0},
+        "russia": {"tactical": 20.0, "durability": 70.0, "total": 40.0},
+        "ukraine": {"tactical": 20.0, "durability": 70.0, "total": 40.0},
+        "europe": {"tactical": 20.0, "durability": 70.0, "total": 40.0},
+    }
+    row = {
+        "table": 1,
+        "id": 1,
+        "ended": True,
+        "news": [],
+        "seats": [],
+        "outcome": {
+            "agreement": {
+                "territory": "freeze_line",
+                "nato": "moratorium",
+                "guarantees": "reassurance_force",
+            },
+            "durability": {
+                "survival": [0.9] * 10,
+                "p_hold": 0.5,
+                "expected_peace": 0.7,
+                "realized": {"held": True, "collapse_year": None, "cause": "x", "cause_key": "baseline"},
+            },
+            "scores": scores,
+        },
+    }
+    res = {"tables": [row], "roles": [], "causes": [], "news_effects": []}
+    cards = debrief.table_cards(res, scenario)
+    s = cards.summary
+    assert s["won_kept"] == (1 if counted else 0) and s["won_lost"] == 0
+    shown = next(e for e in cards[0]["scores"] if e["key"] == "us")["tactical"]
+    assert (shown >= 50) == counted
+    svg = str(charts.scatter(res, scenario))
+    assert f"{s['won_kept']} won and kept the peace" in svg
+    assert f"{s['won_lost']} of {s['parties']} parties won at the table" in svg
