@@ -19,6 +19,8 @@ from game.results_rows import (
     baseline_curve,
     cause_label,
     clamp,
+    collapse_causes,
+    curve_rows,
     durability_of,
     ended_rows,
     has_deal,
@@ -116,7 +118,7 @@ def role_table(results: Mapping[str, Any], scenario: Any, key: str) -> dict[str,
 
 def curves_table(results: Mapping[str, Any], scenario: Any) -> dict[str, Any]:
     """Each deal's chance of still holding, year by year, and the model's typical ceasefire."""
-    deals = [r for r in ended_rows(results) if has_deal(r) and durability_of(r).get("survival")]
+    deals = curve_rows(results)
     years = max((len(durability_of(r)["survival"]) for r in deals), default=0)
     out = []
     for row in deals:
@@ -143,8 +145,7 @@ def curves_table(results: Mapping[str, Any], scenario: Any) -> dict[str, Any]:
 
 def causes_table(results: Mapping[str, Any]) -> dict[str, Any]:
     """How many tables' peace broke down for each cause."""
-    items = [c for c in (results or {}).get("causes", ()) if whole(c.get("count")) > 0]
-    items.sort(key=lambda c: -whole(c.get("count")))
+    items = collapse_causes(results)
     return {
         "caption": gettext("How many tables' peace broke down for each cause (or never started: no deal)"),
         "head": [gettext("Cause"), gettext("Tables")],

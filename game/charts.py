@@ -26,10 +26,13 @@ from game.results_rows import (
     baseline_curve,
     cause_label,
     clamp,
+    collapse_causes,
+    curve_rows,
     durability_of,
     ended_rows,
     has_deal,
     names_at,
+    no_deal_values,
     pc,
     realized_of,
     role_order,
@@ -687,14 +690,14 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
     styles = role_styles(scenario, results)
     rows = ended_rows(results)
     out = []
-    no_deal_values = {r.key: float(r.no_deal_value) for r in getattr(scenario, "roles", ()) or ()}
+    no_deal = no_deal_values(scenario)
     for key in role_order(styles, rows):
         s = style_of(styles, key)
         mine = [(row, scores_of(row)[key]) for row in rows if key in scores_of(row)]
         title = gettext("%(role)s: what it won, how long the peace lasted, and what that was worth") % {
             "role": s.name
         }
-        summary: dict[str, Any] = {"tables": len(mine), "no_deal_value": no_deal_values.get(key)}
+        summary: dict[str, Any] = {"tables": len(mine), "no_deal_value": no_deal.get(key)}
         if not mine:
             svg = _empty(
                 f"role-{key}",
@@ -726,7 +729,7 @@ def role_charts(results: Mapping[str, Any], scenario: Any) -> list[dict[str, Any
         for v in (0, 25, 50, 75, 100):
             body.append(el("line", x1=X(v), y1=TOP - 8, x2=X(v), y2=TOP + ROW_H * len(mine) - 8, stroke=GRID))
             body.append(_text(X(v), TOP - 16, str(v), size=14, anchor="middle", fill=SOFT))
-        nd = no_deal_values.get(key)
+        nd = no_deal.get(key)
         if nd is not None:
             body.append(
                 el(
@@ -881,7 +884,7 @@ def curves(results: Mapping[str, Any], scenario: Any) -> SafeString:
     rows = ended_rows(results)
     title = gettext("How long would each table's peace hold?")
     W = 960
-    deals = [r for r in rows if has_deal(r) and durability_of(r).get("survival")]
+    deals = curve_rows(results)
     no_deal = [r.get("table") for r in rows if not has_deal(r)]
     if not deals:
         hint = (
@@ -1060,7 +1063,7 @@ def curves(results: Mapping[str, Any], scenario: Any) -> SafeString:
 
 def causes(results: Mapping[str, Any]) -> SafeString:
     """The most common causes of collapse across tables, as horizontal bars."""
-    items = [c for c in (results or {}).get("causes", ()) if whole(c.get("count")) > 0]
+    items = collapse_causes(results)
     title = gettext("Why the peace broke: the most common causes")
     W = 960
     if not items:
@@ -1070,7 +1073,6 @@ def causes(results: Mapping[str, Any]) -> SafeString:
             else gettext("No table has finished yet.")
         )
         return _empty("causes", W, 220, title, gettext("No collapses to explain."), hint)
-    items = sorted(items, key=lambda c: -whole(c.get("count")))
     ROW = 52
     T = 16
     H = T + ROW * len(items) + 16

@@ -19,6 +19,7 @@ from game.results_rows import (
     durability_of,
     has_deal,
     names_at,
+    no_deal_values,
     pc,
     realized_of,
     role_order,
@@ -66,7 +67,7 @@ def _headline(scenario: Any, key: str) -> str:
 def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
     """Everything the debrief template shows per table (and, in ``.summary``, for the class)."""
     styles = role_styles(scenario, results)
-    no_deal_values = {r.key: float(r.no_deal_value) for r in getattr(scenario, "roles", ()) or ()}
+    no_deal = no_deal_values(scenario)
     horizon = getattr(getattr(scenario, "model", None), "horizon_years", 10) or 10
     effects = {e.get("table"): e for e in (results or {}).get("news_effects", ())}
     say_no_deal = getattr(scenario, "no_deal_label", None)
@@ -92,7 +93,7 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
                 "initial": s.initial,
                 "names": names_at(row, key),
                 "mediator": s.mediator,
-                "no_deal": round(no_deal_values[key]) if key in no_deal_values else None,
+                "no_deal": round(no_deal[key]) if key in no_deal else None,
             }
             if sc:
                 entry.update(

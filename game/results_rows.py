@@ -79,6 +79,22 @@ def ended_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r.get("table") or 0)
 
 
+def curve_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The finished tables whose deal has a survival curve to draw, in table order."""
+    return [r for r in ended_rows(results) if has_deal(r) and durability_of(r).get("survival")]
+
+
+def collapse_causes(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The causes that broke at least one table's peace, the most common first."""
+    items = [c for c in (results or {}).get("causes", ()) if whole(c.get("count")) > 0]
+    return sorted(items, key=lambda c: -whole(c.get("count")))
+
+
+def no_deal_values(scenario: Any) -> dict[str, float]:
+    """Each role's score if its table makes no deal."""
+    return {r.key: float(r.no_deal_value) for r in getattr(scenario, "roles", ()) or ()}
+
+
 def has_deal(row: Mapping[str, Any]) -> bool:
     return bool((row.get("outcome") or {}).get("agreement"))
 
