@@ -10,10 +10,15 @@
  */
 import { fmt, listText } from "../i18n.js";
 
+/** The names of the phases in which a deal can be concluded, in their order. */
+export function dealPhaseNames(phases) {
+  return (phases || []).filter((p) => p.agreement).map((p) => p.name);
+}
+
 export function phaseAllows(phases, index, words) {
   const phase = phases[index];
   if (!phase) return "";
   if (phase.agreement) return index === phases.length - 1 ? `${words.now} ${words.noDeal}` : words.now;
-  const later = phases.filter((p) => p.agreement).map((p) => p.name);
+  const later = dealPhaseNames(phases);
   return later.length ? fmt(words.later, { phases: listText(later) }) : words.final;
 }

@@ -2,6 +2,7 @@
 // renderAll, the header and its clock, the tabs on a phone, and the brief first.
 
 import { fmt, gettext, listText, pgettext } from "../i18n.js";
+import { dealPhaseNames } from "../lib/phases.js";
 import { cssKey } from "../lib/roles.js";
 import { say, secondsLeft } from "./announce.js";
 import { renderActionsEnabled, renderBuilderMode, renderMeter, updatePickers } from "./builder.js";
@@ -108,7 +109,7 @@ export function renderHeader() {
   $("session-title").textContent = S.st.session.title || gettext("Negotiation game");
   $("table-label").textContent = S.st.table && S.st.table.number ? ` · ${fmt(gettext("Table %(n)s"), { n: S.st.table.number })}` : "";
   const ph = phase();
-  const agreementPhases = (S.st.session.phases || []).filter((p) => p.agreement).map((p) => p.name);
+  const agreementPhases = dealPhaseNames(S.st.session.phases);
   const agr = $("agreement-status");
   if (tableEnded()) {
     $("phase-name").textContent = gettext("Negotiation over");

@@ -3,7 +3,7 @@
 
 import { fmt, fmt1, gettext, listText, ngettext, num } from "../i18n.js";
 import { h, sentence, setChildren } from "../lib/dom.js";
-import { phaseAllows as allows } from "../lib/phases.js";
+import { phaseAllows as allows, dealPhaseNames } from "../lib/phases.js";
 import { cssKey } from "../lib/roles.js";
 import { secondsLeft } from "./announce.js";
 import { currentView, fmtClock, markIntroSeen } from "./frame.js";
@@ -56,7 +56,7 @@ export function renderLobby() {
   $("lobby-session-desc").textContent = S.st.session.description || "";
   const phases = S.st.session.phases || [];
   const stageText = (p) => (p.duration_seconds ? fmt(gettext("%(phase)s (%(minutes)s min)"), { phase: p.name, minutes: Math.round(p.duration_seconds / 60) }) : p.name);
-  const dealStages = phases.filter((p) => p.agreement).map((p) => p.name);
+  const dealStages = dealPhaseNames(phases);
   $("lobby-phases").textContent = phases.length
     ? [
         fmt(ngettext("The talks run in %(n)s stage: %(stages)s.", "The talks run in %(n)s stages: %(stages)s.", phases.length), {

@@ -4,6 +4,7 @@
 
 import { fmt, fmt1, gettext, listNodes, listText, ngettext, num, pct, pgettext } from "../i18n.js";
 import { h, keyedList, sentence } from "../lib/dom.js";
+import { dealPhaseNames } from "../lib/phases.js";
 import { normaliseTerms, renderActionsEnabled, startCounter } from "./builder.js";
 import { currentView, selectTab } from "./frame.js";
 import { $, PENDING_TEXT, PHONE, S, act, canAct, complete, flash, isOpen, maxPoints, myRole, needsLine, packagePoints, phase, previewRef, roleChip, roleName, sendRaw, tableEnded, termsList, you } from "./state.js";
@@ -145,7 +146,7 @@ export function proposalCard(p) {
     else if (p.pending.length === 0) state = h("p", { class: "p-concl is-ready", text: gettext("Every signatory has accepted: it becomes the agreement when the final stage opens, unless someone changes their answer.") });
     else if (agreementNow) state = h("p", { class: "p-concl" }, fmt(ngettext("Concludes the agreement when %(roles)s accepts.", "Concludes the agreement when %(roles)s accept.", p.pending.length), { roles: listText(pendNames) }));
     else {
-      const names = ((S.st && S.st.session.phases) || []).filter((x) => x.agreement).map((x) => x.name);
+      const names = dealPhaseNames(S.st && S.st.session.phases);
       state = h(
         "p",
         { class: "p-concl" },
