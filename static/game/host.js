@@ -25,6 +25,12 @@ const langQuery = root?.dataset.lang ? `?lang=${encodeURIComponent(root.dataset.
 const transcriptBase = root?.dataset.transcriptBase || "";
 
 let S = null; // the latest host.state
+// The first host.state: "Live" shows when the socket opens, a moment before it; a start asked
+// for in that moment waits for it, since the empty seats to ask about are in it.
+let firstStateArrived = () => {};
+const firstState = new Promise((resolve) => {
+  firstStateArrived = resolve;
+});
 const seen = new Map(); // table id -> highest seq applied
 let sock = null; // the shared game socket (lib/socket.js)
 let retryAt = 0; // when the socket tries again, while offline
@@ -513,6 +519,7 @@ function onMessage(msg) {
       }
       if (msg.server_time) clockOffset = Date.parse(msg.server_time) - Date.now();
       S = msg;
+      firstStateArrived();
       render();
       if (stale) scheduleHello(500);
       break;
@@ -556,8 +563,13 @@ function toast(text) {
   el._t = setTimeout(() => el.classList.remove("show"), 4000);
 }
 
-function showError(text, codeName) {
+/** An error in the alert box; ``lead`` replaces its "The server refused that." when the page
+ * itself declined (nothing was sent). */
+function showError(text, codeName, lead) {
   const box = $("#alert");
+  const head = $("#alert-lead");
+  head.dataset.server ??= head.textContent; // the page's own words, in the page's language
+  head.textContent = lead || head.dataset.server;
   $("#alert-text").textContent = text + (codeName && codeName !== "invalid" ? ` (${codeName})` : "");
   box.hidden = false;
   box.scrollIntoView({ block: "nearest", behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
@@ -683,6 +695,12 @@ document.addEventListener("submit", async (ev) => {
   }
   let bots = false;
   if (msg && msg.type === "session.start") {
+    if (!S) await Promise.race([firstState, new Promise((resolve) => setTimeout(resolve, 10000))]);
+    if (!S) {
+      // Without the tables, the empty seats are unknown: starting now would skip the question.
+      showError(gettext("The tables are still loading. Try again in a moment."), null, gettext("The negotiation has not started yet."));
+      return;
+    }
     const empty = emptySeats();
     if (empty.length) {
       const choice = await askToStart(empty);

@@ -205,6 +205,82 @@ def test_a_counter_is_the_rejection_and_the_new_proposal_in_one_step_linked_ever
 # --- 2. No irreversible click without a second step -------------------------------------------------
 
 
+def test_a_start_clicked_before_the_dashboard_has_its_tables_waits_for_them_and_still_asks(cls):
+    """ "Live" shows when the dashboard's socket opens, a moment before its first snapshot, which
+    can take a while when the server is busy. A start clicked in that moment found no tables, so
+    no empty seat to ask about, and started the class with Europe empty. It now waits for the
+    snapshot and asks; if none comes in 10 s it says so and starts nothing."""
+    code = cls.session()
+    for name in ("Chen", "Dana", "Eli"):  # Europe stays empty
+        cls.student(code, name)
+    held: list = []
+    gate = {"open": False, "page_side": None}
+
+    def route(ws):
+        server = ws.connect_to_server()
+        gate["page_side"] = ws
+
+        def from_server(m):
+            if not gate["open"] and isinstance(m, str) and '"host.state"' in m:
+                held.append(m)
+            else:
+                ws.send(m)
+
+        server.on_message(from_server)
+        ws.on_message(lambda m: server.send(m))
+
+    ctx = cls.context(DESK, staff=True)
+    ctx.route_web_socket(re.compile(r"/ws/host/"), route)
+    ctx.clock.install()
+    dash = ctx.new_page()
+    dash.goto(f"{cls.base}/host/{code}/")
+    expect(dash.locator("#conn-state")).to_have_attribute("data-state", "online")
+    for _ in range(100):
+        if held:
+            break
+        dash.wait_for_timeout(100)
+    assert held, "the dashboard's first snapshot was never sent"
+    start = dash.get_by_role("button", name="Start the negotiation")
+    dialog = dash.locator("#start-dialog")
+
+    # No snapshot within 10 s: a clear message, and the class is not started.
+    start.click()
+    dash.clock.run_for(11_000)
+    expect(dash.locator("#alert")).to_contain_text(
+        "The negotiation has not started yet. The tables are still loading. Try again in a moment."
+    )
+    expect(dialog).to_be_hidden()
+    shot(dash, "start-before-the-tables-desktop")
+    dash.set_viewport_size(PHONE)
+    shot(dash, "start-before-the-tables-phone")
+    dash.set_viewport_size(DESK)
+    expect(dash.locator("#status-pill")).to_have_text("Lobby")
+    assert status_of(cls, code) == "lobby"
+
+    # Clicked again, and the snapshot arrives meanwhile: the question about the empty seat.
+    start.click()
+    dash.wait_for_timeout(300)
+    expect(dialog).to_be_hidden()
+    gate["open"] = True
+    for m in held:
+        gate["page_side"].send(m)
+    expect(dialog).to_contain_text("Table 1: Europe")
+    dialog.get_by_role("button", name="Wait for more students").click()
+    expect(dialog).to_be_hidden()
+    expect(dash.locator("#status-pill")).to_have_text("Lobby")
+    assert status_of(cls, code) == "lobby"
+
+
+def status_of(cls, code: str) -> str:
+    """The session's status as the database has it."""
+    out = cls.manage(
+        "shell",
+        "-c",
+        f"from game.models import GameSession; print(GameSession.objects.get(code='{code}').status)",
+    )
+    return out.strip().splitlines()[-1]
+
+
 def test_no_click_ends_a_phase_or_the_session_without_a_second_step_and_the_clock_warns(cls):
     code = cls.session()
     for name in ("Chen", "Dana", "Eli"):  # Europe stays empty
