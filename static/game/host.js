@@ -7,6 +7,7 @@
 // in as text: no HTML strings.
 
 import { fmt, gettext, ngettext, pct, pgettext } from "./i18n.js";
+import { clockText } from "./lib/clock.js";
 import { h, sentence, setChildren } from "./lib/dom.js";
 import { roleBadge } from "./lib/roles.js";
 import { gameSocket } from "./lib/socket.js";
@@ -53,12 +54,6 @@ function ago(iso) {
   const m = Math.floor(s / 60);
   if (m < 60) return fmt(gettext("%(m)s min ago"), { m });
   return fmt(gettext("%(h)s h %(m)s min ago"), { h: Math.floor(m / 60), m: m % 60 });
-}
-
-function mmss(seconds) {
-  const s = Math.max(0, Math.ceil(seconds));
-  const m = Math.floor(s / 60);
-  return `${String(m).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
 }
 
 // --- rendering -----------------------------------------------------------------------------
@@ -178,7 +173,7 @@ function renderClock() {
   if (status === "lobby") {
     name.textContent = gettext("Lobby: waiting to start");
     const first = S.session.phases[0];
-    clock.textContent = first ? mmss(first.duration_seconds) : "--:--";
+    clock.textContent = first ? clockText(first.duration_seconds) : "--:--";
     return;
   }
   if (status === "ended" || !phase) {
@@ -205,7 +200,7 @@ function renderClock() {
     name.textContent = phase.name;
   }
   if (left <= 60 && !phase.paused) block.classList.add("is-low");
-  clock.textContent = left <= 0 && !phase.paused ? "00:00" : mmss(left);
+  clock.textContent = left <= 0 && !phase.paused ? "00:00" : clockText(left);
   if (left <= 0 && !phase.paused) name.textContent = fmt(gettext("%(phase)s · time is up, moving on…"), { phase: phase.name });
   renderWarning(phase.paused ? null : left);
 }
@@ -221,7 +216,7 @@ function renderWarning(left) {
     return;
   }
   const next = S.session.phases[phase.index + 1];
-  $("#clock-warning-title").textContent = fmt(gettext("%(time)s left in %(phase)s."), { time: mmss(left), phase: phase.name });
+  $("#clock-warning-title").textContent = fmt(gettext("%(time)s left in %(phase)s."), { time: clockText(left), phase: phase.name });
   $("#clock-warning-text").textContent = next
     ? fmt(gettext("Then %(phase)s starts for every table still negotiating."), { phase: next.name })
     : gettext("Then the clock ends the game: tables without an agreement end with no deal.");
@@ -623,8 +618,8 @@ function confirmText(form, submitter) {
       const phase = S.session.phase;
       const next = S.session.phases[phase.index + 1];
       raw = next
-        ? fmt(gettext("Only %(time)s is left: taking a minute off ends %(phase)s now and moves every table on to %(next)s."), { time: mmss(left), phase: phase.name, next: next.name })
-        : fmt(gettext("Only %(time)s is left: taking a minute off ends %(phase)s now, and with it the session: tables without an agreement end with no deal."), { time: mmss(left), phase: phase.name });
+        ? fmt(gettext("Only %(time)s is left: taking a minute off ends %(phase)s now and moves every table on to %(next)s."), { time: clockText(left), phase: phase.name, next: next.name })
+        : fmt(gettext("Only %(time)s is left: taking a minute off ends %(phase)s now, and with it the session: tables without an agreement end with no deal."), { time: clockText(left), phase: phase.name });
       submitter.dataset.ends = "1";
     }
   }
@@ -634,7 +629,7 @@ function confirmText(form, submitter) {
   return raw
     .replaceAll("{player}", name(form.querySelector("select[name=player]")))
     .replaceAll("{to}", name(form.querySelector("select[name=to]")))
-    .replace("{left}", left !== null && left > 0 ? ` ${fmt(gettext("(%(time)s left)"), { time: mmss(left) })}` : "");
+    .replace("{left}", left !== null && left > 0 ? ` ${fmt(gettext("(%(time)s left)"), { time: clockText(left) })}` : "");
 }
 
 /** Seats with nobody in them, table by table: "Table 1: Europe". */

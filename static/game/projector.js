@@ -5,6 +5,7 @@
 // element builder); the socket is the shared one (lib/socket.js: its reconnect policy and watchdog).
 
 import { fmt, gettext, ngettext } from "./i18n.js";
+import { clockText } from "./lib/clock.js";
 import { h } from "./lib/dom.js";
 import { phaseAllows as allows } from "./lib/phases.js";
 import { gameSocket } from "./lib/socket.js";
@@ -20,14 +21,6 @@ const seen = new Map(); // table id -> highest seq seen
 let offset = 0; // server clock minus local clock, ms
 let sock = null;
 let helloTimer = null;
-
-function mmss(seconds) {
-  const s = Math.max(0, Math.ceil(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const two = (n) => String(n).padStart(2, "0");
-  return h ? `${h}:${two(m)}:${two(s % 60)}` : `${two(m)}:${two(s % 60)}`;
-}
 
 const el = (tag, text, cls) => h(tag, { class: cls || null, text });
 
@@ -112,11 +105,11 @@ function tick() {
   let text;
   let cls = "pj-clock num";
   if (phase.paused) {
-    text = fmt(gettext("%(time)s paused"), { time: mmss(phase.remaining ?? 0) });
+    text = fmt(gettext("%(time)s paused"), { time: clockText(phase.remaining ?? 0) });
     cls += " is-paused";
   } else if (phase.ends_at) {
     const left = (Date.parse(phase.ends_at) - (Date.now() + offset)) / 1000;
-    text = mmss(left);
+    text = clockText(left);
     if (left <= 60) cls += " is-low";
     // Spoken once as the phase's last minute starts, never every second.
     const when = `${phase.key}:${phase.ends_at}`;

@@ -365,3 +365,34 @@ async () => {
 def test_what_a_phase_allows_is_one_rule_in_each_page_s_words(server, browser):
     out = in_a_page(server, browser, PHASES_JS)
     assert out == ["LATER Leaders", "NOW NODEAL", "NOW", "NOW NODEAL", "FINAL", ""]
+
+
+# --- the clock --------------------------------------------------------------------------------
+
+CLOCK_JS = """
+async () => {
+  const { clockText } = await import("/static/game/lib/clock.js");
+  return [0, 0.2, 1, 59.4, 60, 299.01, 3599.5, 3600, 3900, -5, null].map(clockText);
+}
+"""
+
+
+def test_every_screen_counts_down_with_one_clock(server, browser):
+    # The player page rounded down and the dashboard and projector up, so at one instant a
+    # student read 04:59 while the projector read 05:00; the dashboard wrote a 65-minute phase
+    # as 65:00 and the projector as 1:05:00. One function now, rounding up: 00:01 until the time
+    # is really up.
+    out = in_a_page(server, browser, CLOCK_JS)
+    assert out == [
+        "00:00",
+        "00:01",
+        "00:01",
+        "01:00",
+        "01:00",
+        "05:00",
+        "1:00:00",
+        "1:00:00",
+        "1:05:00",
+        "00:00",
+        "00:00",
+    ]

@@ -2,6 +2,7 @@
 // renderAll, the header and its clock, the tabs on a phone, and the brief first.
 
 import { fmt, gettext, listText, pgettext } from "../i18n.js";
+import { clockText } from "../lib/clock.js";
 import { dealPhaseNames } from "../lib/phases.js";
 import { cssKey } from "../lib/roles.js";
 import { say, secondsLeft } from "./announce.js";
@@ -134,15 +135,6 @@ export function renderHeader() {
   tick();
 }
 
-export function fmtClock(seconds) {
-  const sgn = Math.max(0, Math.floor(seconds));
-  const hh = Math.floor(sgn / 3600);
-  const mm = Math.floor((sgn % 3600) / 60);
-  const ss = sgn % 60;
-  const two = (n) => String(n).padStart(2, "0");
-  return hh ? `${hh}:${two(mm)}:${two(ss)}` : `${two(mm)}:${two(ss)}`;
-}
-
 export function tick() {
   const el = $("countdown");
   const ph = phase();
@@ -161,18 +153,18 @@ export function tick() {
     label = gettext("Not started");
   } else if (ph.paused) {
     const rem = typeof ph.remaining === "number" ? ph.remaining : 0;
-    text = fmt(gettext("%(time)s paused"), { time: fmtClock(rem) });
+    text = fmt(gettext("%(time)s paused"), { time: clockText(rem) });
     cls += " is-paused";
-    label = fmt(gettext("Clock paused with %(time)s left"), { time: fmtClock(rem) });
+    label = fmt(gettext("Clock paused with %(time)s left"), { time: clockText(rem) });
   } else if (ph.ends_at) {
     const left = secondsLeft(ph);
-    text = left > 0 ? fmt(gettext("%(time)s left"), { time: fmtClock(left) }) : gettext("Time’s up");
+    text = left > 0 ? fmt(gettext("%(time)s left"), { time: clockText(left) }) : gettext("Time’s up");
     if (left <= 60) cls += " is-low";
     // Spoken once in the phase's last minute and once at its end, never every second.
     const when = `${ph.key}:${ph.ends_at}`;
     if (left > 0 && left <= 60 && left > 3) say("clock", fmt(gettext("One minute left in %(phase)s."), { phase: ph.name }), `last-minute:${when}`);
     else if (left <= 0) say("clock", fmt(gettext("Time is up for %(phase)s."), { phase: ph.name }), `time-up:${when}`);
-    label = left > 0 ? fmt(gettext("%(time)s left in %(phase)s"), { time: fmtClock(left), phase: ph.name }) : fmt(gettext("Time is up for %(phase)s"), { phase: ph.name });
+    label = left > 0 ? fmt(gettext("%(time)s left in %(phase)s"), { time: clockText(left), phase: ph.name }) : fmt(gettext("Time is up for %(phase)s"), { phase: ph.name });
   } else {
     text = gettext("No time limit");
     cls += " is-idle";

@@ -3,10 +3,11 @@
 
 import { fmt, fmt1, gettext, listText, ngettext, num } from "../i18n.js";
 import { h, sentence, setChildren } from "../lib/dom.js";
+import { clockText } from "../lib/clock.js";
 import { phaseAllows as allows, dealPhaseNames } from "../lib/phases.js";
 import { cssKey } from "../lib/roles.js";
 import { secondsLeft } from "./announce.js";
-import { currentView, fmtClock, markIntroSeen } from "./frame.js";
+import { currentView, markIntroSeen } from "./frame.js";
 import { $, S, myPoints, myRole, phase, roleChip, roleName, started, you } from "./state.js";
 
 // --- news -------------------------------------------------------------------------------------
@@ -141,7 +142,7 @@ $("notices").addEventListener("click", (e) => {
 
 export function noticePhase(before, ph, { started = false } = {}) {
   if (!ph || !ph.name || currentView() !== "game") return;
-  const clock = ph.paused ? "" : ph.ends_at ? ` ${fmt(gettext("%(time)s on the clock."), { time: fmtClock(secondsLeft(ph)) })}` : "";
+  const clock = ph.paused ? "" : ph.ends_at ? ` ${fmt(gettext("%(time)s on the clock."), { time: clockText(secondsLeft(ph)) })}` : "";
   notify({
     kind: "phase",
     key: `phase-${ph.key}`,
