@@ -658,6 +658,8 @@ function askToStart(empty) {
   });
 }
 
+let startPending = false; // a start waits for the tables or for the instructor's answer
+
 document.addEventListener("submit", async (ev) => {
   const form = ev.target.closest("form[data-action]");
   if (!form) return;
@@ -667,6 +669,33 @@ document.addEventListener("submit", async (ev) => {
     return;
   }
   ev.preventDefault();
+  const starting = new FormData(form, submitter).get("type") === "session.start";
+  if (!starting) return submitAction(form, submitter, false);
+  if (startPending) return; // a second click while the first waits: one start, one question
+  startPending = true;
+  try {
+    await submitAction(form, submitter, true);
+  } finally {
+    startPending = false;
+  }
+});
+
+function setBusy(button, busy) {
+  if (!button) return;
+  button.disabled = busy;
+  if (busy) button.setAttribute("aria-busy", "true");
+  else button.removeAttribute("aria-busy");
+}
+
+async function submitAction(form, submitter, starting) {
+  const conn = $("#conn-state").dataset.state;
+  if (starting && !S && sock && (conn === "online" || conn === "connecting")) {
+    // "Live" shows, or the socket is still connecting, a moment before the first snapshot; the
+    // empty seats to ask about are in it. (A socket that could not connect: the form's POST.)
+    setBusy(submitter, true);
+    await Promise.race([firstState, new Promise((resolve) => setTimeout(resolve, 10000))]);
+    setBusy(submitter, false);
+  }
   const question = confirmText(form, submitter);
   // Offline after having been live: the action waits and is sent once reconnected. Never live
   // (no WebSocket through this network): the ordinary form POST.
@@ -675,7 +704,7 @@ document.addEventListener("submit", async (ev) => {
   if (online) {
     msg = buildMessage(form, submitter);
     if (msg.error) {
-      showError(msg.error);
+      showError(msg.error, null, gettext("Not sent."));
       return;
     }
   }
@@ -689,8 +718,7 @@ document.addEventListener("submit", async (ev) => {
     delete submitter.dataset.ends;
   }
   let bots = false;
-  if (msg && msg.type === "session.start") {
-    if (!S) await Promise.race([firstState, new Promise((resolve) => setTimeout(resolve, 10000))]);
+  if (msg && starting) {
     if (!S) {
       // Without the tables, the empty seats are unknown: starting now would skip the question.
       showError(gettext("The tables are still loading. Try again in a moment."), null, gettext("The negotiation has not started yet."));
@@ -710,13 +738,10 @@ document.addEventListener("submit", async (ev) => {
   }
   const label = submitter?.dataset.label || pgettext("an action", "Done");
   const buttons = submitter ? [submitter] : [];
-  for (const b of buttons) {
-    b.disabled = true;
-    b.setAttribute("aria-busy", "true");
-  }
+  for (const b of buttons) setBusy(b, true);
   if (bots) queueAction({ type: "seats.fill_bots" }, gettext("Fill the empty seats with bots"), []);
   queueAction(msg, label, buttons, form.dataset.then || "");
-});
+}
 
 /** Send a host action with a ref, kept until answered (and resent in order if need be). */
 function queueAction(msg, label, buttons, then = "") {

@@ -257,18 +257,31 @@ def test_a_start_clicked_before_the_dashboard_has_its_tables_waits_for_them_and_
     expect(dash.locator("#status-pill")).to_have_text("Lobby")
     assert status_of(cls, code) == "lobby"
 
-    # Clicked again, and the snapshot arrives meanwhile: the question about the empty seat.
+    # Clicked again, and again while it waits (a busy server, an impatient instructor): the
+    # button says it is busy, and when the snapshot arrives there is one question and one start.
     start.click()
+    expect(start).to_be_disabled()
+    dash.evaluate("document.querySelector('#start-btn').form.requestSubmit()")
     dash.wait_for_timeout(300)
     expect(dialog).to_be_hidden()
     gate["open"] = True
     for m in held:
         gate["page_side"].send(m)
     expect(dialog).to_contain_text("Table 1: Europe")
-    dialog.get_by_role("button", name="Wait for more students").click()
+    assert dash.locator("#start-empty li").count() == 1
+    dialog.get_by_role("button", name="Start with empty seats").click()
+    expect(dash.locator("#status-pill")).to_have_text("Running")
+    dash.wait_for_timeout(1000)  # a second start would be refused ("already started") by now
+    expect(dash.locator("#alert")).to_be_hidden()
     expect(dialog).to_be_hidden()
-    expect(dash.locator("#status-pill")).to_have_text("Lobby")
-    assert status_of(cls, code) == "lobby"
+    assert status_of(cls, code) == "running"
+
+    # What the page declines itself (nothing sent) is not "The server refused that.".
+    dash.evaluate(
+        "document.querySelector('#remove-player').form"
+        ".dispatchEvent(new SubmitEvent('submit', {bubbles: true, cancelable: true}))"
+    )
+    expect(dash.locator("#alert")).to_contain_text("Not sent. Choose a student first.")
 
 
 def status_of(cls, code: str) -> str:
