@@ -15,13 +15,17 @@ it unusable, as Django does). The response is read whole in that thread (the gam
 static files are small) and sent from the event loop. The broadcasts of what a request committed
 are sent from the event loop after the response (``eventlog.collect_broadcasts``), as the
 sockets' database threads do, so a request thread never waits for the channel layer. A bounded
-pool also keeps a join storm from starving the sockets' database thread of the GIL, and the pool's
-threads run at a lower scheduling priority (``GAME_HTTP_NICE``, 19 by default): when a lecture hall
-joins on a machine with no spare core, the operating system runs the event loop and the sockets'
-database threads, which carry the tables already playing, before the join's pages and form. On a
-two-core machine with 100 tables playing while 800 students joined (docs/performance.md), this
-cut the playing tables' slowest 1% from about 300 ms to about 170 ms, for about one second more
-of joining.
+pool also keeps a join storm from starving the sockets' database thread of the GIL, and on
+PostgreSQL the pool's threads run at the lowest scheduling priority (``GAME_HTTP_NICE``, 19 there,
+0 on SQLite): when a lecture hall joins on a machine with no spare core, the operating system runs
+the worker's event loop and database threads, which carry the tables already playing, before its
+HTTP threads. A nice value ranks threads that compete in one scheduling group; with Linux's
+autogroup (on where this was measured) that is the processes of one session, so here the worker's
+own threads among themselves. It does not put the worker behind or ahead of PostgreSQL, Redis or
+another program started in a session of its own. On a two-core machine with 100 tables playing
+while 800 students joined (docs/performance.md), this and two threads instead of four cut the
+playing tables' slowest 1% from about 300 ms to about 120 ms, for about one second more of
+joining.
 
 A hook on private APIs: it runs the undocumented steps of Django's ``ASGIHandler.handle``
 (``read_body``, ``create_request``, ``chunk_bytes``) and clears a connection's ``close_at``, written
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -78,6 +83,8 @@ class PooledASGIHandler(ASGIHandler):
         if self.nice <= 0:
             return
         try:
+            if not sys.platform.startswith("linux"):  # elsewhere a thread's id is not a pid to renice
+                raise OSError("a per-thread nice value needs Linux")
             tid = threading.get_native_id()
             if os.getpriority(os.PRIO_PROCESS, tid) < self.nice:  # never above the worker's own
                 os.setpriority(os.PRIO_PROCESS, tid, self.nice)

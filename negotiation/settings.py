@@ -344,10 +344,15 @@ GAME = {
     # runs something else keeps the event loop waiting, and with two the playing tables' p99
     # while a lecture hall joined was 92-145 ms against 134-209 ms with four (docs/performance.md).
     "HTTP_THREADS": int(os.environ.get("GAME_HTTP_THREADS", 2)),
-    # The HTTP threads' scheduling priority (Linux nice, 0-19; negotiation/httpthreads.py): while a
-    # lecture hall joins on a machine with no spare core, the tables already playing keep their
-    # pace and the joins take what is left. 0 leaves them at the worker's own priority.
-    "HTTP_NICE": int(os.environ.get("GAME_HTTP_NICE", 19)),
+    # The HTTP threads' scheduling priority (Linux nice, 0-19; negotiation/httpthreads.py): within
+    # a worker, the event loop and the database threads, which carry the tables already playing,
+    # go before the join's pages and form when a lecture hall joins on a machine with no spare
+    # core. 19 on PostgreSQL, where it was measured to matter; 0 (the worker's own) on SQLite,
+    # where it measured no gain and where a lowered thread holding the one write lock would keep
+    # the playing tables' writes waiting behind it.
+    "HTTP_NICE": int(
+        os.environ.get("GAME_HTTP_NICE", 0 if DATABASES["default"]["ENGINE"] == "negotiation.sqlite3" else 19)
+    ),
     # PostgreSQL: chat lines sent from the sockets' event loop in one statement (game/asyncdb.py),
     # on up to this many connections per worker (a line that finds them all busy goes through the
     # threads); GAME_LOOP_CHAT=0 sends every line through the threads.

@@ -196,14 +196,17 @@ def thread_nices(pid: int) -> dict[int, int]:
     """Each thread of a process and its nice (field 19 of /proc/PID/task/TID/stat)."""
     out = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
-        stat = (task / "stat").read_text()
+        try:
+            stat = (task / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that ended while the list was read
         out[int(task.name)] = int(stat[stat.rindex(")") + 2 :].split()[16])
     return out
 
 
 async def test_each_worker_serves_pages_on_its_lowest_priority_threads_and_plays_on_its_own(department):
-    # GAME_HTTP_NICE (19) and GAME_HTTP_THREADS (2) by default: the join's pages and form run on
-    # two threads the system serves last; the event loop and the database threads, which carry
+    # GAME_HTTP_NICE (19 on PostgreSQL) and GAME_HTTP_THREADS (2) by default: the join's pages
+    # and form run on two threads the system serves last; the event loop and the database threads, which carry
     # the tables already playing, keep the worker's priority (docs/performance.md).
     env = department["env"]
     code = (await asyncio.to_thread(new_session, env))["code"]
@@ -213,12 +216,16 @@ async def test_each_worker_serves_pages_on_its_lowest_priority_threads_and_plays
     for s in seats:
         await eventually(lambda s=s: "played at the worker's priority" in s.texts(), what=f"{s.name} sees it")
     own = os.getpriority(os.PRIO_PROCESS, 0)
+    if own >= 19:
+        pytest.skip("the tests run at the lowest priority already: no thread can be lower")
     for w in department["workers"]:
         nices = thread_nices(w.proc.pid)
         assert nices[w.proc.pid] == own  # the event loop's thread
-        lowered = [tid for tid, n in nices.items() if n == max(19, own)]
+        lowered = [tid for tid, n in nices.items() if n == 19]
         assert 1 <= len(lowered) <= 2, nices
-        assert sum(1 for n in nices.values() if n == own) >= 2, nices  # loop and database thread(s)
+        # the event loop, the database threads (four on PostgreSQL: had they been lowered too,
+        # more than two would be at 19) and the rest at the worker's own
+        assert all(n == own for tid, n in nices.items() if tid not in lowered), nices
     for s in seats:
         await s.close()
 

@@ -136,7 +136,26 @@ def test_a_nice_the_system_cannot_honour_is_refused_at_start(tmp_path, value):
     assert "GAME_HTTP_NICE must be from 0" in err
 
 
-def test_the_default_is_the_lowest_priority(tmp_path):
+@pytest.mark.parametrize(
+    "database_url, expected",
+    [
+        (None, "0"),  # SQLite: no gain measured, and a lowered thread may hold the one write lock
+        ("postgres://game:secret@127.0.0.1:5432/game", "19"),
+    ],
+)
+def test_the_default_is_the_lowest_priority_on_postgresql_only(tmp_path, database_url, expected):
+    env = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DJANGO_", "GAME_")) and k != "DATABASE_URL"
+        },
+        "DJANGO_SETTINGS_MODULE": "negotiation.settings",
+        "DJANGO_DEBUG": "1",
+        "GAME_VAR_DIR": str(tmp_path),
+    }
+    if database_url:
+        env["DATABASE_URL"] = database_url
     out = subprocess.run(
         [
             sys.executable,
@@ -144,15 +163,22 @@ def test_the_default_is_the_lowest_priority(tmp_path):
             "import django; django.setup(); from django.conf import settings as s; print(s.GAME['HTTP_NICE'])",
         ],
         cwd=ROOT,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GAME_"))},
-            "DJANGO_SETTINGS_MODULE": "negotiation.settings",
-            "DJANGO_DEBUG": "1",
-            "GAME_VAR_DIR": str(tmp_path),
-        },
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "19"
+    assert out.stdout.strip() == expected
+
+
+def test_only_linux_lowers_a_thread(make_handler, monkeypatch, caplog):
+    # Elsewhere setpriority(PRIO_PROCESS, id) takes a process id: a thread's id must not be used.
+    calls = []
+    monkeypatch.setattr(os, "setpriority", lambda *a: calls.append(a))
+    monkeypatch.setattr(sys, "platform", "darwin")
+    handler = make_handler(19)
+    with caplog.at_level("WARNING", logger="negotiation.httpthreads"):
+        assert handler.pool.submit(lambda: "served").result(timeout=10) == "served"
+    assert calls == []
+    assert any("needs Linux" in r.getMessage() for r in caplog.records)
