@@ -141,8 +141,9 @@ def _render(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
 @staff_member_required
 @require_GET
 async def scenario_balance(request: HttpRequest, slug: str) -> HttpResponse:
-    """Async so that seconds of simulation run in a worker thread of their own: a sync view
-    would hold the thread that every socket's database work shares, freezing live classes."""
+    """The seconds of simulation run on a thread of their own (``thread_sensitive=False``), not
+    on the HTTP thread that serves this request (negotiation/httpthreads.py; it waits for the
+    result) and never on the sockets' database threads."""
     ctx = await sync_to_async(_prepare)(request, slug)
     if not ctx["problems"] and ctx["report"] is None:
         ctx["report"] = await sync_to_async(simulate.balance, thread_sensitive=False)(
