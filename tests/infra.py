@@ -261,3 +261,28 @@ def server_env(var_dir: str, **extra: str) -> dict[str, str]:
     env.pop("REDIS_URL", None)
     env.update(extra)
     return env
+
+
+def settings_process(var_dir, code: str = "", **env: str | None) -> subprocess.CompletedProcess:
+    """``code`` run after ``django.setup()`` (``s`` is the settings) in a fresh process, with the
+    project's settings and an environment without the caller's DJANGO_* and GAME_* variables;
+    ``env`` adds to it (None removes a variable)."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GAME_"))}
+    full.update({"DJANGO_SETTINGS_MODULE": "negotiation.settings", "GAME_VAR_DIR": str(var_dir)})
+    for k, v in env.items():
+        if v is None:
+            full.pop(k, None)
+        else:
+            full[k] = v
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import django; django.setup(); from django.conf import settings as s; {code}",
+        ],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

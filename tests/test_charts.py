@@ -285,6 +285,33 @@ def test_only_no_deal_tables(scenario):
     assert all(c["spark"] == "" for c in cards)
 
 
+def ended_table(n: int, scores: dict, held: bool) -> dict:
+    """One finished table of host.results with a deal, these scores, and a simulated peace that
+    held or broke in year 3."""
+    realized = {"held": held, "collapse_year": None if held else 3, "cause": "x", "cause_key": "baseline"}
+    return {
+        "table": n,
+        "id": n,
+        "ended": True,
+        "news": [],
+        "seats": [],
+        "outcome": {
+            "agreement": {
+                "territory": "freeze_line",
+                "nato": "moratorium",
+                "guarantees": "reassurance_force",
+            },
+            "durability": {
+                "survival": [0.9] * 10,
+                "p_hold": 0.5,
+                "expected_peace": 0.7,
+                "realized": realized,
+            },
+            "scores": scores,
+        },
+    }
+
+
 def test_the_summary_and_the_scatter_follow_each_tables_realized_story(scenario):
     """A deal that broke in year 3 is never counted as "won and kept the peace", however high its
     durability: the debrief's words agree with the table's story (and with "deals that broke")."""
@@ -296,28 +323,7 @@ def test_the_summary_and_the_scatter_follow_each_tables_realized_story(scenario)
     }
 
     def table(n, held):
-        realized = {"held": held, "collapse_year": None if held else 3, "cause": "x", "cause_key": "baseline"}
-        return {
-            "table": n,
-            "id": n,
-            "ended": True,
-            "news": [],
-            "seats": [],
-            "outcome": {
-                "agreement": {
-                    "territory": "freeze_line",
-                    "nato": "moratorium",
-                    "guarantees": "reassurance_force",
-                },
-                "durability": {
-                    "survival": [0.9] * 10,
-                    "p_hold": 0.5,
-                    "expected_peace": 0.7,
-                    "realized": realized,
-                },
-                "scores": scores,
-            },
-        }
+        return ended_table(n, scores, held)
 
     broke = {"tables": [table(1, False)], "roles": [], "causes": [], "news_effects": []}
     s = debrief.table_cards(broke, scenario).summary
@@ -350,27 +356,7 @@ def test_the_scatter_and_the_summary_count_a_winner_as_the_debrief_prints_its_sc
         "ukraine": {"tactical": 20.0, "durability": 70.0, "total": 40.0},
         "europe": {"tactical": 20.0, "durability": 70.0, "total": 40.0},
     }
-    row = {
-        "table": 1,
-        "id": 1,
-        "ended": True,
-        "news": [],
-        "seats": [],
-        "outcome": {
-            "agreement": {
-                "territory": "freeze_line",
-                "nato": "moratorium",
-                "guarantees": "reassurance_force",
-            },
-            "durability": {
-                "survival": [0.9] * 10,
-                "p_hold": 0.5,
-                "expected_peace": 0.7,
-                "realized": {"held": True, "collapse_year": None, "cause": "x", "cause_key": "baseline"},
-            },
-            "scores": scores,
-        },
-    }
+    row = ended_table(1, scores, held=True)
     res = {"tables": [row], "roles": [], "causes": [], "news_effects": []}
     cards = debrief.table_cards(res, scenario)
     s = cards.summary

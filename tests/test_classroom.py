@@ -29,6 +29,7 @@ from django.test import Client
 from game import firstlogin
 from negotiation import netinfo, origin, secretkey
 from tests.conftest import connect
+from tests.infra import settings_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -197,20 +198,7 @@ def test_workers_starting_together_agree_on_one_key(tmp_path):
 
 
 def settings_value(tmp_path, expr: str, **env: str) -> str:
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GAME_"))}
-    full.update({"DJANGO_SETTINGS_MODULE": "negotiation.settings", "GAME_VAR_DIR": str(tmp_path), **env})
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            f"import django; django.setup(); from django.conf import settings as s; print({expr})",
-        ],
-        cwd=ROOT,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = settings_process(tmp_path, f"print({expr})", **env)
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
 

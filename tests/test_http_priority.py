@@ -8,7 +8,6 @@ by how much, never raised, and a clear error for a value the system cannot honou
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from negotiation.httpthreads import PooledASGIHandler
+from tests.infra import settings_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,16 +115,7 @@ def test_a_system_that_refuses_says_so_once_and_still_serves(make_handler, monke
 
 
 def settings_error(tmp_path, **env: str) -> str:
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GAME_"))}
-    full.update({"DJANGO_SETTINGS_MODULE": "negotiation.settings", "GAME_VAR_DIR": str(tmp_path), **env})
-    out = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = settings_process(tmp_path, **env)
     assert out.returncode != 0
     return out.stderr
 
@@ -144,29 +135,8 @@ def test_a_nice_the_system_cannot_honour_is_refused_at_start(tmp_path, value):
     ],
 )
 def test_the_default_is_the_lowest_priority_on_postgresql_only(tmp_path, database_url, expected):
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("DJANGO_", "GAME_")) and k != "DATABASE_URL"
-        },
-        "DJANGO_SETTINGS_MODULE": "negotiation.settings",
-        "DJANGO_DEBUG": "1",
-        "GAME_VAR_DIR": str(tmp_path),
-    }
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from django.conf import settings as s; print(s.GAME['HTTP_NICE'])",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    out = settings_process(
+        tmp_path, "print(s.GAME['HTTP_NICE'])", DJANGO_DEBUG="1", DATABASE_URL=database_url
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == expected
