@@ -609,6 +609,9 @@ def test_one_durability_figure_everywhere_and_points_that_add_up(cls):
     dash = cls.instructor(f"/host/{code}/")
     cls.host(dash, code, {"type": "session.start"}, {"type": "news.inject", "news": "summer_offensive"})
     expect(us.locator("#news-headline")).to_contain_text("Russian offensive")
+    expect(us.locator("#news-list li")).to_have_count(1)
+    expect(us.locator("#news-list li .news-effect")).to_have_text(re.compile(r"\S"))  # the full item
+    us.evaluate("document.querySelector('#news-list li').dataset.kept = '1'")
     for k, v in DEAL.items():
         pick(us, k, v)
     meter = us.locator("#meter")
@@ -636,6 +639,10 @@ def test_one_durability_figure_everywhere_and_points_that_add_up(cls):
     cls.host(dash, code, {"type": "phase.advance"}, {"type": "phase.advance"})
     for r in ("russia", "ukraine", "europe"):
         cls.act(pages[r], code, {"type": "proposal.answer", "proposal": 1, "answer": "accept"})
+    # The news list is rebuilt when the news changes, not with everything else the page redraws
+    # (two phase changes and the outcome here).
+    expect(us.locator("#panel-outcome")).to_be_visible()
+    expect(us.locator("#news-list li[data-kept='1']")).to_have_count(1)
     for page in (us, ru):
         expect(page.locator("#panel-outcome")).to_be_visible()
         you = page.locator("#outcome-you")

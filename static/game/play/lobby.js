@@ -23,12 +23,13 @@ export function renderNews() {
   const latest = S.news[S.news.length - 1];
   $("news-headline").textContent = latest.headline || "";
   $("news-count").textContent = S.news.length > 1 ? fmt(ngettext("(%(n)s item)", "(%(n)s items)", S.news.length), { n: S.news.length }) : "";
-  const list = $("news-list");
-  list.replaceChildren(
-    ...S.news
-      .slice()
-      .reverse()
-      .map((n) => h("li", {}, h("strong", { text: n.headline || "" }), h("p", { text: n.body || "" }), h("p", { class: "news-effect", text: effectText(n.key) || "" }))),
+  // Rebuilt only when what it shows changed, not on every state frame.
+  const items = S.news
+    .slice()
+    .reverse()
+    .map((n) => [n.headline || "", n.body || "", effectText(n.key) || ""]);
+  setChildren($("news-list"), items, () =>
+    items.map(([headline, body, effect]) => h("li", {}, h("strong", { text: headline }), h("p", { text: body }), h("p", { class: "news-effect", text: effect }))),
   );
 }
 
