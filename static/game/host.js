@@ -658,8 +658,6 @@ function askToStart(empty) {
   });
 }
 
-let startPending = false; // a start waits for the tables or for the instructor's answer
-
 document.addEventListener("submit", async (ev) => {
   const form = ev.target.closest("form[data-action]");
   if (!form) return;
@@ -669,14 +667,13 @@ document.addEventListener("submit", async (ev) => {
     return;
   }
   ev.preventDefault();
-  const starting = new FormData(form, submitter).get("type") === "session.start";
-  if (!starting) return submitAction(form, submitter, false);
-  if (startPending) return; // a second click while the first waits: one start, one question
-  startPending = true;
+  // A second submit while the first waits (for the tables, a question, the send): one action.
+  if (form.dataset.pending === "1") return;
+  form.dataset.pending = "1";
   try {
-    await submitAction(form, submitter, true);
+    await submitAction(form, submitter);
   } finally {
-    startPending = false;
+    delete form.dataset.pending;
   }
 });
 
@@ -687,11 +684,12 @@ function setBusy(button, busy) {
   else button.removeAttribute("aria-busy");
 }
 
-async function submitAction(form, submitter, starting) {
+async function submitAction(form, submitter) {
   const conn = $("#conn-state").dataset.state;
-  if (starting && !S && sock && (conn === "online" || conn === "connecting")) {
-    // "Live" shows, or the socket is still connecting, a moment before the first snapshot; the
-    // empty seats to ask about are in it. (A socket that could not connect: the form's POST.)
+  if (!S && sock && (conn === "online" || conn === "connecting")) {
+    // "Live" shows, or the socket is still connecting, a moment before the first snapshot, and
+    // what an action asks about or sends (the empty seats, the tables still negotiating) is in
+    // it. (A socket that could not connect: the form's POST.)
     setBusy(submitter, true);
     await Promise.race([firstState, new Promise((resolve) => setTimeout(resolve, 10000))]);
     setBusy(submitter, false);
@@ -702,6 +700,12 @@ async function submitAction(form, submitter, starting) {
   const online = Boolean(sock && (sock.isOpen() || sock.everOpened));
   let msg = null;
   if (online) {
+    if (!S) {
+      // Without the tables, an action would be built from nothing (a start without its question).
+      const starting = new FormData(form, submitter).get("type") === "session.start";
+      showError(gettext("The tables are still loading. Try again in a moment."), null, starting ? gettext("The negotiation has not started yet.") : gettext("Not sent."));
+      return;
+    }
     msg = buildMessage(form, submitter);
     if (msg.error) {
       showError(msg.error, null, gettext("Not sent."));
@@ -718,12 +722,7 @@ async function submitAction(form, submitter, starting) {
     delete submitter.dataset.ends;
   }
   let bots = false;
-  if (msg && starting) {
-    if (!S) {
-      // Without the tables, the empty seats are unknown: starting now would skip the question.
-      showError(gettext("The tables are still loading. Try again in a moment."), null, gettext("The negotiation has not started yet."));
-      return;
-    }
+  if (msg && msg.type === "session.start") {
     const empty = emptySeats();
     if (empty.length) {
       const choice = await askToStart(empty);
