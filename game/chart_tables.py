@@ -18,7 +18,6 @@ from game.charts import role_styles, style_of
 from game.results_rows import (
     baseline_curve,
     cause_label,
-    clamp,
     collapse_causes,
     curve_rows,
     durability_of,
@@ -30,12 +29,13 @@ from game.results_rows import (
     role_order,
     scores_of,
     share_pct,
+    shown_score,
     whole,
 )
 
 
 def _n(v: Any) -> int | str:
-    return "—" if v is None else round(clamp(v))
+    return "—" if v is None else shown_score(v)
 
 
 def _story(row: Mapping[str, Any]) -> str:

@@ -15,7 +15,6 @@ from game.charts import role_styles, sparkline, style_of
 from game.engine.durability import NO_DEAL_CAUSE_KEY
 from game.results_rows import (
     cause_message,
-    clamp,
     durability_of,
     has_deal,
     names_at,
@@ -105,8 +104,8 @@ def table_cards(results: Mapping[str, Any], scenario: Any) -> TableCards:
                 )
                 entry["lost"] = entry["tactical"] - entry["total"]
                 if les:
-                    entry["greedy_total"] = round(clamp((les.get("greedy") or {}).get("total")))
-                    entry["compromise_total"] = round(clamp((les.get("compromise") or {}).get("total")))
+                    entry["greedy_total"] = shown_score((les.get("greedy") or {}).get("total"))
+                    entry["compromise_total"] = shown_score((les.get("compromise") or {}).get("total"))
                 entry["worse_than_no_deal"] = (
                     deal and entry["no_deal"] is not None and entry["total"] < entry["no_deal"]
                 )
@@ -237,13 +236,15 @@ def _summary(cards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     finished = [c for c in cards if c["has_outcome"]]
     deals = [c for c in finished if c["deal"]]
     parties = [e for c in finished for e in c["scores"] if "tactical" in e and not e.get("mediator")]
-    deal_parties = [e for c in deals for e in c["scores"] if "tactical" in e and not e.get("mediator")]
+    deal_parties = [(c, e) for c in deals for e in c["scores"] if "tactical" in e and not e.get("mediator")]
+    # A party "kept the peace" only if its table's deal held in the simulation (each table's
+    # realized story, like "Deals that broke down").
+    won = [c["held"] for c, e in deal_parties if won_at_table(e)]
     winners = [c["winner"] for c in deals if c["winner"]]
     best = None
     if deal_parties:
-        top = max(deal_parties, key=lambda e: (e["tactical"], e["total"]))
-        table = next(c["number"] for c in deals if top in c["scores"])
-        best = {**top, "table": table}
+        at, top = max(deal_parties, key=lambda ce: (ce[1]["tactical"], ce[1]["total"]))
+        best = {**top, "table": at["number"]}
     return {
         "tables": len(cards),
         "finished": len(finished),
@@ -254,23 +255,9 @@ def _summary(cards: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "held": sum(1 for c in deals if c["held"]),
         "mean_peace": round(sum(c["expected_peace"] for c in deals) / len(deals)) if deals else None,
         "parties": len(parties),
-        # What each table's realized story says, like "Deals that broke down": a party "kept the
-        # peace" only if its table's deal held in the simulation.
-        "won_lost": sum(
-            1
-            for c in deals
-            if not c["held"]
-            for e in c["scores"]
-            if "tactical" in e and won_at_table(e) and not e.get("mediator")
-        ),
-        "won_kept": sum(
-            1
-            for c in deals
-            if c["held"]
-            for e in c["scores"]
-            if "tactical" in e and won_at_table(e) and not e.get("mediator")
-        ),
-        "worse_than_no_deal": sum(1 for e in deal_parties if e.get("worse_than_no_deal")),
+        "won_lost": won.count(False),
+        "won_kept": won.count(True),
+        "worse_than_no_deal": sum(1 for _c, e in deal_parties if e.get("worse_than_no_deal")),
         "winners_tactical": round(sum(w["tactical"] for w in winners) / len(winners)) if winners else None,
         "winners_total": round(sum(w["total"] for w in winners) / len(winners)) if winners else None,
         "best": best,
