@@ -46,9 +46,9 @@ log = logging.getLogger(__name__)
 class SocketDB(SyncToAsync):
     """The sockets' way to the database: like channels' ``database_sync_to_async``, except that it
     runs on the worker's ``PriorityExecutor`` threads (``GAME_DB_THREADS``), which keep their
-    connection between calls instead of reconnecting for each (a PostgreSQL connect costs more than an action, and on
-    SQLite the last connection's close checkpoints the WAL). A connection that failed or was left
-    in a transaction is still closed, and reopened by the next call."""
+    connection between calls instead of reconnecting for each (a PostgreSQL connect costs more
+    than an action, and on SQLite the last connection's close checkpoints the WAL). A connection
+    that failed or was left in a transaction is still closed, and reopened by the next call."""
 
     def thread_handler(self, loop, *args, **kwargs):
         for conn in connections.all(initialized_only=True):

@@ -300,6 +300,9 @@ if HTTPS:
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# The embedded configuration's database: the defaults below that depend on it.
+_SQLITE = DATABASES["default"]["ENGINE"] == "negotiation.sqlite3"
+
 # Game limits (documented in docs/protocol.md).
 GAME = {
     "MAX_FRAME_BYTES": int(os.environ.get("GAME_MAX_FRAME_BYTES", 16384)),
@@ -335,9 +338,7 @@ GAME = {
     # Threads per worker for the sockets' database work (game/socketdb.py): one for SQLite (one
     # writer at a time anyway), four for PostgreSQL (their round trips overlap; each keeps a
     # connection, so a worker holds up to this many).
-    "DB_THREADS": int(
-        os.environ.get("GAME_DB_THREADS", 1 if DATABASES["default"]["ENGINE"] == "negotiation.sqlite3" else 4)
-    ),
+    "DB_THREADS": int(os.environ.get("GAME_DB_THREADS", 1 if _SQLITE else 4)),
     # Threads per worker for HTTP requests (negotiation/httpthreads.py): each keeps a database
     # connection; more requests than this wait their turn on the event loop. Two, not four: at
     # the lowest priority (below), each thread that holds the interpreter's lock while the system
@@ -350,9 +351,7 @@ GAME = {
     # core. 19 on PostgreSQL, where it was measured to matter; 0 (the worker's own) on SQLite,
     # where it measured no gain and where a lowered thread holding the one write lock would keep
     # the playing tables' writes waiting behind it.
-    "HTTP_NICE": int(
-        os.environ.get("GAME_HTTP_NICE", 0 if DATABASES["default"]["ENGINE"] == "negotiation.sqlite3" else 19)
-    ),
+    "HTTP_NICE": int(os.environ.get("GAME_HTTP_NICE", 0 if _SQLITE else 19)),
     # PostgreSQL: chat lines sent from the sockets' event loop in one statement (game/asyncdb.py),
     # on up to this many connections per worker (a line that finds them all busy goes through the
     # threads); GAME_LOOP_CHAT=0 sends every line through the threads.
